@@ -1,0 +1,56 @@
+"""Pictures made on the spot, so the demos need no internet and no bundled files."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def avatar(size: int = 512) -> Image.Image:
+    """A random 'generated face': a gradient background, a head, two eyes, a smile."""
+    rng = random.Random()
+    top, bottom = (np.array([rng.randrange(256) for _ in range(3)]) for _ in range(2))
+    ramp = np.linspace(0, 1, size)[:, None, None]
+    background = (top * (1 - ramp) + bottom * ramp).astype(np.uint8)
+    image = Image.fromarray(np.broadcast_to(background, (size, size, 3)).copy())
+    draw = ImageDraw.Draw(image)
+    skin = tuple(rng.randrange(120, 256) for _ in range(3))
+    m = size // 5
+    draw.ellipse((m, m, size - m, size - m), fill=skin)
+    for x in (size * 2 // 5, size * 3 // 5):
+        draw.ellipse(
+            (
+                x - size // 25,
+                size * 2 // 5 - size // 25,
+                x + size // 25,
+                size * 2 // 5 + size // 25,
+            ),
+            fill=(30, 30, 30),
+        )
+    draw.arc(
+        (size * 2 // 5, size // 2, size * 3 // 5, size * 13 // 20),
+        20,
+        160,
+        fill=(90, 20, 20),
+        width=max(2, size // 60),
+    )
+    return image
+
+
+def photo(seed: int, size: int = 1024) -> np.ndarray:
+    """A photo-like picture: smooth light, a few shapes, a little grain."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    base = np.stack(
+        [np.sin(3 * x + seed) * 0.5 + 0.5, y, np.cos(2 * y + seed) * 0.5 + 0.5], axis=-1
+    )
+    image = Image.fromarray((base * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        cx, cy = rng.integers(0, size, 2).tolist()
+        r = int(rng.integers(size // 20, size // 5))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=tuple(rng.integers(0, 256, 3).tolist()))
+    grain = rng.normal(0, 4, (size, size, 3))
+    return np.clip(np.asarray(image, dtype=np.float32) + grain, 0, 255).astype(np.uint8)

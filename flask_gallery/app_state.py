@@ -1,0 +1,56 @@
+"""What the extension keeps for each app it is registered on.
+
+Kept apart from :class:`~flask_gallery.FlaskGallery`, whose declarations are shared by every app,
+so that two apps in one process never share a media store, config or cached values.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from .component import Gallery, GalleryValue
+from .media import MediaItem, MediaStore
+
+
+class AppState:
+    """What the extension keeps for one app: its config snapshot, media store and values."""
+
+    def __init__(self, app: Flask, config: dict[str, t.Any]) -> None:
+        self.config = config
+        media_dir = config["GALLERY_MEDIA_DIR"] or os.path.join(
+            app.instance_path, "flask_gallery_media"
+        )
+        self.media = MediaStore(Path(media_dir), t.cast("str | bytes", app.secret_key))
+        "The content-addressed store every item of this app goes through."
+        self._static_items: dict[str, list[MediaItem]] = {}
+
+    def items_for(self, gallery: Gallery) -> list[MediaItem]:
+        """The gallery's value as media items: a callable value is called again at each render
+        (Gradio re-runs it at each page load); a fixed value is converted once per app."""
+        if callable(gallery.value):
+            return self.convert(gallery, gallery.value())
+        items = self._static_items.get(gallery.name)
+        if items is None:
+            items = self._static_items[gallery.name] = self.convert(gallery, gallery.value)
+        return items
+
+    def convert(self, gallery: Gallery, value: GalleryValue) -> list[MediaItem]:
+        try:
+            return self.media.postprocess(value, format=gallery.props.format)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"Gallery {gallery.name!r}: {exc}") from exc
+
+
+def app_state() -> AppState:
+    """The current app's gallery state; raises a clear error when it was never registered."""
+    try:
+        return t.cast(AppState, current_app.extensions["flask_gallery"])
+    except KeyError:
+        raise RuntimeError(
+            "flask_gallery is not registered on the current app. Did you forget to call "
+            "'galleries.init_app(app)', or is this another app than the one you registered?"
+        ) from None

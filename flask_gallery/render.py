@@ -1,0 +1,211 @@
+"""Turns a gallery's properties and media items into the plain view the templates draw.
+
+All layout arithmetic (breakpoint columns, ``sizes`` for srcset, styles, which item the preview
+shows) happens here, in Python, so the templates stay free of logic and the same fragments can be
+rendered for a full page or for an htmx swap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from .props import BREAKPOINTS, GalleryProps
+
+if t.TYPE_CHECKING:
+    from .media import MediaItem
+
+
+class MediaUrls(t.Protocol):
+    """Where the browser fetches an item; the extension builds it from its routes."""
+
+    def full(self, media_id: str) -> str: ...
+    def thumb(self, media_id: str, width: int) -> str: ...
+    def download(self, media_id: str, index: int) -> str: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One item as drawn in the grid, the preview and the thumbnail strip."""
+
+    index: int
+    "Position in the gallery, from 0."
+    label: str
+    "Accessible name, as Gradio's: 'Thumbnail i of n'."
+    kind: str
+    caption: str | None
+    src: str
+    "The smallest grid thumbnail (or the media itself when no thumbnail applies)."
+    srcset: str | None
+    width: int | None
+    height: int | None
+    full: str
+    "The full file, for the preview."
+    download: str | None
+    "The attachment URL (None for external URLs, which the server never fetches)."
+    mime_type: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class GalleryView:
+    """Everything a gallery template needs, already decided."""
+
+    name: str
+    dom_id: str
+    props: GalleryProps
+    entries: list[Entry]
+    selected: int | None
+    preview_open: bool
+    show_label: bool
+    label: str
+    interactive: bool
+    block_class: str
+    block_style: str
+    grid_style: str
+    grid_fixed_height: bool
+    wrap_style: str
+    sizes: str
+    accept: str
+
+    @property
+    def selected_entry(self) -> Entry | None:
+        return None if self.selected is None else self.entries[self.selected]
+
+
+def effective_columns(props: GalleryProps, count: int) -> tuple[int, ...]:
+    """Gradio's ``fit_columns``: never more columns than items, per breakpoint."""
+    if not props.fit_columns or count == 0:
+        return props.columns
+    return tuple(min(c, count) for c in props.columns)
+
+
+def grid_sizes(columns: tuple[int, ...]) -> str:
+    """The ``sizes`` attribute: a cell is about viewport width / columns at each breakpoint.
+
+    An overestimate when the gallery is narrower than the viewport, which only costs a larger
+    thumbnail, never a blurry one.
+    """
+    parts = [
+        f"(max-width: {bp - 1}px) {100 / cols:.4g}vw"
+        for bp, cols in zip(BREAKPOINTS, columns, strict=False)
+    ]
+    parts.append(f"{100 / columns[-1]:.4g}vw")
+    return ", ".join(parts)
+
+
+def selected_index(props: GalleryProps, count: int) -> int | None:
+    """Gradio: ``preview=True`` starts on item 0; an index past the end selects nothing."""
+    index = props.selected_index
+    if index is None and props.preview and props.allow_preview and count:
+        index = 0
+    return index if index is not None and index < count else None
+
+
+def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entry:
+    label = f"Thumbnail {index + 1} of {count}"
+    if item.id is None:  # an external URL, shown as is
+        src = t.cast(str, item.url)
+        return Entry(
+            index,
+            label,
+            item.kind,
+            item.caption,
+            src,
+            None,
+            item.width,
+            item.height,
+            src,
+            None,
+            item.mime_type,
+        )
+    full = urls.full(item.id)
+    download = urls.download(item.id, index)
+    widths = item.thumbnail_widths
+    if not widths or not item.width or not item.height:  # SVG, video, tiny or animated images
+        return Entry(
+            index,
+            label,
+            item.kind,
+            item.caption,
+            full,
+            None,
+            item.width,
+            item.height,
+            full,
+            download,
+            item.mime_type,
+        )
+    srcset = ", ".join(f"{urls.thumb(item.id, w)} {w}w" for w in widths)
+    height = max(1, round(item.height * widths[0] / item.width))
+    return Entry(
+        index,
+        label,
+        item.kind,
+        item.caption,
+        urls.thumb(item.id, widths[0]),
+        srcset,
+        widths[0],
+        height,
+        full,
+        download,
+        item.mime_type,
+    )
+
+
+def accept_attribute(file_types: tuple[str, ...] | None) -> str:
+    """Gradio's ``file_types`` notation as an ``<input accept>``: "image" -> "image/*",
+    "mp4" -> ".mp4", ".png" stays. ``None`` accepts images and videos, as Gradio's default."""
+    kinds = file_types or ("image", "video")
+    return ",".join(
+        f"{k}/*" if k in ("image", "video", "audio") else k if k.startswith(".") else f".{k}"
+        for k in kinds
+    )
+
+
+def _style(declarations: t.Iterable[tuple[str, object]]) -> str:
+    return "; ".join(f"{name}: {value}" for name, value in declarations if value is not None)
+
+
+def build_view(
+    name: str,
+    props: GalleryProps,
+    items: t.Sequence[MediaItem],
+    urls: MediaUrls,
+    *,
+    interactive: bool = False,
+) -> GalleryView:
+    count = len(items)
+    entries = [make_entry(item, i, count, urls) for i, item in enumerate(items)]
+    selected = selected_index(props, count)
+    columns = effective_columns(props, count)
+    grid_vars: list[tuple[str, object]] = [(f"--fg-cols-{i}", c) for i, c in enumerate(columns)]
+    if props.rows is not None:
+        grid_vars += [(f"--fg-rows-{i}", r) for i, r in enumerate(props.rows)]
+    grid_vars.append(("--fg-object-fit", props.object_fit))
+    classes = ["fg-block", *(("fg-container",) if props.container else ())]
+    if props.rows is not None:
+        classes.append("fg-has-rows")
+    classes += props.elem_classes
+    return GalleryView(
+        name=name,
+        dom_id=props.elem_id or f"fg-{name}",
+        props=props,
+        entries=entries,
+        selected=selected,
+        preview_open=selected is not None and props.allow_preview,
+        show_label=props.show_label and props.container,
+        label=props.label or "Gallery",
+        interactive=interactive,
+        block_class=" ".join(classes),
+        block_style=_style(
+            [
+                ("flex-grow", props.scale),
+                ("min-width", f"min({props.min_width}px, 100%)"),
+            ]
+        ),
+        grid_style=_style(grid_vars),
+        grid_fixed_height=props.height is None,
+        wrap_style=_style([("height", props.height)]),
+        sizes=grid_sizes(columns),
+        accept=accept_attribute(props.file_types),
+    )

@@ -1,0 +1,64 @@
+"""Shared fixtures: a real Flask app per test with its instance folder (and so its media store)
+in ``tmp_path``, the extension registered on it, and a helper that renders a template call and
+parses it, so tests assert on elements and attributes rather than on whole strings."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+from flask import Flask, render_template_string
+
+from flask_gallery import FlaskGallery
+
+
+@pytest.fixture
+def app(tmp_path: t.Any) -> Flask:
+    app = Flask("gallery_test", instance_path=str(tmp_path / "instance"))
+    app.config.update(TESTING=True, SECRET_KEY="test-secret")
+    return app
+
+
+@pytest.fixture
+def galleries(app: Flask) -> FlaskGallery:
+    return FlaskGallery(app)
+
+
+@pytest.fixture
+def client(app: Flask, galleries: FlaskGallery) -> t.Any:
+    return app.test_client()
+
+
+def fetch(client: t.Any, url: str, **kwargs: t.Any) -> t.Any:
+    """GET through the test client and close the response (media responses hold open files)."""
+    response = client.get(url, **kwargs)
+    response.get_data()
+    response.close()
+    return response
+
+
+class Renderer:
+    """Renders ``{{ gallery(...) }}`` in a request context and parses the result."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def html(self, source: str, **context: t.Any) -> str:
+        with self.app.test_request_context("/"):
+            return render_template_string(source, **context)
+
+    def soup(self, source: str, **context: t.Any) -> BeautifulSoup:
+        return BeautifulSoup(self.html(source, **context), "html.parser")
+
+    def gallery(self, name: str | None = None, **overrides: t.Any) -> Tag:
+        """The gallery's root element, rendered with ``gallery(name, **overrides)``."""
+        soup = self.soup("{{ gallery(name, **overrides) }}", name=name, overrides=overrides)
+        root = soup.find(attrs={"data-gallery": True})
+        assert isinstance(root, Tag), f"no gallery element in {soup!s:.300}"
+        return root
+
+
+@pytest.fixture
+def render(app: Flask, galleries: FlaskGallery) -> Renderer:
+    return Renderer(app)
