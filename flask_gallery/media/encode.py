@@ -1,0 +1,71 @@
+"""Encoding canonical pixels into the full file of a numpy/PIL output.
+
+This is the slow step Gradio runs before a handler's result can be shown (lossy WebP is about
+40 ms per megapixel); the store calls it lazily, off the request that produced the value.
+"""
+
+from __future__ import annotations
+
+import io
+import typing as t
+
+from PIL import Image
+
+from .item import MEDIA_FORMATS, MediaFormat
+from .pixels import Pixels, has_alpha, to_image
+
+#: Extension and MIME type of each format's file.
+FORMAT_FILES: dict[str, tuple[str, str]] = {
+    "webp": ("webp", "image/webp"),
+    "png": ("png", "image/png"),
+    "jpeg": ("jpg", "image/jpeg"),
+    "gif": ("gif", "image/gif"),
+    "bmp": ("bmp", "image/bmp"),
+    "tiff": ("tiff", "image/tiff"),
+}
+
+_SAVE_OPTIONS: dict[str, dict[str, t.Any]] = {
+    "webp": {"quality": 80, "method": 4},
+    "jpeg": {"quality": 85},
+    "png": {"compress_level": 6},
+}
+
+#: Formats that cannot store an alpha channel: alpha is flattened onto white.
+_OPAQUE_FORMATS = frozenset({"jpeg"})
+
+
+def normalize_format(format: str) -> str:
+    """The canonical format name; ValueError listing the allowed ones otherwise."""
+    name = format.lower() if isinstance(format, str) else str(format)
+    if name == "jpg":
+        name = "jpeg"
+    if name not in FORMAT_FILES:
+        raise ValueError(f"Unknown image format {format!r}; allowed: {', '.join(MEDIA_FORMATS)}.")
+    return name
+
+
+def format_file(format: MediaFormat | str) -> tuple[str, str]:
+    """(extension, MIME type) of a format's files."""
+    return FORMAT_FILES[normalize_format(format)]
+
+
+def flatten_alpha(image: Image.Image) -> Image.Image:
+    """Alpha composited onto white, for encoders without alpha."""
+    if image.mode not in ("LA", "RGBA"):
+        return image
+    opaque = "L" if image.mode == "LA" else "RGB"
+    background = Image.new(image.mode, image.size, (255,) * len(image.mode))
+    return Image.alpha_composite(background.convert("RGBA"), image.convert("RGBA")).convert(opaque)
+
+
+def encode_pixels(pixels: Pixels, format: str) -> bytes:
+    """The full file's bytes for ``pixels`` in ``format``."""
+    name = normalize_format(format)
+    image = to_image(pixels)
+    if name in _OPAQUE_FORMATS and has_alpha(pixels):
+        image = flatten_alpha(image)
+    elif name == "bmp" and image.mode == "LA":
+        image = image.convert("RGBA")
+    buffer = io.BytesIO()
+    image.save(buffer, format=name.upper(), **_SAVE_OPTIONS.get(name, {}))
+    return buffer.getvalue()

@@ -1,0 +1,80 @@
+"""Making each derived file once, and the small pool that makes them ahead of requests.
+
+A request for a thumbnail that a background worker (or another request) is making waits for
+that work instead of repeating it; files are written atomically (see :mod:`.disk`), so even two
+processes racing on the same key only waste work, never serve half a file.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import threading
+import typing as t
+
+logger = logging.getLogger("flask_gallery.media")
+
+
+class Once:
+    """Runs ``make`` for a name unless ``done()``; concurrent callers for that name wait."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[t.Hashable, threading.Event] = {}
+
+    def run(self, name: t.Hashable, done: t.Callable[[], bool], make: t.Callable[[], None]) -> None:
+        while not done():
+            with self._lock:
+                event = self._running.get(name)
+                owner = event is None
+                if event is None:
+                    event = self._running[name] = threading.Event()
+            if not owner:
+                # Someone else is making it; if they failed, the loop tries again here.
+                event.wait()
+                continue
+            try:
+                if not done():
+                    make()
+            finally:
+                with self._lock:
+                    del self._running[name]
+                event.set()
+            return
+
+
+class Background:
+    """A lazily started thread pool (Pillow's codecs release the GIL, so threads run in
+    parallel); failures are logged, since no request is waiting to see them."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._workers = workers or min(4, os.cpu_count() or 2)
+        self._lock = threading.Lock()
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._closed = False
+
+    def submit(self, fn: t.Callable[[], object]) -> concurrent.futures.Future[object] | None:
+        with self._lock:
+            if self._closed:
+                return None
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    self._workers, thread_name_prefix="flask_gallery-media"
+                )
+            future = self._pool.submit(fn)
+        future.add_done_callback(_log_failure)
+        return future
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; with ``wait=False`` queued work is dropped (it is redone lazily)."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def _log_failure(future: concurrent.futures.Future[object]) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        logger.error("Background media work failed", exc_info=exc)

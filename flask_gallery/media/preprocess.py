@@ -1,0 +1,65 @@
+"""Preprocess: gallery items turned into what a handler receives (Gradio's input contract).
+
+A list of ``(media, caption)`` tuples, or ``None`` for an empty gallery, with media per
+``type``:
+
+- ``"filepath"``: the ``str`` path of the stored full file (encoded first if still pending).
+- ``"pil"``: the decoded full file as a loaded PIL image in the file's own mode (as Gradio;
+  loaded so no file handle is left open).
+- ``"numpy"``: a ``uint8`` array, ``(H, W, 3)`` RGB, or ``(H, W, 4)`` RGBA when the image has
+  alpha. Gradio gives the file's own mode (``(H, W)`` for grayscale), which breaks handlers
+  written for its documented ``(H, W, 3)``; we keep the documented shape and never drop alpha.
+
+SVG and videos are always the ``str`` path (Pillow cannot decode them; Gradio raises there).
+External URL items are passed as the URL ``str``: the server never fetches them.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import numpy as np
+from PIL import Image
+
+from .item import PREPROCESS_TYPES, MediaItem, PreprocessType
+from .pixels import from_pil, has_alpha, to_image
+
+if t.TYPE_CHECKING:
+    from .store import MediaStore
+
+
+def preprocess(
+    store: MediaStore, items: t.Sequence[MediaItem] | None, type: PreprocessType = "numpy"
+) -> list[tuple[object, str | None]] | None:
+    if type not in PREPROCESS_TYPES:
+        raise ValueError(f"Unknown type {type!r}; allowed: {', '.join(PREPROCESS_TYPES)}.")
+    if not items:
+        return None
+    return [(media_for_handler(store, item, type), item.caption) for item in items]
+
+
+def media_for_handler(store: MediaStore, item: MediaItem, type: PreprocessType) -> object:
+    if item.id is None:
+        if item.url is None:
+            raise ValueError(f"Media item {item!r} has neither an id nor a URL.")
+        return item.url
+    path = str(store.filepath(item.id))
+    if type == "filepath" or item.kind == "video" or item.is_svg:
+        return path
+    image = load_image(path)
+    return image if type == "pil" else as_array(image)
+
+
+def load_image(path: str) -> Image.Image:
+    with Image.open(path) as image:
+        image.load()
+        loaded: Image.Image = image
+    return loaded
+
+
+def as_array(image: Image.Image) -> np.ndarray[t.Any, t.Any]:
+    """RGB, or RGBA with alpha, as 8-bit (16-bit and float modes scaled as in :mod:`.pixels`)."""
+    pixels = from_pil(image)
+    if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
+        return pixels
+    return np.asarray(to_image(pixels).convert("RGBA" if has_alpha(pixels) else "RGB"))

@@ -1,0 +1,448 @@
+"""The content-addressed media store.
+
+Files live under ``root`` by content key (identical media are stored once); the browser only
+ever sees ids minted with the app's secret (:mod:`.ids`).
+
+Speed: a numpy/PIL output is hashed (about 1 ms per megapixel) and its raw pixels are written
+to ``pixels.npy`` (a plain memory copy into the page cache), and that is all ``postprocess``
+waits for. Encoding the full file in ``format`` and the grid thumbnails happens in a small
+background pool, grid width first, or on the first request for them, whichever comes first
+(:class:`~.jobs.Once` makes sure it happens once). Raw pixels are persisted rather than held in
+memory so that a restart, or another worker process serving the thumbnail request, can still
+encode them; they are deleted once the full file and every thumbnail exist.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import hashlib
+import os
+import pathlib
+import stat
+import tempfile
+import threading
+import typing as t
+
+import numpy as np
+from PIL import Image
+
+from .disk import Layout
+from .encode import FORMAT_FILES, encode_pixels, normalize_format
+from .ids import content_key, key_from_id, mint_id, secret_bytes
+from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
+from .jobs import Background, Once
+from .pixels import Pixels, has_alpha, pixels_digest, to_image
+from .probe import probe_file
+from .record import META, PIXELS, Record
+from .thumbnails import open_for_thumbnail, thumbnail_bytes
+
+if t.TYPE_CHECKING:
+    from .uploads import FileTypes
+
+#: Widths offered in srcset: 384 covers Gradio's ~300 px grid cells at 1x, 768 at 2x, 192
+#: small cells (phones, many columns).
+DEFAULT_THUMBNAIL_WIDTHS = (192, 384, 768)
+#: The width made first, so the grid can paint before the others exist.
+DEFAULT_GRID_WIDTH = 384
+
+_COPY_CHUNK = 1 << 20
+_FILE_KEY_CACHE_SIZE = 4096
+_STAGING = ".staging"
+
+
+@dataclasses.dataclass
+class StoredFile:
+    """An open stored file, ready to be sent."""
+
+    file: t.BinaryIO
+    size: int
+    mime_type: str
+    ext: str
+    #: Content addressed, so it doubles as a strong validator.
+    etag: str
+    orig_name: str | None
+
+
+class MediaStore:
+    """Stores gallery media and hands out ids for it.
+
+    :param root: Directory of the store, created if missing. Several processes may share it.
+    :param secret: The app's secret; ids minted with another secret are refused.
+    :param thumbnail_widths: The widths offered for grid thumbnails (srcset).
+    :param grid_width: The thumbnail width made first in the background.
+    :param background: Make thumbnails and full files in a background pool right away; when
+        False they are made on first request only.
+    """
+
+    def __init__(
+        self,
+        root: pathlib.Path | str,
+        secret: str | bytes,
+        *,
+        thumbnail_widths: t.Iterable[int] = DEFAULT_THUMBNAIL_WIDTHS,
+        grid_width: int = DEFAULT_GRID_WIDTH,
+        background: bool = True,
+        workers: int | None = None,
+    ) -> None:
+        widths = tuple(sorted(set(thumbnail_widths)))
+        if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
+            raise ValueError(
+                f"thumbnail_widths must be positive ints; got {tuple(thumbnail_widths)!r}."
+            )
+        self.layout = Layout(pathlib.Path(root))
+        self._secret = secret_bytes(secret)
+        self.thumbnail_widths: tuple[int, ...] = widths
+        self.grid_width = min(widths, key=lambda w: abs(w - grid_width))
+        self._records: dict[str, Record] = {}
+        self._file_keys: collections.OrderedDict[tuple[str, int, int, int], str] = (
+            collections.OrderedDict()
+        )
+        self._file_keys_lock = threading.Lock()
+        self._once = Once()
+        self._background = Background(workers) if background else None
+
+    @property
+    def root(self) -> pathlib.Path:
+        return self.layout.root
+
+    def close(self) -> None:
+        """Stop background work (unfinished files are made on their first request)."""
+        if self._background is not None:
+            self._background.close(wait=True)
+
+    def __enter__(self) -> MediaStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # The public pipeline; each step lives in the module named after it.
+
+    def postprocess(self, value: t.Any, format: MediaFormat | str = "webp") -> list[MediaItem]:
+        """Gallery value (list or None) -> items; see :func:`.convert.postprocess`."""
+        from .convert import postprocess
+
+        return postprocess(self, value, format)
+
+    def preprocess(
+        self, items: t.Sequence[MediaItem] | None, type: PreprocessType = "numpy"
+    ) -> list[tuple[object, str | None]] | None:
+        """Items -> what a handler receives; see :func:`.preprocess.preprocess`."""
+        from .preprocess import preprocess
+
+        return preprocess(self, items, type)
+
+    def add_upload(
+        self,
+        stream_or_bytes: t.BinaryIO | bytes,
+        filename: str | None,
+        *,
+        file_types: FileTypes = None,
+        max_bytes: int,
+        max_pixels: int,
+    ) -> MediaItem:
+        """Validate and store one uploaded file; see :func:`.uploads.add_upload`."""
+        from .uploads import UploadLimits, add_upload
+
+        limits = UploadLimits(file_types, max_bytes, max_pixels)
+        return add_upload(self, stream_or_bytes, filename, limits)
+
+    # Adding media.
+
+    def add_pixels(
+        self,
+        pixels: Pixels,
+        format: MediaFormat | str = "webp",
+        *,
+        caption: str | None = None,
+        orig_name: str | None = None,
+    ) -> MediaItem:
+        """Store canonical pixels (see :mod:`.pixels`); the full file is encoded lazily."""
+        name = normalize_format(format)
+        key = content_key(pixels_digest(pixels, name))
+        record = self.record(key)
+        if record is None:
+            ext, mime_type = FORMAT_FILES[name]
+            record = Record(
+                kind="image",
+                source="pixels",
+                ext=ext,
+                mime_type=mime_type,
+                width=int(pixels.shape[1]),
+                height=int(pixels.shape[0]),
+                has_alpha=has_alpha(pixels) and name != "jpeg",
+                orig_name=orig_name,
+            )
+            with self.layout.write_atomic(key, PIXELS) as file:
+                np.lib.format.write_array(file, pixels, allow_pickle=False)
+            self._commit(key, record)
+            self._submit(lambda: self._make_thumbnail(key, record, self.grid_width, pixels))
+        return self._item(key, record, caption, orig_name)
+
+    def add_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        caption: str | None = None,
+        orig_name: str | None = None,
+    ) -> MediaItem:
+        """Copy a local file into the store; FileNotFoundError naming it if it is missing.
+
+        Files are hashed while copied; a file already seen in this process (same real path,
+        size, mtime and inode) is not read again.
+        """
+        path = pathlib.Path(path)
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{str(path)!r} is not a regular file.")
+        name = orig_name if orig_name is not None else path.name
+        seen = (os.path.realpath(path), info.st_size, info.st_mtime_ns, info.st_ino)
+        with self._file_keys_lock:
+            key = self._file_keys.get(seen)
+        record = self.record(key) if key is not None else None
+        if key is None or record is None:
+            with open(path, "rb") as source:
+                key, record = self._ingest(source, name, name)
+            with self._file_keys_lock:
+                self._file_keys[seen] = key
+                if len(self._file_keys) > _FILE_KEY_CACHE_SIZE:
+                    self._file_keys.popitem(last=False)
+        return self._item(key, record, caption, name)
+
+    def add_bytes(
+        self,
+        data: bytes,
+        name: str,
+        *,
+        caption: str | None = None,
+        orig_name: str | None = None,
+    ) -> MediaItem:
+        """Store a file given as bytes; ``name``'s extension decides its type (as for paths),
+        ``orig_name`` is what a download is called."""
+        key, record = self._ingest(_BytesSource(data), name, orig_name)
+        return self._item(key, record, caption, orig_name)
+
+    def _ingest(
+        self, source: t.BinaryIO | _BytesSource, name: str | None, orig_name: str | None
+    ) -> tuple[str, Record]:
+        staging = self.root / _STAGING
+        staging.mkdir(exist_ok=True)
+        digest = hashlib.sha256(b"file:")
+        fd, temp = tempfile.mkstemp(dir=staging)
+        try:
+            with os.fdopen(fd, "wb") as target:
+                while chunk := source.read(_COPY_CHUNK):
+                    digest.update(chunk)
+                    target.write(chunk)
+            key = content_key(digest.digest())
+            record = self.record(key)
+            if record is None:
+                record = dataclasses.replace(
+                    probe_file(pathlib.Path(temp), name), orig_name=orig_name
+                )
+                self.layout.directory(key).mkdir(parents=True, exist_ok=True)
+                os.replace(temp, self.layout.path(key, record.full_name))
+                self._commit(key, record)
+                if record.thumbnailable:
+                    self._submit(lambda: self._make_thumbnail(key, record, self.grid_width))
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+        return key, record
+
+    def _commit(self, key: str, record: Record) -> None:
+        self.layout.write_bytes(key, META, record.to_json())
+        self._records[key] = record
+
+    def _item(
+        self, key: str, record: Record, caption: str | None, orig_name: str | None
+    ) -> MediaItem:
+        return MediaItem(
+            id=mint_id(self._secret, key),
+            kind=record.kind,
+            caption=caption,
+            mime_type=record.mime_type,
+            orig_name=orig_name,
+            width=record.width,
+            height=record.height,
+            is_svg=record.is_svg,
+            thumbnail_widths=self._item_widths(record),
+        )
+
+    def _item_widths(self, record: Record) -> tuple[int, ...]:
+        if not record.thumbnailable or record.width is None:
+            return ()
+        return tuple(sorted({min(w, record.width) for w in self.thumbnail_widths}))
+
+    # Looking media up.
+
+    def key(self, media_id: object) -> str | None:
+        """The content key of an id this store issued, else None (checked before any IO)."""
+        return key_from_id(self._secret, media_id)
+
+    def record(self, key: str) -> Record | None:
+        record = self._records.get(key)
+        if record is None:
+            data = self.layout.read_bytes(key, META)
+            if data is None:
+                return None
+            try:
+                record = Record.from_json(data)
+            except (ValueError, TypeError):
+                return None
+            self._records[key] = record
+        return record
+
+    def item(self, media_id: str, caption: str | None = None) -> MediaItem:
+        """The item for an id this store issued; LookupError otherwise."""
+        key = self.key(media_id)
+        record = self.record(key) if key is not None else None
+        if key is None or record is None:
+            raise LookupError(f"Unknown media id {media_id!r}.")
+        return self._item(key, record, caption, record.orig_name)
+
+    def filepath(self, media_id: str) -> pathlib.Path:
+        """The full file of an item (encoded now if still pending); LookupError if unknown."""
+        key = self.key(media_id)
+        record = self.record(key) if key is not None else None
+        if key is None or record is None or not self._ensure_full(key, record):
+            raise LookupError(f"Unknown media id {media_id!r}.")
+        return self.layout.path(key, record.full_name)
+
+    def open(
+        self, media_id: str, variant: MediaVariant = "full", width: int | None = None
+    ) -> StoredFile | None:
+        """Open one variant of an item for sending, or None when anything is unknown.
+
+        A thumbnail of an item without thumbnails (SVG, video, animation) is its full file, so
+        a grid that always asks for thumbnails still works.
+        """
+        key = self.key(media_id)
+        record = self.record(key) if key is not None else None
+        if key is None or record is None or variant not in ("full", "thumb"):
+            return None
+        if variant == "thumb" and record.thumbnailable:
+            target = self._thumbnail_width(record, width)
+            if target is None or not self._ensure_thumbnail(key, record, target):
+                return None
+            name, ext = record.thumb_name(target), record.thumb_ext
+            mime_type = "image/webp" if ext == "webp" else "image/jpeg"
+        else:
+            if width is not None and (variant == "full" or width not in self.thumbnail_widths):
+                return None
+            if not self._ensure_full(key, record):
+                return None
+            name, ext = record.full_name, record.ext
+            mime_type = record.mime_type or "application/octet-stream"
+        file = self.layout.open_read(key, name)
+        if file is None:
+            return None
+        size = os.fstat(file.fileno()).st_size
+        etag = f"{key}-{name}"
+        return StoredFile(file, size, mime_type, ext, etag, record.orig_name)
+
+    def _thumbnail_width(self, record: Record, width: int | None) -> int | None:
+        assert record.width is not None
+        if width is None:
+            width = self.grid_width
+        if width not in self.thumbnail_widths and width not in self._item_widths(record):
+            return None
+        return min(width, record.width)
+
+    # Making derived files: once, atomically, from memory when the pixels are at hand.
+
+    def warm(self, items: t.Iterable[MediaItem]) -> None:
+        """Queue every thumbnail width and the full file of ``items`` in the background.
+
+        Called after a whole value was stored, so each item's grid thumbnail (queued as it was
+        stored) comes before any of the larger work.
+        """
+        keys = [key for item in items if (key := self.key(item.id)) is not None]
+        for key in keys:
+            record = self.record(key)
+            if record is not None and record.thumbnailable:
+                for width in self._item_widths(record):
+                    self._submit(functools.partial(self._make_thumbnail, key, record, width))
+        for key in keys:
+            record = self.record(key)
+            if record is not None and record.source == "pixels":
+                self._submit(functools.partial(self._ensure_full, key, record))
+
+    def _submit(self, job: t.Callable[[], object]) -> None:
+        if self._background is not None:
+            self._background.submit(job)
+
+    def _make_thumbnail(
+        self, key: str, record: Record, width: int, pixels: Pixels | None = None
+    ) -> None:
+        self._ensure_thumbnail(key, record, min(width, record.width or width), pixels)
+
+    def _ensure_thumbnail(
+        self, key: str, record: Record, width: int, pixels: Pixels | None = None
+    ) -> bool:
+        name = record.thumb_name(width)
+
+        def make() -> None:
+            image = (
+                to_image(pixels) if pixels is not None else self._source_image(key, record, width)
+            )
+            data = thumbnail_bytes(image, width, alpha=record.has_alpha)
+            self.layout.write_bytes(key, name, data)
+
+        self._once.run((key, name), lambda: self.layout.exists(key, name), make)
+        self._drop_pixels_when_done(key, record)
+        return self.layout.exists(key, name)
+
+    def _ensure_full(self, key: str, record: Record) -> bool:
+        name = record.full_name
+
+        def make() -> None:
+            pixels = self._pixels(key)
+            if pixels is None:
+                raise LookupError(f"Stored media {key!r} lost both its pixels and its file.")
+            self.layout.write_bytes(key, name, encode_pixels(pixels, record.ext))
+
+        if record.source == "pixels":
+            self._once.run((key, name), lambda: self.layout.exists(key, name), make)
+            self._drop_pixels_when_done(key, record)
+        return self.layout.exists(key, name)
+
+    def _pixels(self, key: str) -> Pixels | None:
+        file = self.layout.open_read(key, PIXELS)
+        if file is None:
+            return None
+        with file:
+            return t.cast(Pixels, np.lib.format.read_array(file, allow_pickle=False))
+
+    def _source_image(self, key: str, record: Record, width: int) -> Image.Image:
+        if record.source == "pixels":
+            pixels = self._pixels(key)
+            if pixels is not None:
+                return to_image(pixels)
+        file = self.layout.open_read(key, record.full_name)
+        if file is None:
+            raise LookupError(f"Stored media {key!r} has no full file.")
+        with file:
+            return open_for_thumbnail(file, width)
+
+    def _drop_pixels_when_done(self, key: str, record: Record) -> None:
+        """Delete raw pixels once nothing needs them (the full file and all thumbnails exist)."""
+        if record.source != "pixels" or not self.layout.exists(key, record.full_name):
+            return
+        if all(self.layout.exists(key, record.thumb_name(w)) for w in self._item_widths(record)):
+            self.layout.remove(key, PIXELS)
+
+
+class _BytesSource:
+    """Bytes read in chunks, like a file."""
+
+    def __init__(self, data: bytes) -> None:
+        self._view = memoryview(data)
+        self._offset = 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self._view[self._offset : self._offset + size]
+        self._offset += len(chunk)
+        return bytes(chunk)

@@ -1,0 +1,210 @@
+"""Validating uploaded files by their content, then storing them.
+
+A file is judged by what it is, never by its name: Pillow must decode it (checked against a
+pixel limit before any pixel is decoded, against decompression bombs), or its first bytes must
+be those of an MP4/MOV, WebM or Ogg video, or it must parse as XML with an ``<svg>`` root. The
+detected type is then checked against ``file_types`` in Gradio's notation ("image", "video",
+".png", "png", "image/png", "image/*").
+
+Images with an EXIF orientation are stored upright (re-encoded, which also drops their
+metadata); others are stored byte for byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import pathlib
+import re
+import typing as t
+import xml.etree.ElementTree as ElementTree
+
+from PIL import Image, ImageOps
+
+from .item import MediaItem
+from .pixels import from_pil
+from .probe import UNDECODABLE, format_extension
+
+if t.TYPE_CHECKING:
+    from .store import MediaStore
+
+#: Gradio's notation: "image", "video", extensions with or without a dot, MIME types.
+FileTypes = t.Sequence[str] | None
+
+_ORIENTATION = 0x0112
+_SVG_TAGS = frozenset({"svg", "{http://www.w3.org/2000/svg}svg"})
+_ENTITY_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
+#: Formats whose files browsers show; an upright copy of another format is stored as PNG.
+_WEB_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+_HEIF_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
+
+
+class UploadRejected(ValueError):
+    """An uploaded file was refused; ``reason`` says why in words a user can act on."""
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(f"{filename!r} was refused: {reason}")
+        self.filename = filename
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class Detected:
+    """What an upload turned out to be."""
+
+    kind: t.Literal["image", "video"]
+    mime_type: str
+    extensions: frozenset[str]
+
+    @property
+    def ext(self) -> str:
+        return min(self.extensions, key=lambda e: (len(e) != 3, e))
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadLimits:
+    """What an upload may be: ``file_types`` (None: images and videos), bytes, pixels."""
+
+    file_types: FileTypes
+    max_bytes: int
+    max_pixels: int
+
+
+def add_upload(
+    store: MediaStore,
+    stream_or_bytes: t.BinaryIO | bytes,
+    filename: str | None,
+    limits: UploadLimits,
+) -> MediaItem:
+    """Check one uploaded file and store it; :class:`UploadRejected` names the file and why."""
+    name = clean_filename(filename)
+    file_types = limits.file_types
+    data = read_limited(stream_or_bytes, limits.max_bytes, name)
+    if not data:
+        raise UploadRejected(name, "the file is empty.")
+    image = open_image(data, name, limits.max_pixels)
+    if image is not None:
+        with image:
+            detected = image_type(image)
+            check_allowed(detected, file_types, name)
+            return store_image(store, image, data, name, detected)
+    other = sniff_video(data) or sniff_svg(data)
+    if other is None:
+        raise UploadRejected(
+            name,
+            "it is not an image Pillow can read, an MP4/MOV, WebM or Ogg video, or an SVG "
+            "(the content decides, not the name); it may be corrupt.",
+        )
+    check_allowed(other, file_types, name)
+    return store.add_bytes(data, f"upload.{other.ext}", orig_name=name)
+
+
+def clean_filename(filename: str | None) -> str:
+    """The base name of what the browser sent, without directories or control characters."""
+    base = pathlib.PurePosixPath((filename or "").replace("\\", "/")).name
+    base = "".join(ch for ch in base if ch.isprintable()).strip()[:255]
+    return base or "upload"
+
+
+def read_limited(source: t.BinaryIO | bytes, max_bytes: int, name: str) -> bytes:
+    data = bytes(source) if isinstance(source, (bytes, bytearray)) else source.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UploadRejected(name, f"it is larger than the limit of {max_bytes} bytes.")
+    return data
+
+
+def open_image(data: bytes, name: str, max_pixels: int) -> Image.Image | None:
+    """The opened image, None when Pillow does not recognise it at all.
+
+    Pillow's own bomb check runs inside ``Image.open``: its error, and its warning when
+    warnings are errors (as under pytest), become a rejection instead of escaping.
+    """
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UploadRejected(name, f"it has too many pixels ({exc}).") from exc
+    except UNDECODABLE:
+        return None
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise UploadRejected(
+            name,
+            f"it is {width}x{height} = {width * height} pixels, above the limit of "
+            f"{max_pixels} pixels.",
+        )
+    try:
+        image.load()
+    except UNDECODABLE as exc:
+        image.close()
+        raise UploadRejected(name, f"the image is corrupt or truncated ({exc}).") from exc
+    return image
+
+
+def image_type(image: Image.Image) -> Detected:
+    format = image.format or ""
+    extensions = {e.lstrip(".") for e, f in Image.registered_extensions().items() if f == format}
+    extensions.add(format_extension(format))
+    return Detected(
+        "image", Image.MIME.get(format, "image/" + format.lower()), frozenset(extensions)
+    )
+
+
+def sniff_video(data: bytes) -> Detected | None:
+    """MP4/MOV (ISO base media), WebM or Ogg from their first bytes."""
+    box = data[4:8]
+    if box == b"ftyp" and not data[8:12].startswith(_HEIF_BRANDS):
+        if data[8:10] == b"qt":
+            return Detected("video", "video/quicktime", frozenset({"mov", "qt"}))
+        return Detected("video", "video/mp4", frozenset({"mp4", "m4v"}))
+    if box in (b"moov", b"mdat", b"wide", b"free"):
+        return Detected("video", "video/quicktime", frozenset({"mov", "qt"}))
+    if data[:4] == b"\x1a\x45\xdf\xa3" and b"webm" in data[:64]:
+        return Detected("video", "video/webm", frozenset({"webm"}))
+    if data[:4] == b"OggS":
+        return Detected("video", "video/ogg", frozenset({"ogg", "ogv"}))
+    return None
+
+
+def sniff_svg(data: bytes) -> Detected | None:
+    """An SVG: well-formed XML, no entity declarations (entity bombs), an ``<svg>`` root."""
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"<") or _ENTITY_RE.search(data):
+        return None
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        return None
+    if root.tag not in _SVG_TAGS:
+        return None
+    return Detected("image", "image/svg+xml", frozenset({"svg"}))
+
+
+def check_allowed(detected: Detected, file_types: FileTypes, name: str) -> None:
+    """Gradio's file_types, applied to the detected type; None accepts images and videos."""
+    if file_types is None:
+        return
+    if isinstance(file_types, str):
+        file_types = [file_types]
+    for entry in file_types:
+        wanted = entry.strip().lower()
+        if wanted in (detected.kind, "file", "*", "*/*", f"{detected.kind}/*"):
+            return
+        if wanted == detected.mime_type or wanted.lstrip(".") in detected.extensions:
+            return
+    raise UploadRejected(
+        name,
+        f"it is {detected.mime_type} by its content, which this gallery does not accept "
+        f"(allowed: {', '.join(map(repr, file_types))}).",
+    )
+
+
+def store_image(
+    store: MediaStore, image: Image.Image, data: bytes, name: str, detected: Detected
+) -> MediaItem:
+    orientation = image.getexif().get(_ORIENTATION, 1)
+    if orientation == 1 or getattr(image, "n_frames", 1) > 1:
+        return store.add_bytes(data, f"upload.{detected.ext}", orig_name=name)
+    upright = ImageOps.exif_transpose(image)
+    format = _WEB_FORMATS.get(image.format or "", "png")
+    return store.add_pixels(from_pil(upright), format, orig_name=name)
