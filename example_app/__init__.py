@@ -59,10 +59,11 @@ for number, (title, props) in enumerate(OPTIONS):
     galleries.gallery(f"option{number}", value, **{"label": title, **props})
 
 
-def create_app() -> Flask:
+def create_app(config: dict[str, object] | None = None) -> Flask:
     app = Flask(__name__)
     # A fixed development key keeps media URLs valid across restarts; set SECRET_KEY in production.
     app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY", "example-app-development-key")
+    app.config.update(config or {})
     galleries.init_app(app)
 
     @app.get("/")

@@ -6,7 +6,11 @@ so that two apps in one process never share a media store, config or cached valu
 
 from __future__ import annotations
 
+import collections
+import hashlib
+import hmac
 import os
+import threading
 import typing as t
 from pathlib import Path
 
@@ -14,6 +18,9 @@ from flask import Flask, current_app
 
 from .component import Gallery, GalleryValue
 from .media import MediaItem, MediaStore
+
+#: How many "Download all" sets an app remembers.
+DOWNLOAD_SETS = 1024
 
 
 class AppState:
@@ -27,6 +34,11 @@ class AppState:
         self.media = MediaStore(Path(media_dir), t.cast("str | bytes", app.secret_key))
         "The content-addressed store every item of this app goes through."
         self._static_items: dict[str, list[MediaItem]] = {}
+        self._lock = threading.Lock()
+        self._download_sets: collections.OrderedDict[str, tuple[str, ...]] = (
+            collections.OrderedDict()
+        )
+        self._secret = hashlib.sha256(str(app.secret_key).encode()).digest()
 
     def items_for(self, gallery: Gallery) -> list[MediaItem]:
         """The gallery's value as media items: a callable value is called again at each render
@@ -37,6 +49,25 @@ class AppState:
         if items is None:
             items = self._static_items[gallery.name] = self.convert(gallery, gallery.value)
         return items
+
+    def download_set(self, items: t.Sequence[MediaItem]) -> str | None:
+        """A short key for "Download all" of exactly these items (None when none is stored
+        here: external URLs are never fetched). Kept in a bounded, most-recent-first table, so a
+        page rendered long ago may find its key forgotten and get a 404, never another set."""
+        ids = tuple(item.id for item in items if item.id is not None)
+        if not ids:
+            return None
+        key = hmac.new(self._secret, "\n".join(ids).encode(), "sha256").hexdigest()[:32]
+        with self._lock:
+            self._download_sets[key] = ids
+            self._download_sets.move_to_end(key)
+            while len(self._download_sets) > DOWNLOAD_SETS:
+                self._download_sets.popitem(last=False)
+        return key
+
+    def download_ids(self, key: str) -> tuple[str, ...] | None:
+        with self._lock:
+            return self._download_sets.get(key)
 
     def convert(self, gallery: Gallery, value: GalleryValue) -> list[MediaItem]:
         try:

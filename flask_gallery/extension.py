@@ -155,6 +155,7 @@ class FlaskGallery:
             items,
             views.urls(),
             interactive=props.interactive is True,
+            download_key=state.download_set(items) if "download_all" in props.buttons else None,
         )
 
     def render(self, name: str | None = None, **overrides: t.Any) -> Markup:

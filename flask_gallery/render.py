@@ -22,6 +22,7 @@ class MediaUrls(t.Protocol):
     def full(self, media_id: str) -> str: ...
     def thumb(self, media_id: str, width: int) -> str: ...
     def download(self, media_id: str, index: int) -> str: ...
+    def download_all(self, key: str) -> str: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +67,7 @@ class GalleryView:
     wrap_style: str
     sizes: str
     accept: str
+    download_all: str | None
 
     @property
     def selected_entry(self) -> Entry | None:
@@ -173,6 +175,7 @@ def build_view(
     urls: MediaUrls,
     *,
     interactive: bool = False,
+    download_key: str | None = None,
 ) -> GalleryView:
     count = len(items)
     entries = [make_entry(item, i, count, urls) for i, item in enumerate(items)]
@@ -208,4 +211,5 @@ def build_view(
         wrap_style=_style([("height", props.height)]),
         sizes=grid_sizes(columns),
         accept=accept_attribute(props.file_types),
+        download_all=urls.download_all(download_key) if download_key else None,
     )

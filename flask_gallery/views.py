@@ -8,6 +8,8 @@ from werkzeug.exceptions import NotFound
 
 from .app_state import app_state as _state
 from .media import send_media
+from .media.serving import attachment_name
+from .zipstream import stream_zip, unique_names
 
 _PLACEHOLDER = "MEDIA-ID"
 
@@ -33,10 +35,34 @@ def download(media_id: str, number: int) -> Response:
     )
 
 
+def download_all(key: str) -> Response:
+    """ "Download all": the gallery's stored items as ``gallery.zip``, streamed as it is built."""
+    state = _state()
+    ids = state.download_ids(key)
+    if ids is None:
+        raise NotFound("This download link has expired: reload the page and try again.")
+    store = state.media
+    try:
+        files = [(store.item(media_id), store.filepath(media_id)) for media_id in ids]
+    except LookupError:
+        raise NotFound() from None
+    names = unique_names(
+        attachment_name(item.orig_name or f"image-{n}", path.suffix.lstrip("."))
+        for n, (item, path) in enumerate(files, start=1)
+    )
+    response = Response(
+        stream_zip(zip(names, (path for _, path in files), strict=True)), mimetype="application/zip"
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="gallery.zip"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/media/<media_id>", "media", media)
     bp.add_url_rule("/media/<media_id>/w<int:width>", "thumb", thumb)
     bp.add_url_rule("/media/<media_id>/download/<int:number>", "download", download)
+    bp.add_url_rule("/zip/<key>/gallery.zip", "download_all", download_all)
 
 
 class _Urls:
@@ -57,6 +83,9 @@ class _Urls:
 
     def download(self, media_id: str, index: int) -> str:
         return self._download.replace(_PLACEHOLDER, media_id) + str(index + 1)
+
+    def download_all(self, key: str) -> str:
+        return url_for("flask_gallery.download_all", key=key)
 
 
 def urls() -> _Urls:
