@@ -1,0 +1,26 @@
+"""The event engine: Gradio's listener semantics enforced on the server, without Flask or HTTP.
+
+``EventEngine`` is the entry point; ``ThreadsBackend`` the default, in-process backend; ``Backend``
+the protocol a Redis backend implements.
+"""
+
+from __future__ import annotations
+
+from .backend import Backend, EngineConfig
+from .channel import Message, PageChannels, Replay
+from .engine import EventEngine, Submission
+from .jobs import Job
+from .threads import THREAD_PREFIX, ThreadsBackend
+
+__all__ = [
+    "THREAD_PREFIX",
+    "Backend",
+    "EngineConfig",
+    "EventEngine",
+    "Job",
+    "Message",
+    "PageChannels",
+    "Replay",
+    "Submission",
+    "ThreadsBackend",
+]

@@ -1,0 +1,68 @@
+"""What the engine needs from a backend: the seam where a Redis backend will plug in.
+
+The engine keeps listeners, validation and periodic ticks; a backend owns everything that must be
+shared between processes for the rules to hold everywhere: the queues and their order, the
+per-(page, listener) trigger-mode state, concurrency counters, run-time averages and the page
+channels. Each method is one atomic decision, so a Redis backend can implement it as one script.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+from dataclasses import dataclass
+
+from ..events import Listener
+from .channel import Message, Replay, Subscriber
+from .jobs import Job
+from .runner import RunContext
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The engine's settings, as the extension reads them from ``GALLERY_*`` config keys."""
+
+    #: What ``concurrency_limit="default"`` means (``GALLERY_DEFAULT_CONCURRENCY_LIMIT``).
+    default_concurrency_limit: int | None = 1
+    #: Queued submissions beyond this are rejected at once (``GALLERY_MAX_QUEUE_SIZE``).
+    max_queue_size: int | None = 1000
+    #: Worker threads at most, as Gradio's ``max_threads`` (``GALLERY_MAX_THREADS``).
+    max_threads: int = 40
+    #: Send tracebacks of unexpected handler errors to the page (the app's debug mode).
+    debug: bool = False
+    run_context: RunContext | None = None
+    #: Seconds between two progress messages of one job.
+    progress_interval: float = 0.1
+    replay_size: int = 256
+    replay_ttl: float = 60.0
+    clock: t.Callable[[], float] = time.monotonic
+
+
+class Backend(t.Protocol):
+    def start(self, config: EngineConfig) -> None:
+        """Prepare to accept submissions (threads start lazily)."""
+
+    def register(self, listener: Listener) -> None:
+        """Know ``listener``'s concurrency group; idempotent."""
+
+    def submit(self, job: Job) -> str | None:
+        """Apply trigger mode and queue limits and queue ``job``; return the rejection reason (the
+        ``rejected`` message is already sent) or ``None`` when accepted."""
+
+    def cancel(self, page: str, listener_ids: t.Collection[str] | None, reason: str) -> int:
+        """Cancel the page's queued, deferred and running jobs of these listeners (all with
+        ``None``); return how many."""
+
+    def is_active(self, page: str, listener_id: str) -> bool:
+        """Whether the listener has a queued, deferred or running job for the page."""
+
+    def publish(self, page: str, message: Message) -> None: ...
+
+    def subscribe(
+        self, page: str, callback: Subscriber, after: int | None = None
+    ) -> t.Callable[[], None]: ...
+
+    def replay(self, page: str, after: int = 0) -> Replay: ...
+
+    def shutdown(self, *, drain: bool, timeout: float | None) -> None:
+        """Stop: finish (``drain``) or cancel what is queued, then join every thread."""

@@ -1,0 +1,180 @@
+"""Per-page message channels with a short replay buffer.
+
+The transport layer subscribes one callback per open WebSocket. Sockets drop (htmx closes them
+while a tab is in the background), so every message gets a per-page sequence number and the last
+few stay for a while: a page that reconnects passes its cursor and receives what it missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import typing as t
+from collections import deque
+from dataclasses import dataclass
+
+_log = logging.getLogger("flask_gallery.queue")
+
+Message = dict[str, t.Any]
+Subscriber = t.Callable[[Message], None]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Messages after a cursor; ``complete`` is False when some were already dropped (the page
+    should then reload its state instead of trusting the replay)."""
+
+    messages: list[Message]
+    complete: bool
+    #: The cursor to pass next time.
+    last_seq: int
+
+
+class _Subscription:
+    __slots__ = ("callback", "delivering", "pending")
+
+    def __init__(self, callback: Subscriber) -> None:
+        self.callback = callback
+        self.pending: deque[Message] = deque()
+        self.delivering = False
+
+
+class _Page:
+    __slots__ = ("buffer", "seq", "subscriptions", "touched")
+
+    def __init__(self, size: int, now: float) -> None:
+        self.seq = 0
+        self.buffer: deque[tuple[float, Message]] = deque(maxlen=size)
+        self.subscriptions: list[_Subscription] = []
+        self.touched = now
+
+
+class PageChannels:
+    """In-process channels: the threads backend's, and the model a Redis backend follows.
+
+    Subscribers are called on engine threads, each subscriber's messages in order and never two
+    at once; a callback must not block (hand the message to the socket's own sender).
+    """
+
+    def __init__(
+        self,
+        *,
+        replay_size: int = 256,
+        replay_ttl: float = 60.0,
+        clock: t.Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._size = replay_size
+        self._ttl = replay_ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pages: dict[str, _Page] = {}
+        self._last_sweep = clock()
+
+    def publish(self, page: str, message: Message) -> None:
+        """Record ``message`` (adding its ``seq``) and deliver it to the page's subscribers."""
+        self.append(page, message)
+        self.deliver(page)
+
+    def append(self, page: str, message: Message) -> None:
+        """Record ``message`` in order without calling subscribers: lets the engine fix the order
+        of messages under its own lock and :meth:`deliver` after releasing it."""
+        now = self._clock()
+        with self._lock:
+            state = self._pages.get(page)
+            if state is None:
+                state = self._pages[page] = _Page(self._size, now)
+            state.seq += 1
+            message["seq"] = state.seq
+            state.buffer.append((now, message))
+            state.touched = now
+            for sub in state.subscriptions:
+                sub.pending.append(message)
+            if now - self._last_sweep > self._ttl / 2:
+                self._sweep(now)
+
+    def deliver(self, page: str) -> None:
+        """Call the page's subscribers with what was appended for them."""
+        with self._lock:
+            state = self._pages.get(page)
+            subs = list(state.subscriptions) if state is not None else []
+        for sub in subs:
+            self._drain(sub)
+
+    def subscribe(
+        self, page: str, callback: Subscriber, after: int | None = None
+    ) -> t.Callable[[], None]:
+        """Call ``callback`` with each new message of ``page``; with ``after``, first with the
+        buffered messages after that cursor. Returns the function that unsubscribes."""
+        sub = _Subscription(callback)
+        now = self._clock()
+        with self._lock:
+            state = self._pages.get(page)
+            if state is None:
+                state = self._pages[page] = _Page(self._size, now)
+            if after is not None:
+                sub.pending.extend(self._after(state, after, now))
+            state.subscriptions.append(sub)
+            state.touched = now
+        self._drain(sub)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                current = self._pages.get(page)
+                if current is not None and sub in current.subscriptions:
+                    current.subscriptions.remove(sub)
+                    current.touched = self._clock()
+
+        return unsubscribe
+
+    def replay(self, page: str, after: int = 0) -> Replay:
+        """The buffered messages of ``page`` after cursor ``after`` (for polling and reconnects)."""
+        now = self._clock()
+        with self._lock:
+            state = self._pages.get(page)
+            if state is None:
+                return Replay([], after == 0, 0)
+            messages = self._after(state, after, now)
+            first = messages[0]["seq"] if messages else state.seq + 1
+            complete = after <= state.seq and first == after + 1
+            return Replay(messages, complete, state.seq)
+
+    def drop(self, page: str) -> None:
+        """Forget a page that is gone for good."""
+        with self._lock:
+            self._pages.pop(page, None)
+
+    def _after(self, state: _Page, after: int, now: float) -> list[Message]:
+        while state.buffer and now - state.buffer[0][0] > self._ttl:
+            state.buffer.popleft()
+        if after > state.seq:  # the channel restarted since the cursor was taken
+            after = 0
+        return [m for _, m in state.buffer if m["seq"] > after]
+
+    def _sweep(self, now: float) -> None:
+        self._last_sweep = now
+        stale = [
+            name
+            for name, state in self._pages.items()
+            if not state.subscriptions and now - state.touched > self._ttl
+        ]
+        for name in stale:
+            del self._pages[name]
+
+    def _drain(self, sub: _Subscription) -> None:
+        while True:
+            with self._lock:
+                if sub.delivering or not sub.pending:
+                    return
+                sub.delivering = True
+                batch = list(sub.pending)
+                sub.pending.clear()
+            try:
+                for message in batch:
+                    try:
+                        sub.callback(message)
+                    except Exception:
+                        _log.exception("flask_gallery channel subscriber failed")
+            finally:
+                with self._lock:
+                    sub.delivering = False

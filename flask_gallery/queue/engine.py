@@ -1,0 +1,247 @@
+"""The event engine: the one entry point the transport layer calls.
+
+It knows listeners and pages, applies ``cancels`` and periodic ticks, and hands each submission to
+a backend that enforces Gradio's queue semantics (trigger mode, concurrency, batches, status). No
+Flask and no HTTP here: views pass plain values in and subscribe to plain dicts coming out.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+from dataclasses import dataclass
+
+from ..events import Listenable, Listener, TriggerMode
+from ..request import Request
+from .backend import Backend, EngineConfig
+from .channel import Message, Replay, Subscriber
+from .jobs import Job, message
+from .periodic import Periodic
+from .runner import RunContext
+from .threads import THREAD_PREFIX, ThreadsBackend
+from .timers import Scheduler
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What :meth:`EventEngine.submit` decided; the outcome follows on the page's channel."""
+
+    job_id: str
+    accepted: bool
+    #: Why it was rejected (also sent as the ``rejected`` message's ``reason``).
+    reason: str | None = None
+
+
+class EventEngine:
+    """Runs registered handlers with Gradio's listener semantics, off the request thread.
+
+    .. code-block:: python
+
+        engine = EventEngine(default_concurrency_limit=1, max_queue_size=1000)
+        engine.register(gallery)
+        unsubscribe = engine.subscribe(page, send_to_socket)
+        engine.submit(listener, page, inputs=[...], event_data={"index": 2, "value": item})
+        ...
+        engine.shutdown()
+
+    :param backend: where queues and channels live; the in-process :class:`ThreadsBackend` by
+        default.
+    :param default_concurrency_limit: what ``concurrency_limit="default"`` means
+        (``GALLERY_DEFAULT_CONCURRENCY_LIMIT``); ``None`` for no limit.
+    :param max_queue_size: submissions waiting at once before new ones are rejected with "queue
+        full" (``GALLERY_MAX_QUEUE_SIZE``); ``None`` for no bound.
+    :param max_threads: worker threads at most, across all listeners (``GALLERY_MAX_THREADS``).
+    :param debug: include tracebacks of unexpected handler errors in ``failed`` messages.
+    :param run_context: given the job, a context manager each run happens in;
+        :func:`flask_gallery.request.run_context` makes it the app and request context.
+    :param progress_interval: seconds between two progress messages of one job.
+    :param replay_size: messages kept per page for reconnects.
+    :param replay_ttl: seconds a message stays replayable.
+    :param clock: monotonic time source (tests pass a fake one).
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: Backend | None = None,
+        default_concurrency_limit: int | None = 1,
+        max_queue_size: int | None = 1000,
+        max_threads: int = 40,
+        debug: bool = False,
+        run_context: RunContext | None = None,
+        progress_interval: float = 0.1,
+        replay_size: int = 256,
+        replay_ttl: float = 60.0,
+        clock: t.Callable[[], float] = time.monotonic,
+    ) -> None:
+        _check_count("default_concurrency_limit", default_concurrency_limit, 1, allow_none=True)
+        _check_count("max_queue_size", max_queue_size, 0, allow_none=True)
+        _check_count("max_threads", max_threads, 1, allow_none=False)
+        self.config = EngineConfig(
+            default_concurrency_limit=default_concurrency_limit,
+            max_queue_size=max_queue_size,
+            max_threads=max_threads,
+            debug=debug,
+            run_context=run_context,
+            progress_interval=progress_interval,
+            replay_size=replay_size,
+            replay_ttl=replay_ttl,
+            clock=clock,
+        )
+        self.backend: Backend = backend if backend is not None else ThreadsBackend()
+        self.backend.start(self.config)
+        self._listeners: dict[str, Listener] = {}
+        self._ticks = Scheduler(THREAD_PREFIX + "ticks")
+        self._periodic = Periodic(self._tick, self.backend.is_active, self._ticks)
+        self._closed = False
+
+    # -- listeners --------------------------------------------------------------------------
+
+    def register(self, *items: Listener | Listenable) -> None:
+        """Make listeners known (a component registers all of its own): their concurrency groups
+        take effect and periodic ones start ticking for connected pages. ``submit`` registers an
+        unknown listener itself, but a shared group's lowest limit holds only once all are known.
+        """
+        for item in items:
+            for listener in item.listeners if isinstance(item, Listenable) else [item]:
+                self._register(listener)
+
+    def _register(self, listener: Listener) -> None:
+        known = self._listeners.get(listener.id)
+        if known is listener:
+            return
+        if known is not None:
+            raise ValueError(
+                f"Another listener already has id {listener.id!r} ({known.name!r}): gallery names"
+                " must be unique per app."
+            )
+        self._listeners[listener.id] = listener
+        for target in listener.cancels:
+            self._register(target)
+        self.backend.register(listener)
+        self._periodic.add(listener)
+
+    def listener(self, listener_id: str) -> Listener:
+        """The registered listener with this id (how a message's ``listener`` field is resolved)."""
+        try:
+            return self._listeners[listener_id]
+        except KeyError:
+            raise LookupError(
+                f"No listener {listener_id!r} is registered. Registered: "
+                + (", ".join(repr(k) for k in sorted(self._listeners)) or "none")
+                + "."
+            ) from None
+
+    # -- events -----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        listener: Listener | str,
+        page: str,
+        inputs: t.Sequence[t.Any] = (),
+        event_data: t.Any = None,
+        request: Request | None = None,
+        *,
+        trigger_mode: TriggerMode | None = None,
+    ) -> Submission:
+        """Submit one event of ``page`` to ``listener``; never blocks on the handler.
+
+        ``cancels`` are applied first, even when this submission is then rejected (as Gradio does).
+        Every submission ends with exactly one ``done``, ``failed``, ``cancelled`` or ``rejected``
+        message on the page's channel.
+        """
+        if isinstance(listener, str):
+            listener = self.listener(listener)
+        else:
+            self._register(listener)
+        job = Job(listener, page, list(inputs), event_data, request, trigger_mode)
+        if listener.cancels:
+            self.backend.cancel(page, [target.id for target in listener.cancels], "cancelled")
+        if self._closed:
+            job.terminal = "rejected"
+            why = "The server is shutting down."
+            self.backend.publish(page, message("rejected", job, code="shutdown", reason=why))
+            return Submission(job.id, False, why)
+        if listener.fn is None:  # only cancels (or js in the browser): nothing to run
+            job.terminal = "done"
+            self.backend.publish(page, message("done", job, value=None))
+            return Submission(job.id, True)
+        reason = self.backend.submit(job)
+        return Submission(job.id, reason is None, reason)
+
+    def cancel(
+        self,
+        page: str,
+        listeners: t.Iterable[Listener | str] | None = None,
+        reason: str = "cancelled",
+    ) -> int:
+        """Cancel the page's submissions of ``listeners`` (all with ``None``): queued ones at
+        once, running generators at their next yield; a running plain function finishes but its
+        result is dropped. Returns how many were cancelled."""
+        ids = None if listeners is None else [_id(item) for item in listeners]
+        return self.backend.cancel(page, ids, reason)
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def connect_page(self, page: str, request: Request | None = None) -> None:
+        """A page opened its channel: periodic listeners start ticking for it (with ``request``
+        as the request of their runs)."""
+        self._periodic.connect(page, request)
+
+    def disconnect_page(self, page: str) -> None:
+        """A page's channel closed: its periodic ticks stop. Its submissions keep running, since
+        the page may reconnect and replay what it missed."""
+        self._periodic.disconnect(page)
+
+    def close_page(self, page: str) -> int:
+        """A page is gone for good: stop ticks and cancel all its submissions."""
+        self._periodic.disconnect(page)
+        return self.backend.cancel(page, None, "page closed")
+
+    def subscribe(
+        self, page: str, callback: Subscriber, after: int | None = None
+    ) -> t.Callable[[], None]:
+        """Call ``callback`` with each message for ``page`` (from an engine thread; it must not
+        block); with ``after``, first with the buffered messages after that ``seq``."""
+        return self.backend.subscribe(page, callback, after)
+
+    def replay(self, page: str, after: int = 0) -> Replay:
+        """Buffered messages for ``page`` after ``seq`` ``after`` (polling fallback, reconnect)."""
+        return self.backend.replay(page, after)
+
+    def publish(self, page: str, msg: Message) -> None:
+        """Send a message of the caller's own on the page's channel, in sequence with the rest."""
+        self.backend.publish(page, msg)
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    def shutdown(self, *, drain: bool = False, timeout: float | None = 10.0) -> None:
+        """Stop ticks, then finish (``drain=True``) or cancel what is queued, and join every
+        thread the engine started. Running plain functions cannot be interrupted: shutdown waits
+        for them up to ``timeout`` seconds per thread."""
+        self._closed = True
+        self._periodic.close()
+        self._ticks.close(timeout)
+        self.backend.shutdown(drain=drain, timeout=timeout)
+
+    def __enter__(self) -> EventEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def _tick(self, listener: Listener, page: str, request: Request | None) -> None:
+        if not self._closed:
+            self.submit(listener, page, (), None, request, trigger_mode="once")
+
+
+def _id(item: Listener | str) -> str:
+    return item if isinstance(item, str) else item.id
+
+
+def _check_count(name: str, value: int | None, minimum: int, *, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        extra = " or None" if allow_none else ""
+        raise ValueError(f"{name!r} must be an int >= {minimum}{extra}, got {value!r}.")

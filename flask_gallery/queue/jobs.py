@@ -1,0 +1,56 @@
+"""A submission as the engine carries it: who asked, with what, and how far it got.
+
+Everything a worker needs to run it is here and plain (inputs, raw event data, the request
+snapshot), so a Redis backend can ship it to another process; the listener travels by id there.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+import uuid
+from dataclasses import dataclass, field
+
+from ..events import Listener, TriggerMode
+from ..request import Request
+
+JobState = t.Literal["new", "deferred", "queued", "running", "finished"]
+Terminal = t.Literal["done", "failed", "cancelled", "rejected"]
+
+
+@dataclass(eq=False)
+class Job:
+    """One submission of one listener for one page."""
+
+    listener: Listener
+    page: str
+    #: The input values in the order of ``listener.inputs`` (resolved by the transport layer).
+    inputs: list[t.Any] = field(default_factory=list)
+    #: The event's raw data; the handler gets it wrapped in its annotation's class.
+    event_data: t.Any = None
+    request: Request | None = None
+    #: Overrides the listener's trigger mode (periodic runs use "once": never overlap).
+    trigger_mode: TriggerMode | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    # Owned by the backend from here on.
+    state: JobState = "new"
+    #: The terminal message sent, once one has been; nothing about the job is sent after it.
+    terminal: Terminal | None = None
+    #: Set when the job is cancelled while running: a generator stops at its next yield.
+    cancelled: bool = False
+    seq: int = 0
+    enqueued_at: float = 0.0
+    started_at: float | None = None
+    #: Guards ``terminal`` against the messages a running handler sends from its own thread.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def mode(self) -> TriggerMode:
+        return self.trigger_mode or self.listener.trigger_mode
+
+
+def message(type: str, job: Job, **fields: t.Any) -> dict[str, t.Any]:
+    """A channel message about ``job``: JSON-safe apart from output values, which the transport
+    layer's ``postprocess_hook`` makes ready to send."""
+    return {"type": type, "job": job.id, "listener": job.listener.id, "page": job.page, **fields}

@@ -1,0 +1,466 @@
+"""The default backend: queues and worker threads inside the web process.
+
+One lock guards all scheduling state, and every message whose order matters (estimation, started,
+done...) is recorded in the page channel while it is held, then delivered after it is released,
+so subscribers see a job's messages in the order its state changed and never run under the lock.
+Workers start on demand up to ``max_threads`` and each takes the oldest runnable job of any
+concurrency group that is below its limit, so one busy group never holds up another.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import typing as t
+from collections import deque
+
+from ..events import Listener
+from ..progress import ProgressUnit
+from .aio import close_thread_loop
+from .backend import EngineConfig
+from .channel import Message, PageChannels, Replay, Subscriber
+from .estimate import RunTimes, estimations
+from .jobs import Job, Terminal, message
+from .runner import Outcome, Runner
+from .throttle import ProgressThrottle
+from .timers import Scheduler
+
+_log = logging.getLogger("flask_gallery.queue")
+
+#: Prefix of every thread this backend starts (tests look for leftovers by it).
+THREAD_PREFIX = "flask_gallery-"
+
+
+class _Group:
+    """A concurrency group: one FIFO queue and one limit shared by its listeners."""
+
+    __slots__ = ("key", "limit", "queue", "running")
+
+    def __init__(self, key: str, limit: int | None) -> None:
+        self.key = key
+        self.limit = limit
+        self.queue: deque[Job] = deque()
+        #: Running runs (a batch is one run), by first job id: (listener id, start time).
+        self.running: dict[str, tuple[str, float]] = {}
+
+    def has_room(self) -> bool:
+        return self.limit is None or len(self.running) < self.limit
+
+
+class _KeyState:
+    """Trigger-mode state of one (page, listener): its live jobs and the always_last pending one."""
+
+    __slots__ = ("active", "deferred")
+
+    def __init__(self) -> None:
+        self.active: list[Job] = []
+        self.deferred: Job | None = None
+
+
+class ThreadsBackend:
+    def __init__(self) -> None:
+        self._started = False
+
+    def start(self, config: EngineConfig) -> None:
+        if self._started:
+            raise RuntimeError("This backend is already started; create one backend per engine.")
+        self._started = True
+        self._config = config
+        self._clock = config.clock
+        self._cond = threading.Condition()
+        self._channels = PageChannels(
+            replay_size=config.replay_size, replay_ttl=config.replay_ttl, clock=config.clock
+        )
+        self._scheduler = Scheduler(THREAD_PREFIX + "progress")
+        self._throttle = ProgressThrottle(
+            self._send_progress,
+            self._scheduler,
+            interval=config.progress_interval,
+            clock=config.clock,
+        )
+        self._runner = Runner(self, run_context=config.run_context, debug=config.debug)
+        self._groups: dict[str, _Group] = {}
+        self._group_of: dict[str, _Group] = {}
+        self._ready: set[_Group] = set()
+        self._keys: dict[str, dict[str, _KeyState]] = {}
+        self._immediate: deque[Job] = deque()
+        self._queued = 0
+        self._seq = itertools.count(1)
+        self._times = RunTimes()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._closing = False
+        self._stopping = False
+        self._undelivered: set[str] = set()
+
+    # -- registration -----------------------------------------------------------------------
+
+    def register(self, listener: Listener) -> None:
+        with self._cond:
+            self._register_locked(listener)
+
+    def _register_locked(self, listener: Listener) -> _Group:
+        group = self._group_of.get(listener.id)
+        if group is not None:
+            return group
+        limit = listener.concurrency_limit
+        if limit == "default":
+            limit = self._config.default_concurrency_limit
+        key = listener.concurrency_id or listener.id
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(key, limit)
+        elif limit is not None and (group.limit is None or limit < group.limit):
+            group.limit = limit  # a shared group takes the lowest limit of its listeners
+        self._group_of[listener.id] = group
+        return group
+
+    # -- submitting and cancelling ----------------------------------------------------------
+
+    def submit(self, job: Job) -> str | None:
+        with self._cond:
+            reason = self._submit_locked(job)
+        self._deliver()
+        return reason
+
+    def _submit_locked(self, job: Job) -> str | None:
+        if self._closing:
+            return self._reject_locked(job, "shutdown", "The server is shutting down.")
+        listener = job.listener
+        group = self._register_locked(listener)
+        keys = self._keys.setdefault(job.page, {})
+        state = keys.get(listener.id)
+        if state is None:
+            state = keys[listener.id] = _KeyState()
+        busy = bool(state.active) or state.deferred is not None
+        mode = job.mode
+        if busy and mode == "once":
+            return self._reject_locked(
+                job,
+                "once",
+                f"{listener.name!r} is still queued or running for this page and its"
+                " trigger_mode is 'once', so this submission was dropped. Wait for it to finish,"
+                " or register the listener with trigger_mode='multiple' or 'always_last'.",
+            )
+        if busy and mode == "always_last":
+            queued = next((j for j in state.active if j.state == "queued"), None)
+            pending = state.deferred or queued
+            if pending is not None:
+                self._supersede_locked(state, pending, job, group)
+                return None
+            if self._full_locked():
+                return self._reject_full_locked(job)
+            state.deferred = job
+            job.state = "deferred"
+            self._queued += 1
+            return None
+        if listener.queue and self._full_locked():
+            return self._reject_full_locked(job)
+        self._enqueue_locked(job, group, state)
+        return None
+
+    def _supersede_locked(self, state: _KeyState, old: Job, new: Job, group: _Group) -> None:
+        """always_last: ``new`` takes the place of the pending ``old`` (queue position included)."""
+        if old is state.deferred:
+            state.deferred = new
+            new.state = "deferred"
+        else:
+            queue = group.queue if old.listener.queue else self._immediate
+            queue[queue.index(old)] = new
+            new.state = "queued"
+            new.seq = old.seq
+            new.enqueued_at = old.enqueued_at
+            state.active[state.active.index(old)] = new
+        old.state = "finished"
+        self._finish_locked(old, "cancelled", reason="superseded by a newer submission")
+        if new.state == "queued" and new.listener.queue:
+            self._estimate_locked(group, only=new)
+
+    def _full_locked(self) -> bool:
+        limit = self._config.max_queue_size
+        return limit is not None and self._queued >= limit
+
+    def _reject_full_locked(self, job: Job) -> str:
+        limit = self._config.max_queue_size
+        return self._reject_locked(
+            job,
+            "queue_full",
+            f"queue full: {self._queued} submissions are waiting (max_queue_size={limit})."
+            " Try again in a moment.",
+        )
+
+    def _reject_locked(self, job: Job, code: str, reason: str) -> str:
+        self._finish_locked(job, "rejected", code=code, reason=reason)
+        self._forget_key_if_idle(job)
+        return reason
+
+    def _enqueue_locked(self, job: Job, group: _Group, state: _KeyState) -> None:
+        job.seq = next(self._seq)
+        job.enqueued_at = self._clock()
+        job.state = "queued"
+        state.active.append(job)
+        if not job.listener.queue:
+            self._immediate.append(job)
+            self._wake_locked()
+            return
+        group.queue.append(job)
+        self._ready.add(group)
+        self._queued += 1
+        self._estimate_locked(group, only=job)
+        if group.limit is None or len(group.running) + len(group.queue) <= group.limit:
+            self._wake_locked()
+
+    def cancel(self, page: str, listener_ids: t.Collection[str] | None, reason: str) -> int:
+        with self._cond:
+            count = self._cancel_locked(page, listener_ids, reason)
+        self._deliver()
+        return count
+
+    def _cancel_locked(self, page: str, listener_ids: t.Collection[str] | None, reason: str) -> int:
+        keys = self._keys.get(page)
+        if not keys:
+            return 0
+        ids = list(keys) if listener_ids is None else [i for i in listener_ids if i in keys]
+        touched: set[_Group] = set()
+        count = 0
+        for listener_id in ids:
+            state = keys.pop(listener_id)
+            if state.deferred is not None:
+                self._queued -= 1
+                self._finish_locked(state.deferred, "cancelled", reason=reason)
+                count += 1
+            for job in state.active:
+                if job.state == "queued":
+                    if job.listener.queue:
+                        group = self._group_of[job.listener.id]
+                        group.queue.remove(job)
+                        if not group.queue:
+                            self._ready.discard(group)
+                        touched.add(group)
+                        self._queued -= 1
+                    else:
+                        self._immediate.remove(job)
+                    job.state = "finished"
+                else:
+                    job.cancelled = True  # the worker sees it at the next yield
+                self._finish_locked(job, "cancelled", reason=reason)
+                count += 1
+        if not keys:
+            del self._keys[page]
+        for group in touched:
+            self._estimate_locked(group)
+        return count
+
+    def is_active(self, page: str, listener_id: str) -> bool:
+        with self._cond:
+            state = self._keys.get(page, {}).get(listener_id)
+            return state is not None and (bool(state.active) or state.deferred is not None)
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def _wake_locked(self) -> None:
+        if self._idle > 0:
+            self._idle -= 1
+            self._cond.notify()
+        elif len(self._threads) < self._config.max_threads:
+            thread = threading.Thread(
+                target=self._work, name=f"{THREAD_PREFIX}worker-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def _work(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    taken = self._take_locked()
+                    while taken is None:
+                        if self._stopping:
+                            return
+                        self._idle += 1
+                        self._cond.wait()
+                        taken = self._take_locked()
+                self._deliver()
+                batch, group = taken
+                started = self._clock()
+                try:
+                    outcomes = self._runner.run(batch)
+                except BaseException:
+                    # Runner catches Exception; this is SystemExit or alike from a handler.
+                    failed = Outcome("failed", {"error": "The handler was interrupted."})
+                    self._complete(batch, group, [failed] * len(batch), started)
+                    raise
+                self._complete(batch, group, outcomes, started)
+        finally:
+            close_thread_loop()
+
+    def _take_locked(self) -> tuple[list[Job], _Group | None] | None:
+        now = self._clock()
+        if self._immediate:
+            job = self._immediate.popleft()
+            self._start_locked([job], now)
+            return [job], None
+        best: _Group | None = None
+        for group in self._ready:
+            if group.has_room() and (best is None or group.queue[0].seq < best.queue[0].seq):
+                best = group
+        if best is None:
+            return None
+        head = best.queue.popleft()
+        batch = [head]
+        listener = head.listener
+        if listener.batch and best.queue:
+            rest: deque[Job] = deque()
+            for job in best.queue:
+                if job.listener is listener and len(batch) < listener.max_batch_size:
+                    batch.append(job)
+                else:
+                    rest.append(job)
+            best.queue = rest
+        if not best.queue:
+            self._ready.discard(best)
+        self._queued -= len(batch)
+        best.running[head.id] = (listener.id, now)
+        self._start_locked(batch, now)
+        if best.queue:
+            self._estimate_locked(best)
+        return batch, best
+
+    def _start_locked(self, batch: list[Job], now: float) -> None:
+        eta = self._times.average(batch[0].listener.id)
+        for job in batch:
+            job.state = "running"
+            job.started_at = now
+            self._post_locked(job, message("started", job, eta=eta, batch=len(batch)))
+
+    def _complete(
+        self, batch: list[Job], group: _Group | None, outcomes: list[Outcome], started: float
+    ) -> None:
+        with self._cond:
+            head = batch[0]
+            if group is not None:
+                group.running.pop(head.id, None)
+            if all(o.type == "done" for o in outcomes):
+                self._times.add(head.listener.id, self._clock() - started)
+            for job, outcome in zip(batch, outcomes, strict=True):
+                job.state = "finished"
+                self._finish_locked(job, outcome.type, **outcome.fields)
+                self._release_key_locked(job)
+        self._deliver()
+
+    def _release_key_locked(self, job: Job) -> None:
+        keys = self._keys.get(job.page)
+        state = keys.get(job.listener.id) if keys else None
+        if state is None or job not in state.active:
+            return  # cancelled earlier: its key state went with it
+        state.active.remove(job)
+        if not state.active and state.deferred is not None:
+            deferred, state.deferred = state.deferred, None
+            self._queued -= 1
+            self._enqueue_locked(deferred, self._group_of[deferred.listener.id], state)
+        self._forget_key_if_idle(job)
+
+    def _forget_key_if_idle(self, job: Job) -> None:
+        keys = self._keys.get(job.page)
+        state = keys.get(job.listener.id) if keys else None
+        if keys is not None and state is not None and not state.active and state.deferred is None:
+            del keys[job.listener.id]
+            if not keys:
+                del self._keys[job.page]
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _estimate_locked(self, group: _Group, only: Job | None = None) -> None:
+        rows = estimations(
+            group.queue,
+            group.running.values(),
+            len(group.running),
+            group.limit,
+            self._times,
+            self._clock(),
+        )
+        size = len(group.queue)
+        for job, rank, eta in rows:
+            if only is None or job is only:
+                self._post_locked(
+                    job, message("estimation", job, rank=rank, queue_size=size, eta=eta)
+                )
+
+    def _post_locked(self, job: Job, msg: Message) -> None:
+        with job.lock:
+            if job.terminal is not None:
+                return
+            self._channels.append(job.page, msg)
+        self._undelivered.add(job.page)
+
+    def _finish_locked(self, job: Job, terminal: Terminal, **fields: t.Any) -> bool:
+        """Send ``job``'s one terminal message; False when it already had one."""
+        with job.lock:
+            if job.terminal is not None:
+                return False
+            job.terminal = terminal
+            self._channels.append(job.page, message(terminal, job, **fields))
+        self._undelivered.add(job.page)
+        self._throttle.forget(job)
+        return True
+
+    def _deliver(self) -> None:
+        with self._cond:
+            if not self._undelivered:
+                return
+            pages, self._undelivered = self._undelivered, set()
+        for page in pages:
+            self._channels.deliver(page)
+
+    # Sink, for the runner: messages sent from the handler's thread while it runs.
+
+    def emit(self, job: Job, msg: dict[str, t.Any]) -> None:
+        with job.lock:
+            if job.terminal is not None:
+                return
+            self._channels.append(job.page, msg)
+        self._channels.deliver(job.page)
+
+    def progress(self, job: Job, units: list[ProgressUnit] | None) -> None:
+        self._throttle.report(job, units)
+
+    def _send_progress(self, job: Job, units: list[ProgressUnit] | None) -> None:
+        data = None if units is None else [unit.to_dict() for unit in units]
+        self.emit(job, message("progress", job, progress=data))
+
+    # -- channels ---------------------------------------------------------------------------
+
+    def publish(self, page: str, message: Message) -> None:
+        self._channels.publish(page, message)
+
+    def subscribe(
+        self, page: str, callback: Subscriber, after: int | None = None
+    ) -> t.Callable[[], None]:
+        return self._channels.subscribe(page, callback, after)
+
+    def replay(self, page: str, after: int = 0) -> Replay:
+        return self._channels.replay(page, after)
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    def shutdown(self, *, drain: bool, timeout: float | None) -> None:
+        with self._cond:
+            if self._stopping:
+                return
+            self._closing = True
+            if not drain:
+                for page in list(self._keys):
+                    self._cancel_locked(page, None, "shutdown")
+            self._stopping = True
+            self._idle = 0
+            self._cond.notify_all()
+            threads = list(self._threads)
+        self._deliver()
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+        self._scheduler.close(timeout)
+        alive = [thread.name for thread in threads if thread.is_alive()]
+        if alive:
+            _log.warning("flask_gallery: worker threads still running after shutdown: %s", alive)
