@@ -54,11 +54,10 @@ class Detected:
 
     kind: t.Literal["image", "video"]
     mime_type: str
+    #: The extension a stored copy gets (it decides the MIME type the file is served with).
+    ext: str
+    #: Every extension ``file_types`` may name this type by.
     extensions: frozenset[str]
-
-    @property
-    def ext(self) -> str:
-        return min(self.extensions, key=lambda e: (len(e) != 3, e))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,11 +142,13 @@ def open_image(data: bytes, name: str, max_pixels: int) -> Image.Image | None:
 
 def image_type(image: Image.Image) -> Detected:
     format = image.format or ""
+    ext = format_extension(format)
     extensions = {e.lstrip(".") for e, f in Image.registered_extensions().items() if f == format}
-    extensions.add(format_extension(format))
-    return Detected(
-        "image", Image.MIME.get(format, "image/" + format.lower()), frozenset(extensions)
-    )
+    mime_type = Image.MIME.get(format, "image/" + format.lower())
+    return Detected("image", mime_type, ext, frozenset(extensions | {ext}))
+
+
+_MOV = Detected("video", "video/quicktime", "mov", frozenset({"mov", "qt"}))
 
 
 def sniff_video(data: bytes) -> Detected | None:
@@ -155,14 +156,14 @@ def sniff_video(data: bytes) -> Detected | None:
     box = data[4:8]
     if box == b"ftyp" and not data[8:12].startswith(_HEIF_BRANDS):
         if data[8:10] == b"qt":
-            return Detected("video", "video/quicktime", frozenset({"mov", "qt"}))
-        return Detected("video", "video/mp4", frozenset({"mp4", "m4v"}))
+            return _MOV
+        return Detected("video", "video/mp4", "mp4", frozenset({"mp4", "m4v"}))
     if box in (b"moov", b"mdat", b"wide", b"free"):
-        return Detected("video", "video/quicktime", frozenset({"mov", "qt"}))
+        return _MOV
     if data[:4] == b"\x1a\x45\xdf\xa3" and b"webm" in data[:64]:
-        return Detected("video", "video/webm", frozenset({"webm"}))
+        return Detected("video", "video/webm", "webm", frozenset({"webm"}))
     if data[:4] == b"OggS":
-        return Detected("video", "video/ogg", frozenset({"ogg", "ogv"}))
+        return Detected("video", "video/ogg", "ogv", frozenset({"ogg", "ogv"}))
     return None
 
 
@@ -177,7 +178,7 @@ def sniff_svg(data: bytes) -> Detected | None:
         return None
     if root.tag not in _SVG_TAGS:
         return None
-    return Detected("image", "image/svg+xml", frozenset({"svg"}))
+    return Detected("image", "image/svg+xml", "svg", frozenset({"svg"}))
 
 
 def check_allowed(detected: Detected, file_types: FileTypes, name: str) -> None:

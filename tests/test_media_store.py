@@ -1,0 +1,244 @@
+"""The store: content addressing, ids keyed with the secret, lazy encoding, thumbnails."""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+import threading
+import typing as t
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from flask_gallery.media import MediaItem, MediaStore
+from flask_gallery.media.jobs import Once
+
+
+@pytest.fixture
+def store(tmp_path: pathlib.Path) -> t.Iterator[MediaStore]:
+    with MediaStore(tmp_path / "media", "secret", background=False) as store:
+        yield store
+
+
+def photo(width: int = 1024, height: int = 768, channels: int = 3) -> np.ndarray[t.Any, t.Any]:
+    y, x = np.mgrid[0:height, 0:width]
+    planes = [x * 255 // width, y * 255 // height, (x + y) * 255 // (width + height), x % 256]
+    return np.stack(planes[:channels], axis=-1).astype(np.uint8)
+
+
+def stored_files(root: pathlib.Path) -> list[str]:
+    return sorted(p.name for p in root.rglob("*") if p.is_file())
+
+
+def read_variant(store: MediaStore, item: MediaItem, variant: str, width: int | None) -> bytes:
+    assert item.id is not None
+    stored = store.open(item.id, variant, width)  # type: ignore[arg-type]
+    assert stored is not None
+    with stored.file:
+        return stored.file.read()
+
+
+def test_root_is_created(tmp_path: pathlib.Path) -> None:
+    MediaStore(tmp_path / "a" / "b", "s").close()
+    assert (tmp_path / "a" / "b").is_dir()
+
+
+def test_an_empty_secret_is_refused(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match="non-empty secret"):
+        MediaStore(tmp_path, "")
+
+
+def test_identical_content_is_stored_once(store: MediaStore) -> None:
+    first = store.postprocess([photo(64, 48)])
+    second = store.postprocess([(photo(64, 48), "another caption")])
+    assert first[0].id == second[0].id
+    assert len([p for p in store.root.glob("??/*") if p.is_dir()]) == 1
+
+
+def test_ids_depend_on_the_secret_and_are_not_paths(tmp_path: pathlib.Path) -> None:
+    array = photo(16, 16)
+    with (
+        MediaStore(tmp_path, "one", background=False) as one,
+        MediaStore(tmp_path, "two", background=False) as two,
+    ):
+        (a,) = one.postprocess([array])
+        (b,) = two.postprocess([array])
+        assert a.id != b.id
+        assert one.item(a.id or "").width == 16
+        with pytest.raises(LookupError):
+            two.item(a.id or "")
+    assert str(tmp_path) not in (a.id or "")
+
+
+def test_a_tampered_mac_is_refused(store: MediaStore) -> None:
+    (item,) = store.postprocess([photo(16, 16)])
+    assert item.id is not None
+    flipped = item.id[:-1] + ("0" if item.id[-1] != "0" else "1")
+    assert store.open(flipped) is None
+    assert read_variant(store, item, "full", None)
+
+
+def test_numpy_output_waits_for_no_encoder(store: MediaStore) -> None:
+    """postprocess leaves raw pixels; the full file appears on first use."""
+    (item,) = store.postprocess([photo(64, 48)])
+    assert not any(name.startswith(("full", "thumb")) for name in stored_files(store.root))
+    assert item.id is not None
+    with Image.open(store.filepath(item.id)) as image:
+        assert (image.format, image.size) == ("WEBP", (64, 48))
+
+
+def test_pending_pixels_survive_a_restart(tmp_path: pathlib.Path) -> None:
+    with MediaStore(tmp_path, "s", background=False) as first:
+        (item,) = first.postprocess([photo(64, 48)])
+    with MediaStore(tmp_path, "s", background=False) as second:
+        assert item.id is not None
+        data = read_variant(second, item, "thumb", 192)
+    assert Image.open(io.BytesIO(data)).size == (64, 48)
+
+
+def test_thumbnails_are_jpeg_never_wider_than_the_original(store: MediaStore) -> None:
+    (item,) = store.postprocess([photo(1000, 500)])
+    assert item.thumbnail_widths == (192, 384, 768)
+    for width in item.thumbnail_widths:
+        with Image.open(io.BytesIO(read_variant(store, item, "thumb", width))) as thumb:
+            assert (thumb.format, thumb.size) == ("JPEG", (width, width // 2))
+    (small,) = store.postprocess([photo(300, 100)])
+    assert small.thumbnail_widths == (192, 300)
+    big_ask = read_variant(store, small, "thumb", 768)
+    assert Image.open(io.BytesIO(big_ask)).size == (300, 100)
+
+
+def test_thumbnails_with_alpha_are_webp(store: MediaStore) -> None:
+    (item,) = store.postprocess([photo(800, 400, channels=4)])
+    with Image.open(io.BytesIO(read_variant(store, item, "thumb", 384))) as thumb:
+        assert (thumb.format, thumb.mode, thumb.size) == ("WEBP", "RGBA", (384, 192))
+
+
+def test_thumbnails_are_much_smaller_than_the_full_file(
+    store: MediaStore, tmp_path: pathlib.Path
+) -> None:
+    path = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (768, 1024, 3), np.uint8)).save(path)
+    (item,) = store.postprocess([path])
+    thumb = read_variant(store, item, "thumb", 384)
+    assert len(thumb) * 20 < path.stat().st_size
+
+
+def test_file_thumbnails_follow_exif_orientation(store: MediaStore, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "portrait.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90: shown 300 wide, 400 high
+    Image.new("RGB", (400, 300), "blue").save(path, exif=exif)
+    (item,) = store.postprocess([path])
+    assert (item.width, item.height) == (300, 400)
+    with Image.open(io.BytesIO(read_variant(store, item, "thumb", 192))) as thumb:
+        assert thumb.size == (192, 256)
+
+
+def test_unknown_widths_and_variants_are_refused(store: MediaStore) -> None:
+    (item,) = store.postprocess([photo(500, 100)])
+    assert item.id is not None
+    assert store.open(item.id, "thumb", 200) is None
+    assert store.open(item.id, "full", 384) is None
+    assert store.open(item.id, "original") is None  # type: ignore[arg-type]
+
+
+def test_animated_gifs_show_their_full_file(store: MediaStore, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (20, 20), color) for color in ("red", "green", "blue")]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    (item,) = store.postprocess([path])
+    assert item.thumbnail_widths == ()
+    assert read_variant(store, item, "thumb", None) == path.read_bytes()
+
+
+def test_pixels_are_dropped_once_every_derived_file_exists(store: MediaStore) -> None:
+    (item,) = store.postprocess([photo(500, 100)])
+    assert "pixels.npy" in stored_files(store.root)
+    for width in item.thumbnail_widths:
+        read_variant(store, item, "thumb", width)
+    assert "pixels.npy" in stored_files(store.root)
+    read_variant(store, item, "full", None)
+    assert "pixels.npy" not in stored_files(store.root)
+    assert item.id is not None
+    os.unlink(store.root / item.id[:2] / item.id.split("-")[0] / "thumb-192.jpg")
+    assert Image.open(io.BytesIO(read_variant(store, item, "thumb", 192))).size == (192, 38)
+
+
+def test_a_file_seen_before_is_not_read_again(store: MediaStore, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "a.png"
+    Image.new("RGB", (8, 8), "red").save(path)
+    (first,) = store.postprocess([path])
+    info = path.stat()
+    # Same size and mtime but other bytes: only a re-read could notice.
+    data = bytearray(path.read_bytes())
+    data[-20] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    (second,) = store.postprocess([path])
+    assert second.id == first.id
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1))
+    (third,) = store.postprocess([path])
+    assert third.id != first.id
+
+
+def test_background_makes_grid_thumbnails_and_full_files(tmp_path: pathlib.Path) -> None:
+    with MediaStore(tmp_path, "s", background=True) as store:
+        items = store.postprocess([photo(800, 600), photo(400, 300, channels=4)])
+    # close() waited for the queued work.
+    names = stored_files(tmp_path)
+    assert names.count("full.webp") == 2
+    assert {"thumb-384.jpg", "thumb-768.jpg", "thumb-384.webp", "thumb-400.webp"} <= set(names)
+    assert "pixels.npy" not in names
+    assert [item.width for item in items] == [800, 400]
+
+
+def test_concurrent_requests_make_a_file_once() -> None:
+    once = Once()
+    made: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def make() -> None:
+        started.set()
+        release.wait()
+        made.append(1)
+
+    first = threading.Thread(target=once.run, args=("k", lambda: bool(made), make))
+    first.start()
+    started.wait()
+    waiters = [
+        threading.Thread(target=once.run, args=("k", lambda: bool(made), make)) for _ in range(3)
+    ]
+    for thread in waiters:
+        thread.start()
+    release.set()
+    for thread in [first, *waiters]:
+        thread.join()
+    assert made == [1]
+
+
+def test_a_failed_make_is_retried_by_the_next_caller() -> None:
+    once = Once()
+    done: list[bool] = []
+
+    def fail() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        once.run("k", lambda: bool(done), fail)
+    once.run("k", lambda: bool(done), lambda: done.append(True))
+    assert done == [True]
+
+
+def test_no_half_written_files_are_left(store: MediaStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    (item,) = store.postprocess([photo(64, 48)])
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("encoder crashed")
+
+    monkeypatch.setattr("flask_gallery.media.store.encode_pixels", broken)
+    with pytest.raises(RuntimeError):
+        store.filepath(item.id or "")
+    assert not [name for name in stored_files(store.root) if name.startswith((".tmp", "full"))]

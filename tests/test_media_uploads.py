@@ -1,0 +1,182 @@
+"""Uploads: judged by content against file_types, size and pixel limits, stored upright."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import struct
+import typing as t
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from flask_gallery.media import MediaStore, UploadRejected
+
+LIMITS = {"max_bytes": 1_000_000, "max_pixels": 10_000_000}
+
+
+@pytest.fixture
+def store(tmp_path: pathlib.Path) -> t.Iterator[MediaStore]:
+    with MediaStore(tmp_path / "media", "secret", background=False) as store:
+        yield store
+
+
+def encoded(format: str, size: tuple[int, int] = (40, 30), mode: str = "RGB", **kw: t.Any) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, "orange").save(buffer, format=format, **kw)
+    return buffer.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares a size but holds no pixels: what a decompression bomb looks like."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(bytes(64))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64)
+WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm" + bytes(64)
+OGG = b"OggS\x00\x02" + bytes(64)
+SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="3" height="2"/>'
+
+
+def test_an_image_is_stored_with_its_name_size_and_type(store: MediaStore) -> None:
+    item = store.add_upload(encoded("PNG"), "photos/holiday.png", **LIMITS)
+    assert (item.kind, item.mime_type, item.orig_name) == ("image", "image/png", "holiday.png")
+    assert (item.width, item.height) == (40, 30)
+    assert item.id is not None and store.filepath(item.id).read_bytes() == encoded("PNG")
+
+
+def test_streams_are_accepted(store: MediaStore) -> None:
+    item = store.add_upload(io.BytesIO(encoded("JPEG")), "a.jpg", **LIMITS)
+    assert item.mime_type == "image/jpeg"
+
+
+def test_the_content_decides_not_the_name(store: MediaStore) -> None:
+    item = store.add_upload(encoded("PNG"), "looks.jpg", file_types=[".png"], **LIMITS)
+    assert item.mime_type == "image/png"
+    with pytest.raises(UploadRejected) as info:
+        store.add_upload(encoded("PNG"), "looks.jpg", file_types=[".jpg"], **LIMITS)
+    assert info.value.filename == "looks.jpg"
+    assert "image/png by its content" in info.value.reason
+    with pytest.raises(UploadRejected, match="not an image Pillow can read"):
+        store.add_upload(b"#!/bin/sh\nrm -rf /\n", "evil.png", **LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("file_types", "accepted"),
+    [
+        (None, True),
+        (["image"], True),
+        (["png"], True),
+        ([".PNG"], True),
+        (["image/png"], True),
+        (["image/*"], True),
+        (["video"], False),
+        ([".gif", ".webp"], False),
+    ],
+)
+def test_file_types_in_gradio_notation(
+    store: MediaStore, file_types: list[str] | None, accepted: bool
+) -> None:
+    if accepted:
+        store.add_upload(encoded("PNG"), "a.png", file_types=file_types, **LIMITS)
+    else:
+        with pytest.raises(UploadRejected, match="does not accept"):
+            store.add_upload(encoded("PNG"), "a.png", file_types=file_types, **LIMITS)
+
+
+def test_jpeg_accepts_both_spellings(store: MediaStore) -> None:
+    for notation in (".jpg", ".jpeg", "jpe"):
+        store.add_upload(encoded("JPEG"), "a", file_types=[notation], **LIMITS)
+
+
+def test_too_many_bytes_is_refused(store: MediaStore) -> None:
+    data = encoded("PNG")
+    with pytest.raises(UploadRejected, match=f"larger than the limit of {len(data) - 1} bytes"):
+        store.add_upload(io.BytesIO(data), "a.png", max_bytes=len(data) - 1, max_pixels=10**6)
+
+
+def test_too_many_pixels_is_refused_before_decoding(store: MediaStore) -> None:
+    with pytest.raises(UploadRejected, match=r"4000x3000 = 12000000 pixels.*limit of 100 pixels"):
+        store.add_upload(png_header_only(4000, 3000), "bomb.png", max_bytes=10**6, max_pixels=100)
+
+
+@pytest.mark.parametrize("size", [(10_000, 10_000), (20_000, 20_000)])
+def test_pillows_own_bomb_checks_are_a_rejection_not_an_escape(
+    store: MediaStore, size: tuple[int, int]
+) -> None:
+    """100 Mpx makes Pillow warn (an error under pytest), 400 Mpx makes it raise."""
+    with pytest.raises(UploadRejected, match="too many pixels"):
+        store.add_upload(png_header_only(*size), "bomb.png", max_bytes=10**6, max_pixels=10**12)
+
+
+def test_corrupt_images_are_refused_with_a_reason(store: MediaStore) -> None:
+    data = encoded("PNG", size=(200, 200))
+    with pytest.raises(UploadRejected, match="corrupt or truncated"):
+        store.add_upload(data[: len(data) // 2], "half.png", **LIMITS)
+    with pytest.raises(UploadRejected, match="empty"):
+        store.add_upload(b"", "nothing.png", **LIMITS)
+
+
+def test_exif_orientation_is_applied(store: MediaStore) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    array = np.zeros((30, 40, 3), np.uint8)
+    array[:, :20] = 255  # left half white: after rotating 90 degrees clockwise, the top half
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", exif=exif)
+    item = store.add_upload(buffer.getvalue(), "phone.jpg", **LIMITS)
+    assert (item.width, item.height, item.orig_name) == (30, 40, "phone.jpg")
+    assert item.id is not None
+    with Image.open(store.filepath(item.id)) as image:
+        assert image.size == (30, 40)
+        assert image.getexif().get(0x0112) is None
+        upright = np.asarray(image.convert("L"))
+    assert upright[:15].mean() > 200 and upright[25:].mean() < 50
+
+
+@pytest.mark.parametrize(
+    ("data", "mime_type"),
+    [(MP4, "video/mp4"), (WEBM, "video/webm"), (OGG, "video/ogg")],
+)
+def test_videos_are_recognised_by_their_magic_bytes(
+    store: MediaStore, data: bytes, mime_type: str
+) -> None:
+    item = store.add_upload(data, "clip.bin", file_types=["video"], **LIMITS)
+    assert (item.kind, item.mime_type, item.orig_name) == ("video", mime_type, "clip.bin")
+    with pytest.raises(UploadRejected, match="does not accept"):
+        store.add_upload(data, "clip.mp4", file_types=["image"], **LIMITS)
+
+
+def test_svg_uploads_must_be_svg_xml(store: MediaStore) -> None:
+    item = store.add_upload(SVG, "logo.svg", file_types=["image"], **LIMITS)
+    assert item.is_svg and item.mime_type == "image/svg+xml"
+    with pytest.raises(UploadRejected):
+        store.add_upload(b"<html><body>hi</body></html>", "page.svg", **LIMITS)
+    with pytest.raises(UploadRejected):
+        store.add_upload(b"<svg><unclosed></svg>", "broken.svg", **LIMITS)
+
+
+def test_svg_entity_bombs_are_refused(store: MediaStore) -> None:
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>'
+    )
+    with pytest.raises(UploadRejected):
+        store.add_upload(bomb, "bomb.svg", **LIMITS)
+
+
+def test_rejections_are_value_errors_naming_the_file_without_directories(
+    store: MediaStore,
+) -> None:
+    with pytest.raises(ValueError, match=r"^'x\.png' was refused: "):
+        store.add_upload(b"nope", "..\\..\\x.png", **LIMITS)
