@@ -1,0 +1,137 @@
+"""Real-browser fixtures: a live Werkzeug server on loopback, Debian's chromium through
+Playwright (one browser per session), and a fresh context and page per test.
+
+Without playwright or chromium the browser tests skip on a developer machine, but fail under CI
+(``CI=true``): a CI run that silently skips them proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask, render_template_string, request
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from flask_gallery import FlaskGallery
+
+if t.TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+#: A page holding one or more galleries, with nothing else that could move them around.
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ names|join(", ") }}</title>
+<link rel="icon" href="data:,">
+{{ gallery_assets() }}
+<style>body { margin: 0; font-family: sans-serif; }</style>
+</head><body>
+{% for name in names %}{{ gallery(name) }}{% endfor %}
+<p id="after">below the galleries</p>
+</body></html>"""
+
+
+def unavailable(reason: str) -> t.NoReturn:
+    """Skip locally; under CI a missing browser is a failure, not a skip."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"browser tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access log: a failing test's output should show the test, not every image fetch."""
+
+    def log_request(self, *args: t.Any) -> None:
+        pass
+
+
+class LiveServer:
+    """A real threaded Werkzeug server for ``app`` on 127.0.0.1 and a free port."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+        self.host = f"127.0.0.1:{self._server.server_port}"
+        self.url = f"http://{self.host}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        # The media store's background thumbnail workers belong to the app: stop them too.
+        state = self.app.extensions.get("flask_gallery")
+        if state is not None:
+            state.media.close()
+
+
+def gallery_app(instance: Path, declare: t.Callable[[FlaskGallery], object]) -> Flask:
+    """A small app whose media store lives in ``instance``. ``declare`` declares its galleries;
+    ``/?g=a&g=b`` shows galleries ``a`` and ``b`` (all of them without ``g``) on :data:`PAGE`."""
+    app = Flask("gallery_browser_test", instance_path=str(instance))
+    app.config.update(SECRET_KEY="browser-test-secret")
+    galleries = FlaskGallery(app)
+    declare(galleries)
+
+    @app.get("/")
+    def page() -> str:
+        names = request.args.getlist("g") or list(galleries.galleries)
+        return render_template_string(PAGE, names=names)
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def browser() -> t.Iterator[Browser]:
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        unavailable("the Python package 'playwright' is not installed (pip install playwright)")
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        except Error as exc:
+            unavailable(f"chromium at {CHROMIUM} does not start: {exc.message}")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> t.Iterator[t.Callable[..., Page]]:
+    """Opens a page in a fresh context (cold cache, no cookies); keyword arguments go to
+    ``browser.new_context`` (``viewport``, ``device_scale_factor``...). Closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(**options: t.Any) -> Page:
+        options.setdefault("viewport", {"width": 1280, "height": 800})
+        contexts.append(browser.new_context(**options))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def page(new_page: t.Callable[..., Page]) -> Page:
+    """A fresh page at a 1280x800 viewport."""
+    return new_page()

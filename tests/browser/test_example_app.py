@@ -1,0 +1,112 @@
+"""The example app's two pages in a real chromium: they render their galleries, every image the
+user can see loads, and nothing goes wrong on the way (no console error, no failed request, no
+request to any host but the app's own: htmx and the styles are vendored, never from a CDN)."""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+
+from .conftest import LiveServer
+
+if t.TYPE_CHECKING:
+    from playwright.sync_api import ConsoleMessage, Page, Request, Response
+
+pytestmark = pytest.mark.browser
+
+#: Images the user can see: rendered, inside the viewport and inside their scroll container.
+SHOWN_IMAGES_LOADED = """() => {
+    const inside = (box, area) => box.bottom > area.top && box.top < area.bottom
+        && box.right > area.left && box.left < area.right;
+    const view = {top: 0, left: 0, bottom: innerHeight, right: innerWidth};
+    const shown = [...document.images].filter(i => {
+        const box = i.getBoundingClientRect();
+        const wrap = i.closest(".fg-grid-wrap");
+        return i.checkVisibility() && inside(box, view)
+            && (!wrap || inside(box, wrap.getBoundingClientRect()));
+    });
+    return shown.length > 0 && shown.every(i => i.complete && i.naturalWidth > 0);
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
+    from example_app import create_app
+
+    instance = tmp_path_factory.mktemp("example") / "instance"
+    with pytest.MonkeyPatch.context() as mp:  # keep its media store out of the checkout
+        mp.setattr(Flask, "auto_find_instance_path", lambda self: str(instance))
+        app = create_app()
+    assert Path(app.instance_path) == instance
+    with LiveServer(app) as live:
+        yield live
+
+
+class Trouble:
+    """Everything that went wrong while a page loaded, as readable lines."""
+
+    def __init__(self, page: Page, host: str) -> None:
+        self.host = host
+        self.lines: list[str] = []
+        page.on("console", self.console)
+        page.on("pageerror", lambda exc: self.lines.append(f"page error: {exc}"))
+        page.on("requestfailed", lambda r: self.lines.append(f"failed: {r.url} {r.failure}"))
+        page.on("response", self.response)
+        page.on("request", self.request)
+
+    @staticmethod
+    def favicon(url: str) -> bool:
+        return urlsplit(url).path == "/favicon.ico"
+
+    def console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and not self.favicon(message.location.get("url", "")):
+            self.lines.append(f"console error: {message.text}")
+
+    def response(self, response: Response) -> None:
+        if response.status >= 400 and not self.favicon(response.url):
+            self.lines.append(f"HTTP {response.status}: {response.url}")
+
+    def request(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme != "data" and parts.netloc != self.host:
+            self.lines.append(f"another host: {request.url}")
+
+
+def open_clean(page: Page, server: LiveServer, path: str) -> None:
+    trouble = Trouble(page, server.host)
+    page.goto(server.url + path, wait_until="load")
+    page.wait_for_function(SHOWN_IMAGES_LOADED)
+    # Scroll to the end of the page so lazy images further down load (and could fail) too.
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_function(SHOWN_IMAGES_LOADED)
+    assert trouble.lines == []
+
+
+def test_fake_gan_page(page: Page, server: LiveServer) -> None:
+    open_clean(page, server, "/")
+    gallery = page.locator("#gallery")
+    assert gallery.is_visible()
+    assert gallery.locator(".fg-thumb").count() == 3
+    assert gallery.locator(".fg-caption-label").all_inner_texts() == [
+        "label 0",
+        "label 1",
+        "label 2",
+    ]
+    assert page.locator("[data-testid=block-label]").count() == 0  # show_label=False
+
+
+def test_options_page(page: Page, server: LiveServer) -> None:
+    open_clean(page, server, "/options")
+    sections = page.locator("section.option")
+    assert sections.count() == 9
+    for i in range(9):
+        assert sections.nth(i).locator(".fg-block").is_visible()
+    # The two previews with selected_index / preview=True are open, on the full files.
+    previews = page.locator("dialog.fg-preview")
+    assert previews.count() == 2
+    for i in range(2):
+        assert previews.nth(i).is_visible()
