@@ -137,7 +137,8 @@ def postprocess(
             "list: [image]."
         )
     name = normalize_format(format)
-    items = [convert_one(store, index, entry, name) for index, entry in enumerate(value)]
+    entries = list(enumerate(value))
+    items = store.converters.map(lambda entry: convert_one(store, *entry, name), entries)
     store.warm(items)
     return items
 

@@ -44,25 +44,46 @@ class Once:
             return
 
 
-class Background:
-    """A lazily started thread pool (Pillow's codecs release the GIL, so threads run in
-    parallel); failures are logged, since no request is waiting to see them."""
+T = t.TypeVar("T")
+R = t.TypeVar("R")
 
-    def __init__(self, workers: int | None = None) -> None:
+
+class Pool:
+    """A lazily started thread pool: hashlib and Pillow's codecs release the GIL, so its
+    threads really run in parallel."""
+
+    def __init__(self, workers: int | None = None, name: str = "flask_gallery-media") -> None:
         self._workers = workers or min(4, os.cpu_count() or 2)
+        self._name = name
         self._lock = threading.Lock()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
 
-    def submit(self, fn: t.Callable[[], object]) -> concurrent.futures.Future[object] | None:
+    def _executor(self) -> concurrent.futures.ThreadPoolExecutor | None:
+        if self._closed:
+            return None
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                self._workers, thread_name_prefix=self._name
+            )
+        return self._pool
+
+    def map(self, fn: t.Callable[[T], R], items: t.Sequence[T]) -> list[R]:
+        """``[fn(item) ...]`` in parallel; the first failure in order is raised, as a loop
+        would."""
         with self._lock:
-            if self._closed:
+            pool = self._executor() if len(items) > 1 else None
+        if pool is None:
+            return [fn(item) for item in items]
+        return list(pool.map(fn, items))
+
+    def submit(self, fn: t.Callable[[], object]) -> concurrent.futures.Future[object] | None:
+        """Run ``fn`` later; failures are logged, since no request is waiting to see them."""
+        with self._lock:
+            pool = self._executor()
+            if pool is None:
                 return None
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(
-                    self._workers, thread_name_prefix="flask_gallery-media"
-                )
-            future = self._pool.submit(fn)
+            future = pool.submit(fn)
         future.add_done_callback(_log_failure)
         return future
 

@@ -32,7 +32,7 @@ from .disk import Layout
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
-from .jobs import Background, Once
+from .jobs import Once, Pool
 from .pixels import Pixels, has_alpha, pixels_digest, to_image
 from .probe import probe_file
 from .record import META, PIXELS, Record
@@ -47,6 +47,8 @@ DEFAULT_THUMBNAIL_WIDTHS = (192, 384, 768)
 #: The width made first, so the grid can paint before the others exist.
 DEFAULT_GRID_WIDTH = 384
 
+#: Bytes of new raw pixels kept in memory for the background pool (beyond it, read from disk).
+FRESH_PIXELS_BUDGET = 256 << 20
 _COPY_CHUNK = 1 << 20
 _FILE_KEY_CACHE_SIZE = 4096
 _STAGING = ".staging"
@@ -101,7 +103,12 @@ class MediaStore:
         )
         self._file_keys_lock = threading.Lock()
         self._once = Once()
-        self._background = Background(workers) if background else None
+        self._background = Pool(workers, "flask_gallery-media") if background else None
+        #: Separate from the background pool, so a render never queues behind thumbnails.
+        self.converters = Pool(workers, "flask_gallery-convert")
+        self._fresh: dict[str, Pixels] = {}
+        self._fresh_bytes = 0
+        self._fresh_lock = threading.Lock()
 
     @property
     def root(self) -> pathlib.Path:
@@ -109,6 +116,7 @@ class MediaStore:
 
     def close(self) -> None:
         """Stop background work (unfinished files are made on their first request)."""
+        self.converters.close(wait=True)
         if self._background is not None:
             self._background.close(wait=True)
 
@@ -147,7 +155,9 @@ class MediaStore:
         from .uploads import UploadLimits, add_upload
 
         limits = UploadLimits(file_types, max_bytes, max_pixels)
-        return add_upload(self, stream_or_bytes, filename, limits)
+        item = add_upload(self, stream_or_bytes, filename, limits)
+        self.warm([item])
+        return item
 
     # Adding media.
 
@@ -178,7 +188,7 @@ class MediaStore:
             with self.layout.write_atomic(key, PIXELS) as file:
                 np.lib.format.write_array(file, pixels, allow_pickle=False)
             self._commit(key, record)
-            self._submit(lambda: self._make_thumbnail(key, record, self.grid_width, pixels))
+            self._keep_fresh(key, pixels)
         return self._item(key, record, caption, orig_name)
 
     def add_file(
@@ -245,8 +255,6 @@ class MediaStore:
                 self.layout.directory(key).mkdir(parents=True, exist_ok=True)
                 os.replace(temp, self.layout.path(key, record.full_name))
                 self._commit(key, record)
-                if record.thumbnailable:
-                    self._submit(lambda: self._make_thumbnail(key, record, self.grid_width))
         finally:
             if os.path.exists(temp):
                 os.unlink(temp)
@@ -354,30 +362,51 @@ class MediaStore:
     # Making derived files: once, atomically, from memory when the pixels are at hand.
 
     def warm(self, items: t.Iterable[MediaItem]) -> None:
-        """Queue every thumbnail width and the full file of ``items`` in the background.
+        """Queue the derived files of freshly stored ``items`` in the background pool.
 
-        Called after a whole value was stored, so each item's grid thumbnail (queued as it was
-        stored) comes before any of the larger work.
+        Every item's grid thumbnail first (what the page paints), then the other widths, then
+        full files. Queued only after the whole value is stored, so that hashing the value (the
+        part a render waits for) has the CPU to itself.
         """
-        keys = [key for item in items if (key := self.key(item.id)) is not None]
-        for key in keys:
-            record = self.record(key)
-            if record is not None and record.thumbnailable:
-                for width in self._item_widths(record):
-                    self._submit(functools.partial(self._make_thumbnail, key, record, width))
-        for key in keys:
-            record = self.record(key)
-            if record is not None and record.source == "pixels":
-                self._submit(functools.partial(self._ensure_full, key, record))
+        if self._background is None:
+            return
+        records = {}
+        for item in items:
+            key = self.key(item.id)
+            record = self.record(key) if key is not None else None
+            if key is not None and record is not None and record.thumbnailable:
+                records[key] = record
+        for key, record in records.items():
+            self._submit(self._ensure_thumbnail, key, record, self._clamp(record, self.grid_width))
+        for key, record in records.items():
+            for width in self._item_widths(record):
+                self._submit(self._ensure_thumbnail, key, record, width)
+        for key, record in records.items():
+            if record.source == "pixels":
+                self._submit(self._ensure_full, key, record)
 
-    def _submit(self, job: t.Callable[[], object]) -> None:
+    def _submit(self, job: t.Callable[..., object], *args: t.Any) -> None:
         if self._background is not None:
-            self._background.submit(job)
+            self._background.submit(functools.partial(job, *args))
 
-    def _make_thumbnail(
-        self, key: str, record: Record, width: int, pixels: Pixels | None = None
-    ) -> None:
-        self._ensure_thumbnail(key, record, min(width, record.width or width), pixels)
+    @staticmethod
+    def _clamp(record: Record, width: int) -> int:
+        return min(width, record.width or width)
+
+    def _keep_fresh(self, key: str, pixels: Pixels) -> None:
+        """Hold new pixels in memory for the background pool, up to a byte budget."""
+        if self._background is None:
+            return
+        with self._fresh_lock:
+            if self._fresh_bytes + pixels.nbytes <= FRESH_PIXELS_BUDGET:
+                self._fresh[key] = pixels
+                self._fresh_bytes += pixels.nbytes
+
+    def _forget_fresh(self, key: str) -> None:
+        with self._fresh_lock:
+            pixels = self._fresh.pop(key, None)
+            if pixels is not None:
+                self._fresh_bytes -= pixels.nbytes
 
     def _ensure_thumbnail(
         self, key: str, record: Record, width: int, pixels: Pixels | None = None
@@ -410,6 +439,9 @@ class MediaStore:
         return self.layout.exists(key, name)
 
     def _pixels(self, key: str) -> Pixels | None:
+        fresh = self._fresh.get(key)
+        if fresh is not None:
+            return fresh
         file = self.layout.open_read(key, PIXELS)
         if file is None:
             return None
@@ -432,6 +464,7 @@ class MediaStore:
         if record.source != "pixels" or not self.layout.exists(key, record.full_name):
             return
         if all(self.layout.exists(key, record.thumb_name(w)) for w in self._item_widths(record)):
+            self._forget_fresh(key)
             self.layout.remove(key, PIXELS)
 
 
