@@ -68,7 +68,8 @@ class Request:
         return default
 
     def to_dict(self) -> dict[str, t.Any]:
-        """A JSON-safe dict; session values are tagged the way Flask's cookie session tags them."""
+        """A JSON-safe dict; the session is serialised as Flask's cookie session serialises it, so
+        bytes, datetimes and tuples come back as they were."""
         return {
             "method": self.method,
             "path": self.path,
@@ -77,7 +78,7 @@ class Request:
             "args": [list(pair) for pair in self.args],
             "cookies": dict(self.cookies),
             "remote_addr": self.remote_addr,
-            "session": _session_serializer().tag(dict(self.session)),
+            "session": _session_serializer().dumps(dict(self.session)),
             "page": self.page,
         }
 
@@ -92,7 +93,7 @@ class Request:
             args=tuple((str(k), str(v)) for k, v in data["args"]),
             cookies=dict(data["cookies"]),
             remote_addr=data["remote_addr"],
-            session=_session_serializer().untag(data["session"]),
+            session=_session_serializer().loads(data["session"]),
             page=data["page"],
         )
 

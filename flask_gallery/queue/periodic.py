@@ -37,7 +37,8 @@ class Periodic:
         self._submit = submit
         self._is_active = is_active
         self._scheduler = scheduler
-        self._lock = threading.Lock()
+        # Reentrant: a subscriber called during a tick's submission may disconnect the page.
+        self._lock = threading.RLock()
         self._listeners: dict[str, Listener] = {}
         self._pages: dict[str, _Page] = {}
 
@@ -86,11 +87,11 @@ class Periodic:
         )
 
     def _tick(self, page: str, listener: Listener) -> None:
+        # Submitting under the lock means no tick reaches the queue after disconnect() returned.
         with self._lock:
             state = self._pages.get(page)
             if state is None:
                 return
             self._schedule_locked(page, listener)
-            request = state.request
-        if not self._is_active(page, listener.id):
-            self._submit(listener, page, request)
+            if not self._is_active(page, listener.id):
+                self._submit(listener, page, state.request)
