@@ -7,7 +7,7 @@ import typing as t
 
 import pytest
 
-from flask_gallery.queue import EventEngine
+from flask_gallery.queue import EventEngine, Job
 
 from .test_queue_support import WAIT, Comp, Concurrency, Gates, Recorder, running_engine
 
@@ -114,3 +114,26 @@ def test_every_runs_per_connected_page_without_overlap_and_stops() -> None:
 def test_engine_settings_are_checked(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         EventEngine(**bad)  # type: ignore[arg-type]
+
+
+def test_ticks_survive_a_reconnect_and_are_marked_periodic() -> None:
+    ticked = threading.Event()
+    flags: list[bool] = []
+
+    def pre(values: list[t.Any], job: Job) -> list[t.Any]:
+        flags.append(job.periodic)
+        return values
+
+    with running_engine() as engine:
+        g = Comp()
+        listener = g.listen(None, ticked.set, every=0.01)
+        listener.preprocess_hook = pre
+        engine.register(g)
+        engine.connect_page("p")
+        engine.connect_page("p")  # the new socket opens before the old one closes
+        engine.disconnect_page("p")
+        assert engine._periodic.pages() == ["p"]
+        assert ticked.wait(WAIT)
+        engine.disconnect_page("p")
+        assert engine._periodic.pages() == []
+    assert flags and all(flags)

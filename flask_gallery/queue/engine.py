@@ -143,18 +143,23 @@ class EventEngine:
         request: Request | None = None,
         *,
         trigger_mode: TriggerMode | None = None,
+        periodic: bool = False,
     ) -> Submission:
         """Submit one event of ``page`` to ``listener``; never blocks on the handler.
 
         ``cancels`` are applied first, even when this submission is then rejected (as Gradio does).
         Every submission ends with exactly one ``done``, ``failed``, ``cancelled`` or ``rejected``
         message on the page's channel.
+
+        :param trigger_mode: overrides the listener's for this submission.
+        :param periodic: marks a tick of an ``every`` listener (the engine's own): its ``inputs``
+            are empty, for the ``preprocess_hook`` to read from the page's current state.
         """
         if isinstance(listener, str):
             listener = self.listener(listener)
         else:
             self._register(listener)
-        job = Job(listener, page, list(inputs), event_data, request, trigger_mode)
+        job = Job(listener, page, list(inputs), event_data, request, trigger_mode, periodic)
         if listener.cancels:
             self.backend.cancel(page, [target.id for target in listener.cancels], "cancelled")
         if self._closed:
@@ -185,7 +190,8 @@ class EventEngine:
 
     def connect_page(self, page: str, request: Request | None = None) -> None:
         """A page opened its channel: periodic listeners start ticking for it (with ``request``
-        as the request of their runs)."""
+        as the request of their runs). Calls are counted: ticks stop when every
+        :meth:`connect_page` has had its :meth:`disconnect_page`."""
         self._periodic.connect(page, request)
 
     def disconnect_page(self, page: str) -> None:
@@ -195,7 +201,7 @@ class EventEngine:
 
     def close_page(self, page: str) -> int:
         """A page is gone for good: stop ticks and cancel all its submissions."""
-        self._periodic.disconnect(page)
+        self._periodic.disconnect(page, all_connections=True)
         return self.backend.cancel(page, None, "page closed")
 
     def subscribe(
@@ -232,7 +238,7 @@ class EventEngine:
 
     def _tick(self, listener: Listener, page: str, request: Request | None) -> None:
         if not self._closed:
-            self.submit(listener, page, (), None, request, trigger_mode="once")
+            self.submit(listener, page, (), None, request, trigger_mode="once", periodic=True)
 
 
 def _id(item: Listener | str) -> str:

@@ -31,6 +31,8 @@ class Job:
     request: Request | None = None
     #: Overrides the listener's trigger mode (periodic runs use "once": never overlap).
     trigger_mode: TriggerMode | None = None
+    #: A tick of an ``every`` listener: no inputs were gathered, the page's state is current.
+    periodic: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     # Owned by the backend from here on.

@@ -20,11 +20,13 @@ TickSubmit = t.Callable[[Listener, str, Request | None], None]
 
 
 class _Page:
-    __slots__ = ("request", "timers")
+    __slots__ = ("connections", "request", "timers")
 
     def __init__(self, request: Request | None) -> None:
         self.request = request
         self.timers: dict[str, TimerHandle] = {}
+        #: Open channels of the page: a reconnect may open the new one before the old one closes.
+        self.connections = 0
 
 
 class Periodic:
@@ -55,19 +57,25 @@ class Periodic:
 
     def connect(self, page: str, request: Request | None) -> None:
         with self._lock:
-            if page in self._pages:
-                self._pages[page].request = request or self._pages[page].request
-                return
-            self._pages[page] = _Page(request)
-            for listener in self._listeners.values():
-                self._schedule_locked(page, listener)
+            state = self._pages.get(page)
+            if state is None:
+                state = self._pages[page] = _Page(request)
+                for listener in self._listeners.values():
+                    self._schedule_locked(page, listener)
+            state.request = request or state.request
+            state.connections += 1
 
-    def disconnect(self, page: str) -> None:
+    def disconnect(self, page: str, *, all_connections: bool = False) -> None:
         with self._lock:
-            state = self._pages.pop(page, None)
-        if state is not None:
-            for timer in state.timers.values():
-                timer.cancel()
+            state = self._pages.get(page)
+            if state is None:
+                return
+            state.connections -= 1
+            if state.connections > 0 and not all_connections:
+                return
+            del self._pages[page]
+        for timer in state.timers.values():
+            timer.cancel()
 
     def pages(self) -> list[str]:
         with self._lock:
