@@ -6,18 +6,38 @@ so that two apps in one process never share a media store, config or cached valu
 
 from __future__ import annotations
 
+import atexit
 import collections
 import hashlib
 import hmac
 import os
 import threading
 import typing as t
+import weakref
 from pathlib import Path
 
 from flask import Flask, current_app
 
 from .component import Gallery, GalleryValue
 from .media import MediaItem, MediaStore
+from .queue import EventEngine
+from .request import run_context
+from .state import MemoryPageStore, PageStore
+
+if t.TYPE_CHECKING:
+    from .extension import FlaskGallery
+
+#: Every app's state, so the process can stop their engines and pools on exit.
+_live: weakref.WeakSet[AppState] = weakref.WeakSet()
+
+
+def shutdown_all(timeout: float = 10.0) -> None:
+    """Stop every app's engine and media pool (registered with :mod:`atexit`)."""
+    for state in list(_live):
+        state.shutdown(timeout=timeout)
+
+
+atexit.register(shutdown_all)
 
 #: How many "Download all" sets an app remembers.
 DOWNLOAD_SETS = 1024
@@ -26,19 +46,61 @@ DOWNLOAD_SETS = 1024
 class AppState:
     """What the extension keeps for one app: its config snapshot, media store and values."""
 
-    def __init__(self, app: Flask, config: dict[str, t.Any]) -> None:
+    def __init__(self, app: Flask, extension: FlaskGallery, config: dict[str, t.Any]) -> None:
         self.config = config
+        self.extension = extension
+        "The FlaskGallery whose declarations this app serves."
+        self._app = weakref.ref(app)
+        self._engine: EventEngine | None = None
+        self._debug = app.debug
+        _live.add(self)
         media_dir = config["GALLERY_MEDIA_DIR"] or os.path.join(
             app.instance_path, "flask_gallery_media"
         )
         self.media = MediaStore(Path(media_dir), t.cast("str | bytes", app.secret_key))
         "The content-addressed store every item of this app goes through."
+        self.pages: PageStore = MemoryPageStore(
+            ttl=config["GALLERY_PAGE_TTL"], max_pages=config["GALLERY_MAX_PAGES"]
+        )
+        "Per-page gallery state (value, selection, preview), bounded in count and idle time."
         self._static_items: dict[str, list[MediaItem]] = {}
         self._lock = threading.Lock()
         self._download_sets: collections.OrderedDict[str, tuple[str, ...]] = (
             collections.OrderedDict()
         )
         self._secret = hashlib.sha256(str(app.secret_key).encode()).digest()
+
+    def engine(self) -> EventEngine:
+        """The app's event engine, started on first use so apps that never fire an event start
+        no threads. Every declared listener is registered with its hooks at that moment."""
+        with self._lock:
+            if self._engine is None:
+                app = self._app()
+                if app is None:
+                    raise RuntimeError("The app this gallery state belongs to is gone.")
+                from .dispatch import install_hooks
+
+                engine = EventEngine(
+                    default_concurrency_limit=self.config["GALLERY_DEFAULT_CONCURRENCY_LIMIT"],
+                    max_queue_size=self.config["GALLERY_MAX_QUEUE_SIZE"],
+                    max_threads=self.config["GALLERY_MAX_THREADS"],
+                    debug=self._debug,
+                    run_context=run_context(app),
+                )
+                for gallery in self.extension.galleries.values():
+                    for listener in gallery.listeners:
+                        install_hooks(listener)
+                    engine.register(gallery)
+                self._engine = engine
+            return self._engine
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop the engine (cancelling what is queued) and the media store's background work."""
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.shutdown(timeout=timeout)
+        self.media.close()
 
     def items_for(self, gallery: Gallery) -> list[MediaItem]:
         """The gallery's value as media items: a callable value is called again at each render

@@ -9,7 +9,22 @@ from __future__ import annotations
 import re
 import typing as t
 
+from .events import Listenable
+from .interactions import Fired, clamp_selection, set_value
 from .props import GalleryProps, resolve_props
+
+if t.TYPE_CHECKING:
+    from .media import MediaItem
+    from .state import GalleryState
+
+
+class _Keep:
+    def __repr__(self) -> str:
+        return "<keep the value>"
+
+
+_KEEP: t.Any = _Keep()
+
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -18,7 +33,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 GalleryValue = t.Sequence[t.Any] | t.Callable[[], t.Any] | None
 
 
-class Gallery:
+class Gallery(Listenable):
     """One gallery, as ``gr.Gallery(...)`` declares it.
 
     .. code-block:: python
@@ -59,6 +74,55 @@ class Gallery:
             GalleryProps(), props, where=f"galleries.gallery({name!r})"
         )
         "The validated display properties; template calls override a copy, never these."
+        self.load_event = None
+        "With a callable value and ``every``: the periodic listener that refreshes it (cancel it)."
+        if callable(value) and self.props.every is not None:
+            self.load_event = self.listen(
+                None, value, outputs=self, every=self.props.every, show_progress="hidden"
+            )
+
+    def update(self, value: t.Any = _KEEP, **props: t.Any) -> GalleryUpdate:
+        """What a handler returns to change this gallery's properties, as Gradio's ``gr.update``
+        or ``gr.Gallery(selected_index=...)``: ``return gallery.update(selected_index=None)``.
+
+        Validated now, like a declaration. ``selected_index`` opens the preview there (or closes
+        it with ``None``) and fires no ``select``; a ``value`` replaces the items and fires
+        ``change``.
+        """
+        resolve_props(self.props, props, where=f"{self.name}.update(...)")
+        return GalleryUpdate(self, value, props)
 
     def __repr__(self) -> str:
         return f"<Gallery {self.name!r}>"
+
+
+class GalleryUpdate:
+    """New properties (and maybe a new value) for one gallery, returned by a handler."""
+
+    def __init__(self, gallery: Gallery, value: t.Any, props: dict[str, t.Any]) -> None:
+        self.gallery = gallery
+        self.value = value
+        self.props = props
+
+    def apply(
+        self,
+        state: GalleryState,
+        convert: t.Callable[[Gallery, t.Any], list[MediaItem]],
+    ) -> Fired:
+        fired: Fired = []
+        if self.value is not _KEEP:
+            fired = set_value(state, convert(self.gallery, self.value))
+        props = dict(self.props)
+        if "selected_index" in props:
+            index = props.pop("selected_index")
+            valid = index is not None and 0 <= index < len(state.items)
+            allow = props.get(
+                "allow_preview",
+                state.overrides.get("allow_preview", self.gallery.props.allow_preview),
+            )
+            state.selected = index if valid else None
+            state.preview_open = valid and bool(allow)
+        state.overrides.update(props)
+        clamp_selection(state)
+        state.version += 1
+        return fired

@@ -11,15 +11,19 @@ import typing as t
 import weakref
 from pathlib import Path
 
-from flask import Blueprint, Flask, render_template, url_for
+from flask import Blueprint, Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
 
-from . import __version__, views
+from . import __version__, views, ws
 from .app_state import AppState, app_state
 from .assets import asset_tags
 from .component import Gallery, GalleryValue
-from .props import NOT_OVERRIDABLE, resolve_props
-from .render import GalleryView, build_view
+from .dispatch import partial
+from .pages import current_page
+from .props import NOT_OVERRIDABLE, GalleryProps, resolve_props
+from .render import build_view, initial_selection
+from .state import GalleryState, PageState
+from .urls import urls
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -37,6 +41,12 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_MAX_UPLOAD_BYTES": 50 * 1024 * 1024,
     #: Largest accepted image, in pixels (width x height), against decompression bombs.
     "GALLERY_MAX_IMAGE_PIXELS": 64_000_000,
+    #: Seconds a rendered page's gallery state is kept after its last request.
+    "GALLERY_PAGE_TTL": 3600,
+    #: Pages whose state is kept at most (least recently used dropped first).
+    "GALLERY_MAX_PAGES": 10_000,
+    #: Worker threads running handlers at most, across all listeners (Gradio's max_threads).
+    "GALLERY_MAX_THREADS": 40,
 }
 
 
@@ -86,7 +96,7 @@ class FlaskGallery:
         for key, default in DEFAULT_CONFIG.items():
             app.config.setdefault(key, default)
         config = {key: app.config[key] for key in DEFAULT_CONFIG}
-        app.extensions["flask_gallery"] = AppState(app, config)
+        app.extensions["flask_gallery"] = AppState(app, self, config)
         app.register_blueprint(self._blueprint(config["GALLERY_URL_PREFIX"]))
         app.jinja_env.globals.update(gallery=self.render, gallery_assets=self.assets)
         self._apps.add(app)
@@ -101,6 +111,7 @@ class FlaskGallery:
             static_url_path="/static",
         )
         views.register(bp)
+        ws.register(bp)
         return bp
 
     def gallery(self, name: str, value: GalleryValue = None, **props: t.Any) -> Gallery:
@@ -135,35 +146,123 @@ class FlaskGallery:
             declared = ", ".join(repr(n) for n in sorted(self.galleries)) or "none"
             raise ValueError(f"Unknown gallery {name!r}. Declared galleries: {declared}.") from None
 
-    def view(self, name: str | None = None, **overrides: t.Any) -> GalleryView:
-        """The decided view of a gallery for this render (what the templates draw)."""
-        gallery = self._lookup(name)
+    def props_for(self, gallery: Gallery, overrides: t.Mapping[str, t.Any]) -> GalleryProps:
+        """The declaration with a template call's overrides applied (checked like a declaration)."""
         fixed = sorted(NOT_OVERRIDABLE & set(overrides))
         if fixed:
             raise TypeError(
                 f"gallery({gallery.name!r}) cannot override {', '.join(map(repr, fixed))} in a "
                 "template: it changes what handlers receive. Set it in galleries.gallery(...)."
             )
-        props = resolve_props(
+        return resolve_props(
             gallery.props, overrides, where=f"The template call gallery({gallery.name!r})"
-        )
-        state = app_state()
-        items = state.items_for(gallery) if props.visible is not False else []
-        return build_view(
-            gallery.name,
-            props,
-            items,
-            views.urls(),
-            interactive=props.interactive is True,
-            download_key=state.download_set(items) if "download_all" in props.buttons else None,
         )
 
     def render(self, name: str | None = None, **overrides: t.Any) -> Markup:
-        """The ``gallery(name=None, **overrides)`` Jinja global."""
-        view = self.view(name, **overrides)
-        if not view.props.render:
+        """The ``gallery(name=None, **overrides)`` Jinja global.
+
+        Evaluates the value (a callable one again), records it as this page's state for the
+        gallery under the page's token, and draws it.
+        """
+        gallery = self._lookup(name)
+        props = self.props_for(gallery, overrides)
+        if not props.render:
             return Markup("")
+        state = app_state()
+        items = state.items_for(gallery)
+        selected = initial_selection(props, len(items))
+        gallery_state = GalleryState(
+            items=items,
+            selected=selected,
+            preview_open=selected is not None and props.allow_preview,
+            overrides=dict(overrides),
+        )
+        page = current_page(state.pages)
+        page.galleries[gallery.name] = gallery_state
+        state.pages.save(page)
+        html = self.draw(gallery, gallery_state, page.token, props)
+        if not g.get("_flask_gallery_socket"):
+            # One connection per page: hx-ws opens a socket for every element that asks.
+            g._flask_gallery_socket = True
+            html = (
+                Markup(
+                    render_template(
+                        "flask_gallery/_socket.html",
+                        ws_url=url_for("flask_gallery.relay", page=page.token),
+                        poll_url=url_for("flask_gallery.poll", page=page.token),
+                        page=page.token,
+                    )
+                )
+                + html
+            )
+        return html
+
+    def redraw_page(self, page: PageState) -> Markup:
+        """Every gallery of a page as it stands, as updates (sent after a reconnect)."""
+        parts = []
+        for name, gallery_state in page.galleries.items():
+            gallery = self.galleries.get(name)
+            if gallery is not None:
+                html = self.draw(gallery, gallery_state, page.token)
+                parts.append(partial(f"#{self.dom_id(gallery, gallery_state)}", "outerMorph", html))
+        return Markup("").join(parts)
+
+    def draw(
+        self,
+        gallery: Gallery,
+        gallery_state: GalleryState,
+        page_token: str,
+        props: GalleryProps | None = None,
+    ) -> Markup:
+        """The gallery's HTML for its current state on a page: the first render and every
+        fragment htmx swaps later come from here, so they never disagree."""
+        if props is None:
+            props = self.props_for(gallery, gallery_state.overrides)
+        state = app_state()
+        items = gallery_state.items
+        view = build_view(
+            gallery.name,
+            props,
+            items,
+            urls(),
+            selected=gallery_state.selected,
+            preview_open=gallery_state.preview_open,
+            interactive=self.is_interactive(gallery, props),
+            download_key=state.download_set(items) if "download_all" in props.buttons else None,
+            page=page_token,
+            csrf_token=_flask_wtf_token(),
+            include=self._form_inputs(gallery),
+        )
         return Markup(render_template("flask_gallery/gallery.html", view=view))
+
+    def dom_id(self, gallery: Gallery, gallery_state: GalleryState) -> str:
+        """The id of the gallery's root element on a page (``elem_id`` or ``fg-<name>``)."""
+        return self.props_for(gallery, gallery_state.overrides).elem_id or f"fg-{gallery.name}"
+
+    def shutdown(self, app: Flask) -> None:
+        """Stop ``app``'s event engine and background work (tests, or before a worker exits)."""
+        state = app.extensions.get("flask_gallery")
+        if state is not None:
+            state.shutdown()
+
+    def _form_inputs(self, gallery: Gallery) -> tuple[str, ...]:
+        """Names of the page's form fields this gallery's listeners take as inputs: htmx sends
+        them along with every request of the gallery."""
+        names = (item for lst in gallery.listeners for item in lst.inputs if isinstance(item, str))
+        return tuple(dict.fromkeys(names))
+
+    def is_interactive(self, gallery: Gallery, props: GalleryProps) -> bool:
+        """Gradio's ``interactive=None``: interactive when some listener takes the gallery as an
+        input or listens to its upload or delete; static when it is only ever an output."""
+        if props.interactive is not None:
+            return props.interactive
+        for declared in self.galleries.values():
+            for listener in declared.listeners:
+                if listener.target is gallery and listener.event in ("upload", "delete"):
+                    return True
+                if any(item is gallery for item in listener.inputs):
+                    return True
+        return False
 
     def assets(self, nonce: str | None = None) -> Markup:
         """The ``gallery_assets(nonce=None)`` Jinja global: CSS and scripts, all served locally."""
@@ -171,3 +270,12 @@ class FlaskGallery:
         return asset_tags(
             lambda f: url_for("flask_gallery.static", filename=f, v=__version__), nonce=nonce
         )
+
+
+def _flask_wtf_token() -> str | None:
+    """Flask-WTF's CSRF token when the app uses CSRFProtect, so the gallery's requests pass it."""
+    if "csrf" not in current_app.extensions:
+        return None
+    from flask_wtf.csrf import generate_csrf
+
+    return t.cast(str, generate_csrf())

@@ -8,6 +8,7 @@ rendered for a full page or for an htmx swap.
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing as t
 
 from .props import BREAKPOINTS, GalleryProps
@@ -23,6 +24,7 @@ class MediaUrls(t.Protocol):
     def thumb(self, media_id: str, width: int) -> str: ...
     def download(self, media_id: str, index: int) -> str: ...
     def download_all(self, key: str) -> str: ...
+    def actions(self, page: str, name: str) -> str: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +70,14 @@ class GalleryView:
     sizes: str
     accept: str
     download_all: str | None
+    page: str | None
+    "The page token; None when drawn outside a page (no interactions)."
+    headers: str | None
+    "The JSON htmx sends as headers with every request of this gallery."
+    base_url: str | None
+    "Where this gallery's actions are posted: ``<base_url>/select/<i>``, ``/close``, ..."
+    include: str | None
+    "``hx-include`` selector of the page's form fields that listeners take as inputs."
 
     @property
     def selected_entry(self) -> Entry | None:
@@ -95,7 +105,7 @@ def grid_sizes(columns: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
-def selected_index(props: GalleryProps, count: int) -> int | None:
+def initial_selection(props: GalleryProps, count: int) -> int | None:
     """Gradio: ``preview=True`` starts on item 0; an index past the end selects nothing."""
     index = props.selected_index
     if index is None and props.preview and props.allow_preview and count:
@@ -154,6 +164,19 @@ def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entr
     )
 
 
+def request_headers(page: str, dom_id: str, csrf_token: str | None) -> str:
+    """The page token (the CSRF secret), the element to report errors in, and Flask-WTF's token
+    where the app uses it, as the JSON of an ``hx-headers`` attribute."""
+    headers = {"X-Gallery-Page": page, "X-Gallery-Root": dom_id}
+    if csrf_token:
+        headers["X-CSRFToken"] = csrf_token
+    return json.dumps(headers, separators=(",", ":"))
+
+
+def _css_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def accept_attribute(file_types: tuple[str, ...] | None) -> str:
     """Gradio's ``file_types`` notation as an ``<input accept>``: "image" -> "image/*",
     "mp4" -> ".mp4", ".png" stays. ``None`` accepts images and videos, as Gradio's default."""
@@ -174,12 +197,19 @@ def build_view(
     items: t.Sequence[MediaItem],
     urls: MediaUrls,
     *,
+    selected: int | None,
+    preview_open: bool,
     interactive: bool = False,
     download_key: str | None = None,
+    page: str | None = None,
+    csrf_token: str | None = None,
+    include: t.Sequence[str] = (),
 ) -> GalleryView:
     count = len(items)
+    dom_id = props.elem_id or f"fg-{name}"
     entries = [make_entry(item, i, count, urls) for i, item in enumerate(items)]
-    selected = selected_index(props, count)
+    if selected is not None and selected >= count:
+        selected = None
     columns = effective_columns(props, count)
     grid_vars: list[tuple[str, object]] = [(f"--fg-cols-{i}", c) for i, c in enumerate(columns)]
     if props.rows is not None:
@@ -191,11 +221,11 @@ def build_view(
     classes += props.elem_classes
     return GalleryView(
         name=name,
-        dom_id=props.elem_id or f"fg-{name}",
+        dom_id=dom_id,
         props=props,
         entries=entries,
         selected=selected,
-        preview_open=selected is not None and props.allow_preview,
+        preview_open=preview_open and selected is not None,
         show_label=props.show_label and props.container,
         label=props.label or "Gallery",
         interactive=interactive,
@@ -212,4 +242,8 @@ def build_view(
         sizes=grid_sizes(columns),
         accept=accept_attribute(props.file_types),
         download_all=urls.download_all(download_key) if download_key else None,
+        page=page,
+        headers=request_headers(page, dom_id, csrf_token) if page else None,
+        base_url=urls.actions(page, name) if page else None,
+        include=", ".join(f'[name="{_css_string(n)}"]' for n in include) or None,
     )

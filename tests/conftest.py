@@ -4,6 +4,7 @@ parses it, so tests assert on elements and attributes rather than on whole strin
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 import pytest
@@ -11,6 +12,17 @@ from bs4 import BeautifulSoup, Tag
 from flask import Flask, render_template_string
 
 from flask_gallery import FlaskGallery
+from flask_gallery.app_state import shutdown_all
+
+
+@pytest.fixture(autouse=True)
+def _stop_gallery_threads() -> t.Iterator[None]:
+    """Every app made in a test is stopped after it, and no gallery thread may survive: a
+    leaked worker or pool thread fails the test that leaked it."""
+    yield
+    shutdown_all()
+    leaked = [th.name for th in threading.enumerate() if th.name.startswith("flask_gallery")]
+    assert not leaked, f"threads left running after the test: {leaked}"
 
 
 @pytest.fixture

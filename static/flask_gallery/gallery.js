@@ -1,10 +1,38 @@
-/* flask_gallery: what htmx cannot do alone. No inline handlers and no eval, so a strict
-   Content-Security-Policy (script-src with a nonce) runs it. Everything is delegated from
-   document, so fragments swapped in later need no re-binding. */
+/* flask_gallery: what htmx cannot do alone. Keyboard navigation and focus in the preview,
+   uploads with progress (fetch has no upload progress), drag and drop, clipboard, webcam, and
+   polling where the WebSocket cannot connect.
+   No inline handlers and no eval, so a strict Content-Security-Policy (script-src with a nonce,
+   no 'unsafe-inline', no 'unsafe-eval') runs it. Everything is delegated from document, so
+   fragments swapped in later need no re-binding. */
 (() => {
   "use strict";
 
-  const blockOf = (el) => el.closest(".fg-block");
+  const blockOf = (el) => el && el.closest && el.closest(".fg-block");
+  const headersOf = (block) => {
+    try { return JSON.parse(block.getAttribute("hx-headers:inherited") || "{}"); }
+    catch (_) { return {}; }
+  };
+
+  /* Apply server HTML (made of <hx-partial> updates) the way the WebSocket extension does. */
+  function applyUpdates(source, html) {
+    if (!html || !window.htmx) return Promise.resolve();
+    return htmx.swap({
+      sourceElement: source, target: source, swap: "none swapEmpty:false", text: html,
+      transition: false,
+    });
+  }
+
+  function showAlert(block, level, text) {
+    const area = block && block.querySelector(".fg-alerts");
+    if (!area) return;
+    const p = document.createElement("p");
+    p.className = `fg-alert fg-alert-${level}`;
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    area.appendChild(p);
+  }
+
+  /* ---- toolbar: fullscreen and share -------------------------------------------------- */
 
   function toggleFullscreen(block) {
     if (document.fullscreenElement) document.exitFullscreen();
@@ -19,17 +47,254 @@
 
   // Share means the browser's own share sheet: show the button only where it exists.
   function revealShare(root) {
-    if (!navigator.share) return;
+    if (!navigator.share || !root.querySelectorAll) return;
     root.querySelectorAll(".fg-share[hidden]").forEach((b) => { b.hidden = false; });
+  }
+
+  /* ---- preview: keyboard, halves of the big image, focus ------------------------------ */
+
+  function strip(block) {
+    return Array.from(block.querySelectorAll(".fg-preview .fg-strip-thumb"));
+  }
+
+  function step(block, delta) {
+    const thumbs = strip(block);
+    if (!thumbs.length) return;
+    const current = Math.max(0, thumbs.findIndex((b) => b.getAttribute("aria-current") === "true"));
+    thumbs[(current + delta + thumbs.length) % thumbs.length].click();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const block = blockOf(event.target);
+    if (!block || !block.querySelector(".fg-preview[open]")) return;
+    if (!event.target.closest(".fg-preview") && !event.target.classList.contains("fg-thumb")) return;
+    if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      event.preventDefault();
+      step(block, event.key === "ArrowLeft" ? -1 : 1);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      const close = block.querySelector(".fg-preview .fg-close");
+      if (close) close.click();
+    }
+  });
+
+  // Remember what had focus before a swap, to put it back where the user expects after it.
+  document.addEventListener("htmx:before:swap", (event) => {
+    const block = blockOf(event.target);
+    if (block) block.fgHadFocus = block.contains(document.activeElement);
+  });
+
+  function settleFocus(block) {
+    const preview = block.querySelector(".fg-preview[open]");
+    if (preview) {
+      const current = preview.querySelector(".fg-strip-thumb[aria-current=true]");
+      if (current) {
+        if (!preview.contains(document.activeElement)) current.focus({ preventScroll: true });
+        current.scrollIntoView({ block: "nearest", inline: "center" });
+      }
+    } else if (block.fgHadFocus && !block.contains(document.activeElement)) {
+      // The preview closed under the focus: back to the thumbnail it showed, as a dialog does.
+      const index = block.fgLastSelected;
+      const thumb = index !== undefined && block.querySelector(`.fg-thumb[data-index="${index}"]`);
+      (thumb || block.querySelector(".fg-thumb") || block).focus({ preventScroll: true });
+    }
+    if (block.dataset.selected !== undefined) block.fgLastSelected = block.dataset.selected;
   }
 
   document.addEventListener("click", (event) => {
     const button = event.target.closest(".fg-block .fg-fullscreen, .fg-block .fg-share");
-    if (!button) return;
-    if (button.classList.contains("fg-fullscreen")) toggleFullscreen(blockOf(button));
-    else share(button);
+    if (button) {
+      if (button.classList.contains("fg-fullscreen")) toggleFullscreen(blockOf(button));
+      else share(button);
+      return;
+    }
+    const media = event.target.closest(".fg-preview img.fg-preview-media");
+    if (media) {
+      // Gradio: the left half of the big image goes back, the right half forward.
+      const box = media.getBoundingClientRect();
+      step(blockOf(media), event.clientX - box.left < box.width / 2 ? -1 : 1);
+    }
+    const picker = event.target.closest(".fg-block .fg-paste");
+    if (picker) pasteFromClipboard(blockOf(picker));
+    const webcam = event.target.closest(".fg-block .fg-webcam");
+    if (webcam) openWebcam(blockOf(webcam));
   });
 
-  revealShare(document);
-  document.addEventListener("htmx:after:swap", (event) => revealShare(event.target));
+  /* ---- uploads: picker, drop, clipboard, webcam --------------------------------------- */
+
+  function upload(block, files, source) {
+    const url = block.dataset.actions && `${block.dataset.actions}/upload`;
+    if (!url || !files.length) return;
+    const form = new FormData();
+    for (const file of files) form.append("files", file, file.name || "clipboard");
+    form.append("source", source);
+    const bar = document.createElement("div");
+    bar.className = "fg-upload-progress";
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-label", "Uploading");
+    bar.innerHTML = "<span></span>";
+    block.appendChild(bar);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    for (const [name, value] of Object.entries(headersOf(block))) xhr.setRequestHeader(name, value);
+    xhr.setRequestHeader("HX-Request", "true");
+    xhr.upload.addEventListener("progress", (e) => {
+      if (!e.lengthComputable) return;
+      const percent = Math.round((100 * e.loaded) / e.total);
+      bar.firstChild.style.width = `${percent}%`;
+      bar.setAttribute("aria-valuenow", String(percent));
+    });
+    xhr.addEventListener("loadend", () => {
+      bar.remove();
+      if (xhr.status === 200) {
+        htmx.swap({ sourceElement: block, target: block, swap: "outerMorph", text: xhr.responseText, transition: false })
+          .then(() => document.dispatchEvent(new CustomEvent("fg:uploaded", { detail: { gallery: block.dataset.gallery } })));
+      } else if (xhr.status) {
+        const doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        showAlert(block, "error", doc.body.textContent.trim() || `Upload failed (${xhr.status}).`);
+      } else {
+        showAlert(block, "error", "Upload failed: the server could not be reached.");
+      }
+    });
+    xhr.send(form);
+  }
+
+  document.addEventListener("change", (event) => {
+    const input = event.target.closest(".fg-block .fg-file-input");
+    if (!input) return;
+    upload(blockOf(input), Array.from(input.files), "upload");
+    input.value = "";
+  });
+
+  const droppable = (event) => {
+    const block = blockOf(event.target);
+    return block && block.querySelector(".fg-file-input") ? block : null;
+  };
+  document.addEventListener("dragover", (event) => {
+    const block = droppable(event);
+    if (!block) return;
+    event.preventDefault();
+    block.classList.add("fg-dragging");
+  });
+  document.addEventListener("dragleave", (event) => {
+    const block = droppable(event);
+    if (block && !block.contains(event.relatedTarget)) block.classList.remove("fg-dragging");
+  });
+  document.addEventListener("drop", (event) => {
+    const block = droppable(event);
+    if (!block) return;
+    event.preventDefault();
+    block.classList.remove("fg-dragging");
+    upload(block, Array.from(event.dataTransfer.files), "upload");
+  });
+
+  const NO_MEDIA = "No image or video found in clipboard";
+  const isMedia = (type) => /^(image|video)\//.test(type);
+
+  async function pasteFromClipboard(block) {
+    try {
+      const files = [];
+      for (const item of await navigator.clipboard.read()) {
+        const type = item.types.find(isMedia);
+        if (type) {
+          const blob = await item.getType(type);
+          files.push(new File([blob], `clipboard.${type.split("/")[1]}`, { type }));
+        }
+      }
+      if (files.length) upload(block, files, "clipboard");
+      else showAlert(block, "warning", NO_MEDIA);
+    } catch (_) {
+      showAlert(block, "warning", "The clipboard could not be read: allow clipboard access, or press Ctrl+V on the gallery.");
+    }
+  }
+
+  document.addEventListener("paste", (event) => {
+    const block = droppable(event);
+    if (!block || !block.querySelector(".fg-paste")) return;
+    const files = Array.from(event.clipboardData.files).filter((f) => isMedia(f.type));
+    event.preventDefault();
+    if (files.length) upload(block, files, "clipboard");
+    else showAlert(block, "warning", NO_MEDIA);
+  });
+
+  async function openWebcam(block) {
+    if (block.querySelector(".fg-webcam-view")) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: true });
+    } catch (_) {
+      showAlert(block, "warning", "The webcam could not be opened: allow camera access.");
+      return;
+    }
+    const view = document.createElement("div");
+    view.className = "fg-webcam-view";
+    view.innerHTML = '<video autoplay playsinline muted></video>'
+      + '<button type="button" class="fg-button fg-capture" aria-label="Capture">&#9679;</button>'
+      + '<button type="button" class="fg-button fg-webcam-close" aria-label="Close webcam">&times;</button>';
+    const video = view.querySelector("video");
+    video.srcObject = stream;
+    const stop = () => { stream.getTracks().forEach((track) => track.stop()); view.remove(); };
+    view.querySelector(".fg-webcam-close").addEventListener("click", stop);
+    view.querySelector(".fg-capture").addEventListener("click", () => {
+      const canvas = document.createElement("canvas");
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      canvas.getContext("2d").drawImage(video, 0, 0);
+      canvas.toBlob((blob) => {
+        stop();
+        if (blob) upload(block, [new File([blob], "webcam.png", { type: "image/png" })], "webcam");
+      }, "image/png");
+    });
+    block.appendChild(view);
+  }
+
+  /* ---- results: the WebSocket, or polling where it cannot connect --------------------- */
+
+  const POLL_MS = 1000;
+  const CONNECT_GRACE_MS = 3000;
+
+  function watchSocket(socket) {
+    if (socket.fgWatched) return;
+    socket.fgWatched = true;
+    let open = false;
+    let timer = null;
+    let after = null;
+    const poll = async () => {
+      timer = null;
+      if (open || !socket.isConnected) return;
+      const url = new URL(socket.dataset.poll, location.href);
+      if (after !== null) url.searchParams.set("after", after);
+      try {
+        const response = await fetch(url, { headers: { "X-Gallery-Page": socket.dataset.page } });
+        if (response.ok) {
+          after = response.headers.get("X-Gallery-Seq") || after;
+          await applyUpdates(socket, await response.text());
+        }
+      } catch (_) { /* offline for now: try again */ }
+      if (!open) timer = setTimeout(poll, POLL_MS);
+    };
+    const startPolling = () => { if (!open && timer === null) timer = setTimeout(poll, 0); };
+    socket.addEventListener("htmx:ws:after:connection", () => { open = true; after = null; });
+    socket.addEventListener("htmx:ws:close", () => { open = false; startPolling(); });
+    socket.addEventListener("htmx:ws:error", () => { open = false; startPolling(); });
+    setTimeout(startPolling, CONNECT_GRACE_MS);
+  }
+
+  function init(root) {
+    revealShare(root);
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll(".fg-socket").forEach(watchSocket);
+    root.querySelectorAll(".fg-block").forEach((block) => {
+      if (block.dataset.selected !== undefined) block.fgLastSelected = block.dataset.selected;
+    });
+  }
+
+  document.addEventListener("htmx:after:swap", (event) => {
+    init(event.target);
+    const block = blockOf(event.target) || (event.target.classList && event.target.classList.contains("fg-block") ? event.target : null);
+    document.querySelectorAll(".fg-block").forEach((b) => { if (b === block || b.fgHadFocus) settleFocus(b); });
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => init(document));
+  else init(document);
 })();

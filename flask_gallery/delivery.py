@@ -1,0 +1,146 @@
+"""Engine messages as HTML for the page: what the WebSocket relay and the polling fallback send.
+
+Every message becomes zero or more ``<hx-partial>`` updates: results replace their outputs
+(rendered in the worker by :mod:`.dispatch`), queue position, ETA and progress show as an overlay
+on each output (``show_progress="full"``), a small badge (``"minimal"``) or nothing
+(``"hidden"``), never by replacing an output's content, and errors and notifications appear in
+the target gallery's alert area with ``role="alert"``.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from markupsafe import Markup
+
+from .dispatch import partial
+from .events import Listenable, Listener
+from .queue import EventEngine
+
+#: Messages that end a job: its overlays go.
+_TERMINAL = frozenset({"done", "failed", "cancelled", "rejected"})
+
+
+def _targets(listener: Listener, dom_id: t.Callable[[t.Any], str]) -> list[str]:
+    """CSS selectors of the elements a listener's status is drawn on: its outputs."""
+    return [
+        item if isinstance(item, str) else f"#{dom_id(item)}"
+        for item in listener.outputs
+        if isinstance(item, (str, Listenable))
+    ]
+
+
+def _status_text(msg: t.Mapping[str, t.Any]) -> str:
+    kind = msg["type"]
+    if kind == "estimation":
+        text = f"queue: {msg.get('rank', 0) + 1}/{msg.get('queue_size', 1)}"
+        eta = msg.get("eta")
+        return f"{text} | {eta:.1f}s" if isinstance(eta, (int, float)) else text
+    if kind == "progress":
+        parts = []
+        for unit in msg.get("progress") or []:
+            if unit.get("length"):
+                parts.append(f"{unit.get('index', 0)}/{unit['length']} {unit.get('unit', '')}")
+            if unit.get("desc"):
+                parts.append(str(unit["desc"]))
+        return " | ".join(parts) or "processing"
+    eta = msg.get("eta")
+    return f"processing | {eta:.1f}s" if isinstance(eta, (int, float)) else "processing"
+
+
+def _fraction(msg: t.Mapping[str, t.Any]) -> float | None:
+    for unit in msg.get("progress") or []:
+        value = unit.get("progress")
+        if isinstance(value, (int, float)):
+            return max(0.0, min(1.0, float(value)))
+        if unit.get("length"):
+            return max(0.0, min(1.0, float(unit.get("index", 0)) / float(unit["length"])))
+    return None
+
+
+def _overlay(job: str, n: int, mode: str, msg: t.Mapping[str, t.Any]) -> Markup:
+    fraction = _fraction(msg)
+    bar = (
+        Markup('<span class="fg-progress"><span style="width: {:.1f}%"></span></span>').format(
+            fraction * 100
+        )
+        if fraction is not None and mode == "full"
+        else Markup("")
+    )
+    return Markup(
+        '<div class="fg-status fg-status-{mode}" id="fg-status-{job}-{n}" role="status">'
+        '<span class="fg-status-text">{text}</span>{bar}</div>'
+    ).format(mode=mode, job=job, n=n, text=_status_text(msg), bar=bar)
+
+
+def _alert(level: str, text: str) -> Markup:
+    return Markup('<p class="fg-alert fg-alert-{}" role="alert">{}</p>').format(level, text)
+
+
+class Renderer:
+    """Turns one page's messages into HTML, remembering which overlays it has drawn (one per
+    connection: a reconnect starts clean and redraws)."""
+
+    def __init__(self, engine: EventEngine, dom_id: t.Callable[[t.Any], str]) -> None:
+        self._engine = engine
+        self._dom_id = dom_id
+        self._drawn: set[str] = set()
+
+    def render(self, msg: t.Mapping[str, t.Any]) -> str:
+        try:
+            listener = self._engine.listener(msg["listener"])
+        except (LookupError, KeyError):
+            return ""
+        kind = msg["type"]
+        parts: list[str] = []
+        targets = _targets(listener, self._dom_id)
+        if kind in ("estimation", "started", "progress") and listener.show_progress != "hidden":
+            parts += self._status(listener, targets, msg)
+        if kind in ("output", "done"):
+            value = msg.get("value")
+            if isinstance(value, dict):
+                parts.append(value.get("html", ""))
+                if listener.scroll_to_output and targets:
+                    parts.append(partial(targets[0], "none show:top", ""))
+        if kind == "failed":
+            text = msg.get("error") or "An error occurred."
+            if msg.get("traceback"):
+                text = f"{text}\n{msg['traceback']}"
+            parts.append(partial(self._alerts(listener), "beforeend", _alert("error", text)))
+        elif kind == "notify":
+            level = msg.get("level", "info")
+            parts.append(
+                partial(self._alerts(listener), "beforeend", _alert(level, msg.get("message", "")))
+            )
+        elif kind == "rejected" and msg.get("code") not in (None, "once"):
+            reason = msg.get("reason") or "The request was refused."
+            parts.append(partial(self._alerts(listener), "beforeend", _alert("warning", reason)))
+        if kind in _TERMINAL or kind == "done":
+            parts += self._clear(msg["job"], len(targets))
+        return "".join(parts)
+
+    def _alerts(self, listener: Listener) -> str:
+        return f"#{self._dom_id(listener.target)}-alerts"
+
+    def _status(
+        self, listener: Listener, targets: list[str], msg: t.Mapping[str, t.Any]
+    ) -> list[str]:
+        parts: list[str] = []
+        for n, target in enumerate(targets):
+            overlay_id = f"fg-status-{msg['job']}-{n}"
+            overlay = _overlay(msg["job"], n, listener.show_progress, msg)
+            if overlay_id in self._drawn:
+                parts.append(partial(f"#{overlay_id}", "outerHTML", overlay))
+            else:
+                self._drawn.add(overlay_id)
+                parts.append(partial(target, "beforeend", overlay))
+        return parts
+
+    def _clear(self, job: str, count: int) -> list[str]:
+        parts: list[str] = []
+        for n in range(count):
+            overlay_id = f"fg-status-{job}-{n}"
+            if overlay_id in self._drawn:
+                self._drawn.discard(overlay_id)
+                parts.append(partial(f"#{overlay_id}", "delete", ""))
+        return parts

@@ -1,0 +1,159 @@
+"""Between the page and the engine: user actions become submissions, and handler results become
+page updates.
+
+The views call :func:`fire` with the events an action fired. The engine's worker threads call the
+two hooks installed on every listener: :func:`preprocess_inputs` turns the gallery values
+gathered at submit time into what the handler's ``type`` asks for, and :func:`apply_outputs`
+writes the results into the page state (a gallery output replaces its value and fires its
+``change``) and renders the HTML the page receives. Both run in the app and request context the
+engine rebuilds for the run, so ``url_for`` and ``render_template`` work there.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from markupsafe import Markup, escape
+
+from . import interactions
+from .app_state import AppState, app_state
+from .events import Listenable, Listener
+from .media import MediaItem
+from .request import Request, snapshot
+from .urls import urls
+
+if t.TYPE_CHECKING:
+    from .component import Gallery
+    from .queue.jobs import Job
+    from .state import PageState
+
+
+def describe(item: MediaItem) -> dict[str, t.Any]:
+    """Gradio's wire form of an item (what ``SelectData.value`` holds): never a server path."""
+    url = item.url if item.id is None else urls().full(item.id)
+    media = {
+        "path": None,
+        "url": url,
+        "size": None,
+        "orig_name": item.orig_name,
+        "mime_type": item.mime_type,
+        "is_stream": False,
+        "meta": {"_type": "gradio.FileData"},
+    }
+    return {"video" if item.kind == "video" else "image": media, "caption": item.caption}
+
+
+def partial(target: str, swap: str, content: str) -> Markup:
+    """One update for the page: htmx 4's ``<hx-partial>`` puts ``content`` at ``target``."""
+    return Markup('<hx-partial hx-target="{}" hx-swap="{}">{}</hx-partial>').format(
+        target, swap, Markup(content)
+    )
+
+
+def collect_inputs(listener: Listener, page: PageState, form: t.Mapping[str, str]) -> list[t.Any]:
+    """The listener's input values as they are now: a gallery's items on this page, or a form
+    field of the page (sent along with the request)."""
+    values: list[t.Any] = []
+    for source in listener.inputs:
+        if isinstance(source, Listenable):
+            state = page.galleries.get(source.name)
+            values.append(list(state.items) if state is not None else [])
+        else:
+            values.append(form.get(str(source)))
+    return values
+
+
+def fire(
+    state: AppState,
+    gallery: Gallery,
+    page: PageState,
+    fired: interactions.Fired,
+    form: t.Mapping[str, str],
+    request: Request | None = None,
+) -> None:
+    """Submit every listener of ``gallery`` for each fired event, in order."""
+    if not fired:
+        return
+    for event, data in fired:
+        for listener in gallery.listeners:
+            if listener.event != event:
+                continue
+            if request is None:
+                request = snapshot(page.token)
+            engine = state.engine()
+            engine.submit(listener, page.token, collect_inputs(listener, page, form), data, request)
+
+
+def preprocess_inputs(values: list[t.Any], job: Job) -> list[t.Any]:
+    """Gallery inputs become a list of ``(media, caption)`` in the gallery's ``type`` (or
+    ``None`` when empty, as Gradio); with ``preprocess=False``, Gradio's wire dicts."""
+    store = app_state().media
+    result: list[t.Any] = []
+    for source, value in zip(job.listener.inputs, values, strict=True):
+        if not isinstance(source, Listenable):
+            result.append(value)
+        elif not job.listener.preprocess:
+            result.append([describe(item) for item in value])
+        else:
+            result.append(store.preprocess(value, t.cast("Gallery", source).props.type))
+    return result
+
+
+def _values_per_output(listener: Listener, value: t.Any) -> tuple[t.Any, ...]:
+    count = len(listener.outputs)
+    if count == 1:
+        return (value,)
+    if not isinstance(value, (tuple, list)) or len(value) != count:
+        raise TypeError(
+            f"Handler {listener.name!r} has {count} outputs and must return a tuple of {count} "
+            f"values, one per output in order; it returned {value!r:.200}."
+        )
+    return tuple(value)
+
+
+def apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
+    """Write a result into the page and render what the page must show (see module doc)."""
+    from .component import GalleryUpdate
+
+    listener = job.listener
+    if job.cancelled or not listener.outputs:
+        return {"html": ""}
+    state = app_state()
+    parts: list[str] = []
+    changed: list[tuple[Gallery, interactions.Fired]] = []
+    with state.pages.edit(job.page) as page:
+        if page is None:  # the page expired meanwhile: nothing to show it on
+            return None
+        for target, output in zip(
+            listener.outputs, _values_per_output(listener, value), strict=True
+        ):
+            if isinstance(target, str):
+                content = (
+                    output
+                    if isinstance(output, Markup)
+                    else escape("" if output is None else output)
+                )
+                parts.append(partial(target, "innerHTML", content))
+                continue
+            gallery = t.cast("Gallery", target)
+            gallery_state = page.galleries.get(gallery.name)
+            if gallery_state is None:
+                continue
+            if isinstance(output, GalleryUpdate):
+                fired = output.apply(gallery_state, state.convert)
+            else:
+                fired = interactions.set_value(gallery_state, state.convert(gallery, output))
+            changed.append((gallery, fired))
+            html = state.extension.draw(gallery, gallery_state, page.token)
+            parts.append(
+                partial(f"#{state.extension.dom_id(gallery, gallery_state)}", "outerMorph", html)
+            )
+    for gallery, fired in changed:
+        fire(state, gallery, page, fired, {}, job.request)
+    return {"html": "".join(parts)}
+
+
+def install_hooks(listener: Listener) -> None:
+    """Every listener converts its inputs and outputs the same way; set once per listener."""
+    listener.preprocess_hook = preprocess_inputs
+    listener.postprocess_hook = apply_outputs

@@ -1,0 +1,95 @@
+"""What a user's action does to a gallery's state, and which events it fires, as Gradio's
+frontend decides it (js/gallery/shared/Gallery.svelte, Index.svelte), but on the server.
+
+Pure functions on :class:`~flask_gallery.state.GalleryState`: no Flask, no engine. Each returns
+the events to fire, in order, as ``(event name, event data)``; the views submit them.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from .media import MediaItem
+from .state import GalleryState
+
+#: Turns an item into Gradio's wire form ``{"image"|"video": {url, orig_name, mime_type, ...},
+#: "caption": ...}``, which handlers see in ``SelectData.value``; the views know the URLs.
+Describe = t.Callable[[MediaItem], dict[str, t.Any]]
+Fired = list[tuple[str, t.Any]]
+
+
+def _changed(state: GalleryState) -> None:
+    state.version += 1
+
+
+def select(state: GalleryState, index: int, allow_preview: bool, describe: Describe) -> Fired:
+    """A click on item ``index`` (grid, strip, arrows): Gradio fires ``preview_open`` only when
+    coming from no selection with the preview allowed, then ``select`` (never de-duplicated:
+    clicking the same item again fires again)."""
+    fired: Fired = []
+    if allow_preview and not state.preview_open:
+        fired.append(("preview_open", None))
+    state.selected = index
+    state.preview_open = allow_preview
+    _changed(state)
+    item = state.items[index]
+    fired.append(("select", {"index": index, "value": describe(item), "selected": True}))
+    return fired
+
+
+def step(state: GalleryState, delta: int, describe: Describe) -> Fired:
+    """Previous/next in the preview, wrapping around as Gradio's ArrowLeft/ArrowRight."""
+    count = len(state.items)
+    current = state.selected if state.selected is not None else 0
+    return select(state, (current + delta) % count, True, describe)
+
+
+def close(state: GalleryState) -> Fired:
+    """Close button or Escape: the selection goes, ``preview_close`` fires."""
+    was_open = state.preview_open
+    state.selected = None
+    state.preview_open = False
+    _changed(state)
+    return [("preview_close", None)] if was_open else []
+
+
+def clamp_selection(state: GalleryState) -> None:
+    """After the value changed: keep the preview on the same index, or the last item when the
+    list shrank (Gradio #9599/#10816); nothing when it is empty."""
+    if state.selected is None:
+        return
+    if not state.items:
+        state.selected, state.preview_open = None, False
+    else:
+        state.selected = min(state.selected, len(state.items) - 1)
+
+
+def set_value(state: GalleryState, items: list[MediaItem]) -> Fired:
+    """A handler output (or programmatic update) replaced the value: ``change``, never
+    ``select``."""
+    state.items = list(items)
+    clamp_selection(state)
+    _changed(state)
+    return [("change", None)]
+
+
+def upload(state: GalleryState, added: list[MediaItem], describe: Describe) -> Fired:
+    """Upload appends (Gradio 5+), fires ``upload`` with only the new files, then ``change``."""
+    if not added:
+        return []
+    state.items = [*state.items, *added]
+    _changed(state)
+    return [("upload", [describe(item) for item in added]), ("change", None)]
+
+
+def delete(state: GalleryState, index: int, describe: Describe) -> Fired:
+    """The item's delete button: ``delete`` with ``{index, value, file}``, then ``change``."""
+    item = state.items[index]
+    value = describe(item)
+    state.items = [*state.items[:index], *state.items[index + 1 :]]
+    if state.selected is not None and state.selected > index:
+        state.selected -= 1
+    clamp_selection(state)
+    _changed(state)
+    media = value.get("image") or value.get("video")
+    return [("delete", {"index": index, "value": value, "file": media}), ("change", None)]

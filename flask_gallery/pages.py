@@ -1,0 +1,95 @@
+"""Page tokens on the Flask side: made at render time, bound to the session, checked on every
+request a page makes back.
+
+A page's token is random and only ever sent to that page, so it doubles as its CSRF secret: each
+state-changing request must carry it in the ``X-Gallery-Page`` header (a cross-site form or
+``fetch`` cannot set a custom header without a CORS preflight we never grant), it must belong to
+the requester's Flask session, and a browser-sent ``Origin`` must be this site.
+"""
+
+from __future__ import annotations
+
+import secrets
+import typing as t
+from urllib.parse import urlsplit
+
+from flask import g, request, session
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
+
+from .state import PageState, PageStore
+
+#: The session key that ties pages to a browser session (one short random value).
+SESSION_KEY = "_flask_gallery"
+#: The request header carrying the page token.
+PAGE_HEADER = "X-Gallery-Page"
+
+
+class PageGone(HTTPException):
+    """410: the page's state expired or was never there; the user must reload."""
+
+    code = 410
+    description = "This page has expired. Reload the page to go on."
+
+
+def session_id() -> str:
+    """The current session's gallery id, made (and so put in the session cookie) on first use."""
+    sid = session.get(SESSION_KEY)
+    if not isinstance(sid, str):
+        sid = secrets.token_urlsafe(16)
+        session[SESSION_KEY] = sid
+    return sid
+
+
+def current_page(store: PageStore) -> PageState:
+    """The page being rendered in this request: one token for every gallery on it."""
+    page = g.get("_flask_gallery_page")
+    if page is None:
+        page = store.create(session_id(), path=request.path)
+        g._flask_gallery_page = page
+    return t.cast(PageState, page)
+
+
+def same_origin(origin: str | None) -> bool:
+    """True when there is no ``Origin`` (same-origin GETs, old browsers) or it is this host."""
+    if not origin:
+        return True
+    if origin == "null":
+        return False
+    parts = urlsplit(origin)
+    return parts.netloc == request.host and parts.scheme in ("http", "https")
+
+
+def check_request(token: str) -> None:
+    """Refuse a request that is not from this page in this session, before anything changes.
+
+    Raises 403 for a cross-site request, a missing or mismatched header, or another session's
+    token; the caller raises 410 when the token is unknown or expired.
+    """
+    if not same_origin(request.headers.get("Origin")):
+        raise Forbidden("Cross-site request refused.")
+    sent = request.headers.get(PAGE_HEADER)
+    if not sent:
+        raise Forbidden(
+            f"The {PAGE_HEADER} header is missing: gallery requests must come from the page."
+        )
+    if not secrets.compare_digest(sent, token):
+        raise Forbidden("The page token does not match this request.")
+
+
+def check_owner(page: PageState) -> None:
+    if not secrets.compare_digest(page.session_id, str(session.get(SESSION_KEY, ""))):
+        raise Forbidden("This page belongs to another session. Reload the page.")
+
+
+def parse_index(value: str | None, count: int) -> int:
+    """An item index from the request, in range; 400 otherwise (forged or stale indices)."""
+    try:
+        index = int(value or "")
+    except ValueError:
+        raise BadRequest(f"Item index {value!r} is not a number.") from None
+    if not 0 <= index < count:
+        raise BadRequest(
+            f"Item index {index} is out of range: the gallery has {count} item(s). "
+            "Reload the page if it changed."
+        )
+    return index
