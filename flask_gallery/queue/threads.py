@@ -423,7 +423,8 @@ class ThreadsBackend:
         self._channels.deliver(job.page)
 
     def progress(self, job: Job, units: list[ProgressUnit] | None) -> None:
-        self._throttle.report(job, units)
+        if job.terminal is None:  # a cancelled run may go on reporting: nobody listens
+            self._throttle.report(job, units)
 
     def _send_progress(self, job: Job, units: list[ProgressUnit] | None) -> None:
         data = None if units is None else [unit.to_dict() for unit in units]
