@@ -100,8 +100,13 @@ def test_download_uses_the_original_name(
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="chat ete.png"')
     assert "filename*=UTF-8''chat%20%C3%A9t%C3%A9.png" in disposition
-    sneaky = fetch(client, f"/media/{named.id}?download&name=../../etc/passwd")
-    assert sneaky.headers["Content-Disposition"] == 'attachment; filename="passwd.png"'
+    fallback = fetch(client, f"/media/{named.id}?download&name=image-3")
+    assert fallback.headers["Content-Disposition"] == disposition
+
+
+def test_download_names_cannot_carry_directories(client: t.Any, item: MediaItem) -> None:
+    sneaky = fetch(client, f"/media/{item.id}?download&name=../../etc/passwd")
+    assert sneaky.headers["Content-Disposition"] == 'attachment; filename="passwd.webp"'
 
 
 def test_svg_is_served_sandboxed(client: t.Any, store: MediaStore, tmp_path: pathlib.Path) -> None:

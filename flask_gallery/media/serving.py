@@ -41,9 +41,10 @@ def send_media(
     :param variant: "full" (preview, download) or "thumb" (grid; ``width`` one of the store's
         ``thumbnail_widths``, default its grid width).
     :param download: Send ``Content-Disposition: attachment``.
-    :param download_name: The name to save as; the stored file's extension is added when it
-        has none (e.g. "image-3" -> "image-3.webp"). Default: the original file name, else
-        "image.<ext>".
+    :param download_name: The name to save as when the original file name is unknown (numpy
+        and PIL outputs), e.g. "image-3"; the stored file's extension is added when it has
+        none ("image-3.webp"). The original name, where known, always wins: that is the name
+        the user recognises. Default "image.<ext>".
     :raises NotFound: for an id this store did not issue, an unknown variant or width.
     """
     stored = store.open(media_id, variant, width)
@@ -63,7 +64,7 @@ def send_media(
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = MEDIA_CSP
     if download:
-        name = attachment_name(download_name or stored.orig_name, stored.ext)
+        name = attachment_name(stored.orig_name or download_name, stored.ext)
         response.headers["Content-Disposition"] = content_disposition(name)
     response.call_on_close(stored.file.close)
     response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
