@@ -222,3 +222,23 @@ def test_listener_added_hook_and_the_every_listener() -> None:
     periodic = g.listen(None, lambda: [], every=2, outputs=[g], show_progress="hidden")
     assert added == [periodic]
     assert (periodic.id, periodic.every, periodic.trigger_mode) == ("g.every.0", 2.0, "once")
+
+
+def test_the_engine_modules_do_not_import_flask() -> None:
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "flask_gallery"
+    files = [package / "events.py", package / "progress.py", package / "notify.py"]
+    files += sorted((package / "queue").glob("*.py"))
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not any(n == "flask" or n.startswith(("flask.", "werkzeug")) for n in names), (
+                f"{path.name} imports {names}: the engine must stay free of Flask"
+            )

@@ -172,3 +172,15 @@ def test_listener_without_fn_only_cancels(engine: EventEngine) -> None:
     sub = engine.submit(Comp().select(None), "p")
     assert sub.accepted
     assert rec.terminal(sub.job_id)["value"] is None
+
+
+def test_sys_exit_in_a_handler_fails_it_and_the_worker_goes_on() -> None:
+    def leave() -> None:
+        raise SystemExit(3)
+
+    with running_engine(max_threads=1) as engine:
+        g = Comp()
+        rec = Recorder(engine, "p")
+        failed = rec.terminal(engine.submit(g.select(leave), "p").job_id)
+        assert failed["type"] == "failed"
+        assert rec.terminal(engine.submit(g.change(lambda: 1), "p").job_id)["value"] == 1

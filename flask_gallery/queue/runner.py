@@ -58,8 +58,8 @@ class Runner:
                     stack.enter_context(self._run_context(jobs[0]))
                 stack.enter_context(notifier(lambda note: self._notify(jobs, note)))
                 return self._call(listener, jobs, stack)
-        except Exception as exc:
-            fields = self._failure(listener, exc)
+        except BaseException as exc:  # a handler's sys.exit() must not end the worker either
+            fields = self.failure(listener, exc)
             return [Outcome("failed", fields) for _ in jobs]
 
     def _call(
@@ -172,7 +172,9 @@ class Runner:
                 ),
             )
 
-    def _failure(self, listener: Listener, exc: Exception) -> dict[str, t.Any]:
+    def failure(self, listener: Listener, exc: BaseException) -> dict[str, t.Any]:
+        """The ``failed`` message's fields: an :class:`Error`'s own message, else a generic one
+        (the traceback only in debug mode), logging the unexpected exception."""
         if isinstance(exc, Error):
             return {
                 "error": exc.message,

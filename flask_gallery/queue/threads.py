@@ -284,14 +284,7 @@ class ThreadsBackend:
                 self._deliver()
                 batch, group = taken
                 started = self._clock()
-                try:
-                    outcomes = self._runner.run(batch)
-                except BaseException:
-                    # Runner catches Exception; this is SystemExit or alike from a handler.
-                    failed = Outcome("failed", {"error": "The handler was interrupted."})
-                    self._complete(batch, group, [failed] * len(batch), started)
-                    raise
-                self._complete(batch, group, outcomes, started)
+                self._complete(batch, group, self._runner.run(batch), started)
         finally:
             close_thread_loop()
 
