@@ -7,7 +7,24 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .component import Gallery
+from .component import Gallery, GalleryUpdate
+from .events import EventData, Listener, SelectData
 from .extension import FlaskGallery
+from .notify import Error, Info, Warning
+from .progress import Progress
+from .request import Request
 
-__all__ = ["FlaskGallery", "Gallery", "__version__"]
+__all__ = [
+    "Error",
+    "EventData",
+    "FlaskGallery",
+    "Gallery",
+    "GalleryUpdate",
+    "Info",
+    "Listener",
+    "Progress",
+    "Request",
+    "SelectData",
+    "Warning",
+    "__version__",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 import weakref
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
@@ -188,7 +189,8 @@ class FlaskGallery:
                 Markup(
                     render_template(
                         "flask_gallery/_socket.html",
-                        ws_url=url_for("flask_gallery.relay", page=page.token),
+                        # A path: hx-ws picks ws: or wss: itself, right behind a TLS proxy too.
+                        ws_url=urlsplit(url_for("flask_gallery.relay", page=page.token)).path,
                         poll_url=url_for("flask_gallery.poll", page=page.token),
                         page=page.token,
                     )

@@ -1,0 +1,375 @@
+"""A page's requests over HTTP: page tokens, session binding, cross-site refusal, forged
+indices, uploads that must be refused, and the events each action fires (seen through the
+engine's page channel and the polling endpoint)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import typing as t
+
+import numpy as np
+import pytest
+from bs4 import BeautifulSoup
+from flask import Flask, render_template_string
+from PIL import Image
+
+from flask_gallery import EventData, FlaskGallery, SelectData
+
+PAGE = "{{ gallery_assets() }}{% for n in names %}{{ gallery(n) }}{% endfor %}<div id='out'></div>"
+
+
+class Page:
+    """A rendered page in one browser session (the test client keeps the session cookie)."""
+
+    def __init__(self, app: Flask, client: t.Any, names: list[str]) -> None:
+        self.app, self.client = app, client
+        response = client.get("/page?" + "&".join(f"n={n}" for n in names))
+        self.soup = BeautifulSoup(response.data, "html.parser")
+        root = self.soup.select_one(".fg-block[data-page]")
+        assert root is not None
+        self.token = str(root["data-page"])
+        # What htmx sends: the root's hx-headers, plus its own request header.
+        self.sent = json.loads(str(root["hx-headers:inherited"]))
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {**self.sent, "HX-Request": "true", **extra}
+
+    def post(self, path: str, *, headers: dict[str, str] | None = None, **kwargs: t.Any) -> t.Any:
+        url = f"/_gallery/p/{self.token}/{path}"
+        return self.client.post(
+            url, headers=self.headers() if headers is None else headers, **kwargs
+        )
+
+    def state(self, name: str) -> t.Any:
+        return self.app.extensions["flask_gallery"].pages.get(self.token).galleries[name]
+
+
+class Channel:
+    """Collects the page's engine messages; ``wait(n)`` blocks until n jobs have ended."""
+
+    def __init__(self, app: Flask, page: Page) -> None:
+        self.messages: list[dict[str, t.Any]] = []
+        self._ended = threading.Semaphore(0)
+        engine = app.extensions["flask_gallery"].engine()
+        engine.subscribe(page.token, self._receive, after=0)
+
+    def _receive(self, message: dict[str, t.Any]) -> None:
+        self.messages.append(message)
+        if message["type"] in ("done", "failed", "cancelled", "rejected"):
+            self._ended.release()
+
+    def wait(self, jobs: int = 1) -> list[dict[str, t.Any]]:
+        for _ in range(jobs):
+            assert self._ended.acquire(timeout=10), f"no result; got {self.messages}"
+        return self.messages
+
+    def ended(self, kind: str = "done") -> list[dict[str, t.Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+
+def pixels(n: int) -> list[np.ndarray]:
+    return [np.full((32, 32, 3), 40 * i, np.uint8) for i in range(n)]
+
+
+def png_bytes(size: tuple[int, int] = (20, 10), mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, 1 if mode == "1" else "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def site(app: Flask, galleries: FlaskGallery) -> Flask:
+    from flask import request
+
+    @app.get("/page")
+    def page() -> str:
+        return render_template_string(PAGE, names=request.args.getlist("n"))
+
+    return app
+
+
+def test_render_binds_a_page_token_to_the_session(site: Flask, galleries: FlaskGallery) -> None:
+    galleries.gallery("g", pixels(2))
+    client = site.test_client()
+    page = Page(site, client, ["g"])
+    root = page.soup.select_one("[data-gallery=g]")
+    assert re.fullmatch(r"[\w-]{20,}", page.token)
+    assert page.token in str(root["hx-headers:inherited"])
+    assert page.soup.select_one(".fg-socket")["hx-ws:connect"] == f"/_gallery/ws/{page.token}"
+    with client.session_transaction() as session:
+        assert (
+            session["_flask_gallery"]
+            == site.extensions["flask_gallery"].pages.get(page.token).session_id
+        )
+    # two renders are two pages
+    assert Page(site, client, ["g"]).token != page.token
+
+
+def test_select_opens_the_preview_and_fires_select(site: Flask, galleries: FlaskGallery) -> None:
+    gallery = galleries.gallery("g", [(a, f"c{i}") for i, a in enumerate(pixels(3))])
+    seen: list[tuple[int, t.Any]] = []
+
+    @gallery.on_preview_open
+    def opened() -> None:
+        seen.append((-1, "open"))
+
+    @gallery.on_select(outputs="#out")
+    def picked(evt: SelectData) -> str:
+        seen.append((evt.index, evt.value))
+        return f"<b>{evt.index}</b>"
+
+    page = Page(site, site.test_client(), ["g"])
+    channel = Channel(site, page)
+    response = page.post("g/select/2")
+    assert response.status_code == 200
+    fragment = BeautifulSoup(response.data, "html.parser")
+    assert fragment.select_one("dialog.fg-preview[open]") is not None
+    assert fragment.select_one(".fg-strip-thumb[aria-current=true]")["aria-label"] == (
+        "Thumbnail 3 of 3"
+    )
+    channel.wait(2)
+    assert seen[0] == (-1, "open")
+    index, value = seen[1]
+    assert index == 2 and value["caption"] == "c2"
+    assert value["image"]["url"].startswith("/_gallery/media/")
+    assert value["image"]["mime_type"] == "image/webp" and value["image"]["path"] is None
+    # The result reaches the page escaped, as an update of #out.
+    poll = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers())
+    assert '<hx-partial hx-target="#out" hx-swap="innerHTML">&lt;b&gt;2&lt;/b&gt;' in poll.text
+    assert page.state("g").selected == 2 and page.state("g").preview_open
+
+
+def test_close_and_escape_fire_preview_close(site: Flask, galleries: FlaskGallery) -> None:
+    gallery = galleries.gallery("g", pixels(2), selected_index=0)
+    closed = threading.Event()
+    gallery.preview_close(closed.set)
+    page = Page(site, site.test_client(), ["g"])
+    response = page.post("g/close")
+    assert BeautifulSoup(response.data, "html.parser").select_one("dialog") is None
+    assert closed.wait(10)
+    assert page.state("g").selected is None
+
+
+def test_allow_preview_false_selects_without_preview(site: Flask, galleries: FlaskGallery) -> None:
+    galleries.gallery("g", pixels(3), allow_preview=False)
+    page = Page(site, site.test_client(), ["g"])
+    fragment = BeautifulSoup(page.post("g/select/1").data, "html.parser")
+    assert fragment.select_one("dialog") is None
+    assert "fg-selected" in fragment.select(".fg-thumb")[1]["class"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 403),  # no token header: a cross-site form post
+        ({"X-Gallery-Page": "forged-token-value"}, 403),
+        ({"Origin": "https://evil.example"}, 403),
+        ({"Origin": "null"}, 403),
+    ],
+)
+def test_cross_site_and_forged_requests_change_nothing(
+    site: Flask, galleries: FlaskGallery, headers: dict[str, str], status: int
+) -> None:
+    galleries.gallery("g", pixels(2))
+    page = Page(site, site.test_client(), ["g"])
+    if "Origin" in headers:
+        headers = {**page.headers(), **headers}
+    response = page.post("g/select/1", headers=headers)
+    assert response.status_code == status
+    assert page.state("g").selected is None
+
+
+def test_another_sessions_token_is_refused(site: Flask, galleries: FlaskGallery) -> None:
+    galleries.gallery("g", pixels(2))
+    victim = Page(site, site.test_client(), ["g"])
+    attacker = site.test_client()
+    attacker.get("/page?n=g")  # a session of its own
+    response = attacker.post(f"/_gallery/p/{victim.token}/g/select/1", headers=victim.headers())
+    assert response.status_code == 403
+    assert "another session" in response.text
+    assert victim.state("g").selected is None
+
+
+def test_unknown_or_expired_page_says_reload(site: Flask, galleries: FlaskGallery) -> None:
+    galleries.gallery("g", pixels(2))
+    page = Page(site, site.test_client(), ["g"])
+    site.extensions["flask_gallery"].pages.discard(page.token)
+    response = page.post("g/select/1")
+    assert response.status_code == 410 and "Reload the page" in response.text
+    assert response.headers["HX-Retarget"] == "#fg-g-alerts"
+    assert 'role="alert"' in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("g/select/2", 400),
+        ("g/select/-1", 400),
+        ("g/select/one", 400),
+        ("g/select/99999999999999999999", 400),
+        ("nope/select/0", 404),
+        ("h/select/0", 404),  # declared, but not on this page
+        ("g/delete/0", 404),  # not interactive
+    ],
+)
+def test_forged_indices_and_names(
+    site: Flask, galleries: FlaskGallery, path: str, status: int
+) -> None:
+    galleries.gallery("g", pixels(2))
+    galleries.gallery("h", pixels(2))
+    page = Page(site, site.test_client(), ["g"])
+    response = page.post(path)
+    assert response.status_code == status
+    assert page.state("g").selected is None and len(page.state("g").items) == 2
+
+
+def upload(page: Page, name: str, *files: tuple[bytes, str], source: str = "upload") -> t.Any:
+    data = {"files": [(io.BytesIO(content), filename) for content, filename in files]}
+    data["source"] = source  # type: ignore[assignment]
+    return page.post(f"{name}/upload", data=data, content_type="multipart/form-data")
+
+
+def test_upload_keeps_good_files_names_bad_ones_and_fires_upload_then_change(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    gallery = galleries.gallery("up", pixels(1), interactive=True, type="numpy")
+    events: list[tuple[str, t.Any]] = []
+
+    @gallery.on_upload(inputs=gallery)
+    def on_upload(value: t.Any, evt: EventData) -> None:
+        events.append(("upload", [v[0].shape for v in value]))
+
+    @gallery.on_change(inputs=gallery)
+    def on_change(value: t.Any) -> None:
+        events.append(("change", len(value)))
+
+    page = Page(site, site.test_client(), ["up"])
+    channel = Channel(site, page)
+    response = upload(page, "up", (png_bytes(), "ok.png"), (b"\x89PNG broken", "broken.png"))
+    assert response.status_code == 200
+    fragment = BeautifulSoup(response.data, "html.parser")
+    assert len(fragment.select(".fg-thumb")) == 2
+    alert = fragment.select_one("hx-partial[hx-target='#fg-up-alerts'] [role=alert]")
+    assert alert is not None and alert.get_text().startswith("broken.png:")
+    channel.wait(2)
+    # Both fire, with the whole new value; upload is submitted first (they may run in parallel,
+    # each listener having its own concurrency group, as in Gradio).
+    assert sorted(events, key=str) == [("change", 2), ("upload", [(32, 32, 3), (10, 20, 3)])]
+    first_seen = list(dict.fromkeys(m["listener"] for m in channel.messages))
+    assert first_seen == ["up.upload.0", "up.change.1"]
+
+
+def test_clipboard_and_webcam_fire_change_only(site: Flask, galleries: FlaskGallery) -> None:
+    gallery = galleries.gallery("up", None, interactive=True, sources=["upload", "clipboard"])
+    fired: list[str] = []
+    gallery.upload(lambda: fired.append("upload"))
+    gallery.change(lambda: fired.append("change"))
+    page = Page(site, site.test_client(), ["up"])
+    channel = Channel(site, page)
+    assert upload(page, "up", (png_bytes(), "clipboard.png"), source="clipboard").status_code == 200
+    channel.wait(1)
+    assert fired == ["change"] and len(page.state("up").items) == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "content", "reason"),
+    [
+        ({"GALLERY_MAX_UPLOAD_BYTES": 100}, png_bytes((200, 200)), "bytes"),
+        ({"GALLERY_MAX_IMAGE_PIXELS": 10_000}, png_bytes((2000, 2000), "1"), "pixels"),
+        ({}, b"GIF89a" + b"\x00" * 10, "corrupt"),
+        ({}, b"hello, not an image", "not an image"),
+    ],
+    ids=["oversize", "bomb", "corrupt", "not-an-image"],
+)
+def test_bad_uploads_are_refused_by_content_and_lose_nothing(
+    tmp_path: t.Any, config: dict[str, int], content: bytes, reason: str
+) -> None:
+    app = Flask("limits", instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY="k", **config)
+    galleries = FlaskGallery(app)
+    galleries.gallery("up", pixels(1), interactive=True)
+
+    @app.get("/page")
+    def page_view() -> str:
+        return render_template_string(PAGE, names=["up"])
+
+    page = Page(app, app.test_client(), ["up"])
+    response = upload(page, "up", (content, "evil.png"))
+    assert response.status_code == 200
+    alert = BeautifulSoup(response.data, "html.parser").select_one("[role=alert]")
+    assert alert is not None and "evil.png" in alert.get_text()
+    assert reason in alert.get_text().lower() or reason == "corrupt"
+    assert len(page.state("up").items) == 1
+    assert app.test_client().get("/page?n=up").status_code == 200  # still serving
+
+
+def test_file_types_are_checked_by_content(site: Flask, galleries: FlaskGallery) -> None:
+    galleries.gallery("up", None, interactive=True, file_types=[".jpg"])
+    page = Page(site, site.test_client(), ["up"])
+    response = upload(page, "up", (png_bytes(), "renamed.jpg"))
+    alert = BeautifulSoup(response.data, "html.parser").select_one("[role=alert]")
+    assert alert is not None and "renamed.jpg" in alert.get_text()
+    assert page.state("up").items == []
+
+
+def test_delete_fires_delete_with_index_and_value_then_change(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    gallery = galleries.gallery(
+        "g", [(a, f"c{i}") for i, a in enumerate(pixels(3))], interactive=True
+    )
+    data: list[t.Any] = []
+
+    @gallery.on_delete
+    def deleted(evt: EventData) -> None:
+        data.append((evt.index, evt.value["caption"]))
+        data.append(("file", evt.file["url"].startswith("/_gallery/media/")))
+
+    page = Page(site, site.test_client(), ["g"])
+    channel = Channel(site, page)
+    fragment = BeautifulSoup(page.post("g/delete/1").data, "html.parser")
+    assert [b.select_one(".fg-caption-label").get_text() for b in fragment.select(".fg-thumb")] == [
+        "c0",
+        "c2",
+    ]
+    channel.wait(1)
+    assert data == [(1, "c1"), ("file", True)]
+
+
+def test_handler_error_reaches_the_page_and_the_server_keeps_serving(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    from flask_gallery import Error
+
+    gallery = galleries.gallery("g", pixels(2))
+
+    @gallery.on_select(outputs="#out", trigger_mode="multiple")
+    def fails(evt: SelectData) -> str:
+        if evt.index == 0:
+            raise Error("Nothing to see at <0>.")
+        raise RuntimeError("secret internal detail")
+
+    page = Page(site, site.test_client(), ["g"])
+    channel = Channel(site, page)
+    page.post("g/select/0")
+    page.post("g/select/1")
+    channel.wait(2)
+    html = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers()).text
+    assert "Nothing to see at &lt;0&gt;." in html
+    assert re.search(r"An error occurred in [^<\"]*fails\.", html)
+    assert "secret internal detail" not in html
+    assert html.count('role="alert"') == 2
+    assert page.post("g/select/1").status_code == 200
+
+
+def test_poll_requires_the_page_header(site: Flask, galleries: FlaskGallery) -> None:
+    galleries.gallery("g", pixels(1))
+    page = Page(site, site.test_client(), ["g"])
+    assert page.client.get(f"/_gallery/poll/{page.token}").status_code == 403
+    assert (
+        site.test_client().get(f"/_gallery/poll/{page.token}", headers=page.headers()).status_code
+        == 403
+    )
