@@ -16,6 +16,7 @@ import typing as t
 from markupsafe import Markup, escape
 
 from . import interactions
+from .api import API_PAGE
 from .app_state import AppState, app_state
 from .events import Listenable, Listener
 from .media import MediaItem
@@ -117,8 +118,17 @@ def apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
 
     listener = job.listener
     if job.cancelled or not listener.outputs:
-        return {"html": ""}
+        return {"html": "", "data": []}
     state = app_state()
+    if job.page.startswith(API_PAGE):  # a JSON call: Gradio's wire form, no page to update
+        return {
+            "data": [
+                _wire(state, target, output)
+                for target, output in zip(
+                    listener.outputs, _values_per_output(listener, value), strict=True
+                )
+            ]
+        }
     parts: list[str] = []
     changed: list[tuple[Gallery, interactions.Fired]] = []
     with state.pages.edit(job.page) as page:
@@ -151,6 +161,12 @@ def apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
     for gallery, fired in changed:
         fire(state, gallery, page, fired, {}, job.request)
     return {"html": "".join(parts)}
+
+
+def _wire(state: AppState, target: t.Any, output: t.Any) -> t.Any:
+    if isinstance(target, str):
+        return None if output is None else str(output)
+    return [describe(item) for item in state.convert(t.cast("Gallery", target), output)]
 
 
 def install_hooks(listener: Listener) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
 
-from . import __version__, views, ws
+from . import __version__, api, views, ws
 from .app_state import AppState, app_state
 from .assets import asset_tags
 from .component import Gallery, GalleryValue
@@ -113,6 +113,7 @@ class FlaskGallery:
         )
         views.register(bp)
         ws.register(bp)
+        api.register(bp)
         return bp
 
     def gallery(self, name: str, value: GalleryValue = None, **props: t.Any) -> Gallery:
