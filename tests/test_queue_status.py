@@ -132,3 +132,22 @@ def test_hidden_progress_and_bad_values() -> None:
         assert "'progress' must be a float" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("a str progress was accepted")
+
+
+def test_rounds_of_positions_are_throttled_per_group_and_the_last_is_current() -> None:
+    clock = Clock()  # frozen: a second round within the interval must wait for the timer
+    gates = Gates()
+    with running_engine(clock=clock) as engine:
+        listener = Comp().select(gates.hold, inputs="k", trigger_mode="multiple")
+        rec = Recorder(engine, *"wabc")
+        engine.submit(listener, "w", ["w"])
+        gates.wait_entered("w")
+        c = [engine.submit(listener, page, [page]).job_id for page in "abc"][-1]
+        engine.cancel("a", [listener])  # first round: sent at once
+        assert [m["rank"] for m in rec.of(c, "estimation")] == [2, 1]
+        engine.cancel("b", [listener])  # second round: deferred, then sent with the queue as is
+        assert rec.wait_for(lambda _: len(rec.of(c, "estimation")) == 3)
+        assert [(m["rank"], m["queue_size"]) for m in rec.of(c, "estimation")][-1] == (0, 1)
+        gates.open("w")
+        gates.open("c")
+        assert rec.terminal(c)["type"] == "done"

@@ -31,7 +31,8 @@ class EngineConfig:
     #: Send tracebacks of unexpected handler errors to the page (the app's debug mode).
     debug: bool = False
     run_context: RunContext | None = None
-    #: Seconds between two progress messages of one job.
+    #: Seconds between two progress messages of one job, and between two rounds of queue
+    #: positions for one concurrency group.
     progress_interval: float = 0.1
     replay_size: int = 256
     replay_ttl: float = 60.0

@@ -54,7 +54,8 @@ class EventEngine:
     :param debug: include tracebacks of unexpected handler errors in ``failed`` messages.
     :param run_context: given the job, a context manager each run happens in;
         :func:`flask_gallery.request.run_context` makes it the app and request context.
-    :param progress_interval: seconds between two progress messages of one job.
+    :param progress_interval: seconds between two progress messages of one job, and between two
+        rounds of queue positions sent to one concurrency group's waiting submissions.
     :param replay_size: messages kept per page for reconnects.
     :param replay_ttl: seconds a message stays replayable.
     :param clock: monotonic time source (tests pass a fake one).

@@ -24,7 +24,7 @@ from .estimate import RunTimes, estimations
 from .jobs import Job, Terminal, message
 from .runner import Outcome, Runner
 from .throttle import ProgressThrottle
-from .timers import Scheduler
+from .timers import Scheduler, TimerHandle
 
 _log = logging.getLogger("flask_gallery.queue")
 
@@ -72,7 +72,7 @@ class ThreadsBackend:
         self._channels = PageChannels(
             replay_size=config.replay_size, replay_ttl=config.replay_ttl, clock=config.clock
         )
-        self._scheduler = Scheduler(THREAD_PREFIX + "progress")
+        self._scheduler = Scheduler(THREAD_PREFIX + "timers")
         self._throttle = ProgressThrottle(
             self._send_progress,
             self._scheduler,
@@ -93,6 +93,9 @@ class ThreadsBackend:
         self._closing = False
         self._stopping = False
         self._undelivered: set[str] = set()
+        #: Per group: when its queue's estimations were last all sent, and a pending resend.
+        self._estimated_at: dict[str, float] = {}
+        self._estimate_timers: dict[str, TimerHandle] = {}
 
     # -- registration -----------------------------------------------------------------------
 
@@ -249,7 +252,7 @@ class ThreadsBackend:
         if not keys:
             del self._keys[page]
         for group in touched:
-            self._estimate_locked(group)
+            self._reestimate_locked(group)
         return count
 
     def is_active(self, page: str, listener_id: str) -> bool:
@@ -317,7 +320,7 @@ class ThreadsBackend:
         best.running[head.id] = (listener.id, now)
         self._start_locked(batch, now)
         if best.queue:
-            self._estimate_locked(best)
+            self._reestimate_locked(best)
         return batch, best
 
     def _start_locked(self, batch: list[Job], now: float) -> None:
@@ -363,6 +366,30 @@ class ThreadsBackend:
                 del self._keys[job.page]
 
     # -- messages ---------------------------------------------------------------------------
+
+    def _reestimate_locked(self, group: _Group) -> None:
+        """Every rank in ``group`` changed: send new estimations now, or when the interval since
+        the last round has passed. Each round costs a message per queued job, so a long queue
+        draining fast would otherwise cost quadratic time; a deferred round reads the queue as
+        it is then, so no job gets a position after it started."""
+        if group.key in self._estimate_timers:
+            return
+        now = self._clock()
+        wait = self._config.progress_interval - (now - self._estimated_at.get(group.key, -1e18))
+        if wait <= 0:
+            self._estimated_at[group.key] = now
+            self._estimate_locked(group)
+        else:
+            self._estimate_timers[group.key] = self._scheduler.call_later(
+                wait, lambda: self._flush_estimates(group)
+            )
+
+    def _flush_estimates(self, group: _Group) -> None:
+        with self._cond:
+            self._estimate_timers.pop(group.key, None)
+            self._estimated_at[group.key] = self._clock()
+            self._estimate_locked(group)
+        self._deliver()
 
     def _estimate_locked(self, group: _Group, only: Job | None = None) -> None:
         rows = estimations(
