@@ -9,7 +9,7 @@ from flask import Flask
 
 from flask_gallery import FlaskGallery, SelectData
 
-from .conftest import Renderer
+from .conftest import Renderer, fetch
 
 
 def test_info_lists_public_endpoints_with_inputs_and_outputs(
@@ -54,7 +54,7 @@ def test_call_runs_through_the_engine_and_returns_gradio_wire_values(
     assert count == "0"
     assert items[0]["caption"] == "black!"
     assert items[0]["image"]["url"].startswith("/_gallery/media/")
-    assert client.get(items[0]["image"]["url"]).status_code == 200
+    assert fetch(client, items[0]["image"]["url"]).status_code == 200
 
 
 def test_call_refusals(client: t.Any, galleries: FlaskGallery) -> None:
