@@ -92,7 +92,7 @@ class Phase(t.NamedTuple):
     wall: float
     cpu: float
     failures: int
-    rss: list[float]  # MiB, once per window
+    rss: list[float]  # MiB, once per window, less the samples this benchmark keeps
 
 
 def run_phase(
@@ -112,7 +112,8 @@ def run_phase(
         deadline = time.perf_counter() + seconds
         while (left := deadline - time.perf_counter()) > 0:
             time.sleep(min(window or left, left))
-            rss.append(rss_mib())
+            kept = sum(len(c.ends) + len(c.latencies) for c in clients) * 8 / 2**20
+            rss.append(rss_mib() - kept)
         stop.set()
         for client in clients:
             client.join()
@@ -169,6 +170,7 @@ def main() -> None:
 
     window = args.window if args.seconds >= 2 * args.window else args.seconds / 5
     print(f"\nlong run: 1 thread for {args.seconds:.0f} s, medians per {window:g} s window")
+    print("(RSS less the benchmark's own samples, so a growing engine would show)")
     phase = run_phase(1, args.seconds, "default", window)
     report("engine, long run", 1, phase, direct)
     samples = phase.samples
