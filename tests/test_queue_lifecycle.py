@@ -48,7 +48,12 @@ def test_shutdown_cancels_queued_and_stops_generators() -> None:
         running = engine.submit(listener, "p").job_id
         gates.wait_entered("stream")
         queued = engine.submit(listener, "p").job_id
-        threading.Timer(0.05, gates.open, ["stream"]).start()  # lets shutdown's join return
+
+        def resume_when_cancelled(message: dict[str, t.Any]) -> None:
+            if message["type"] == "cancelled" and message["job"] == running:
+                gates.open("stream")  # the generator goes on only to find itself cancelled
+
+        engine.subscribe("p", resume_when_cancelled)
         engine.shutdown()
         assert closed.is_set()
         assert rec.terminal(running)["reason"] == "shutdown"

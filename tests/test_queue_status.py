@@ -71,7 +71,8 @@ def test_progress_is_throttled_and_the_newest_wins() -> None:
         gates.hold("end")
         return "ok"
 
-    with running_engine(clock=clock) as engine:
+    # A long interval: even a handler descheduled between its calls stays within one interval.
+    with running_engine(clock=clock, progress_interval=0.5) as engine:
         rec = Recorder(engine, "p")
         job = engine.submit(Comp().select(handler), "p").job_id
         assert rec.wait_for(
