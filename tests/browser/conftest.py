@@ -30,6 +30,21 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 
+#: True when every image the user can see (rendered, in the viewport, and inside its scroll
+#: container) has loaded: what "the first paint is complete" means to a user.
+SHOWN_IMAGES_LOADED = """() => {
+    const inside = (box, area) => box.bottom > area.top && box.top < area.bottom
+        && box.right > area.left && box.left < area.right;
+    const view = {top: 0, left: 0, bottom: innerHeight, right: innerWidth};
+    const shown = [...document.images].filter(i => {
+        const box = i.getBoundingClientRect();
+        const wrap = i.closest(".fg-grid-wrap");
+        return i.checkVisibility() && inside(box, view)
+            && (!wrap || inside(box, wrap.getBoundingClientRect()));
+    });
+    return shown.length > 0 && shown.every(i => i.complete && i.naturalWidth > 0);
+}"""
+
 #: A page holding one or more galleries, with nothing else that could move them around.
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -39,7 +54,9 @@ PAGE = """<!doctype html>
 {{ gallery_assets() }}
 <style>body { margin: 0; font-family: sans-serif; }</style>
 </head><body>
+<main{% if width %} style="width: {{ width }}px"{% endif %}>
 {% for name in names %}{{ gallery(name) }}{% endfor %}
+</main>
 <p id="after">below the galleries</p>
 </body></html>"""
 
@@ -84,7 +101,8 @@ class LiveServer:
 
 def gallery_app(instance: Path, declare: t.Callable[[FlaskGallery], object]) -> Flask:
     """A small app whose media store lives in ``instance``. ``declare`` declares its galleries;
-    ``/?g=a&g=b`` shows galleries ``a`` and ``b`` (all of them without ``g``) on :data:`PAGE`."""
+    ``/?g=a&g=b`` shows galleries ``a`` and ``b`` (all of them without ``g``) on :data:`PAGE`,
+    ``&width=600`` in a column 600 px wide (the full width without it)."""
     app = Flask("gallery_browser_test", instance_path=str(instance))
     app.config.update(SECRET_KEY="browser-test-secret")
     galleries = FlaskGallery(app)
@@ -93,7 +111,8 @@ def gallery_app(instance: Path, declare: t.Callable[[FlaskGallery], object]) -> 
     @app.get("/")
     def page() -> str:
         names = request.args.getlist("g") or list(galleries.galleries)
-        return render_template_string(PAGE, names=names)
+        width = request.args.get("width", type=int)
+        return render_template_string(PAGE, names=names, width=width)
 
     return app
 

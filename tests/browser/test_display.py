@@ -62,6 +62,7 @@ def declare(g: FlaskGallery) -> None:
     g.gallery("off", pictures(2, start=140), visible=False)
     g.gallery("hidden", pictures(2, start=142), visible="hidden")
     g.gallery("srcset", pictures(6, width=1024, start=150), columns=6)
+    g.gallery("column", pictures(4, width=1024, start=160))
     g.gallery("lazy", pictures(200, width=300, start=200), columns=3, height=300)
     g.gallery("auto", pictures(6, width=400, start=400), columns=3, height="auto")
 
@@ -110,14 +111,15 @@ def laid_out_columns(page: Page, name: str) -> tuple[int, int]:
     return tracks, positions
 
 
-def wait_loaded(page: Page, selector: str) -> None:
-    """Wait until every image matching ``selector`` has loaded (decoded size known)."""
+def wait_loaded(page: Page, selector: str, start: int = 0, end: int | None = None) -> None:
+    """Wait until the images matching ``selector`` (those in ``[start:end]``, in document order)
+    have loaded (their decoded size is known)."""
     page.wait_for_function(
-        """sel => {
-            const imgs = [...document.querySelectorAll(sel)];
+        """([sel, start, end]) => {
+            const imgs = [...document.querySelectorAll(sel)].slice(start, end ?? undefined);
             return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);
         }""",
-        arg=selector,
+        arg=[selector, start, end],
     )
 
 
@@ -288,14 +290,26 @@ def test_invisible_galleries_are_not_displayed(page: Page, server: LiveServer) -
 # What the grid downloads -----------------------------------------------------------------------
 
 
+def chosen_thumbnails(page: Page, name: str) -> list[tuple[int, float]]:
+    """For each grid image, once loaded: the width of the thumbnail the browser picked (its
+    ``currentSrc`` must be a ``/w<width>`` thumbnail) and the device pixels its box needs."""
+    wait_loaded(page, f"{root(name)} .fg-thumb img")
+    chosen = page.eval_on_selector_all(
+        f"{root(name)} .fg-thumb img",
+        "imgs => imgs.map(i => [i.currentSrc, i.clientWidth * devicePixelRatio])",
+    )
+    widths = []
+    for src, needed in chosen:
+        match = THUMB_URL.search(src)
+        assert match, f"the grid shows {src}, not a thumbnail"
+        widths.append((int(match.group(2)), needed))
+    return widths
+
+
 def test_grid_shows_thumbnails_never_the_full_files(page: Page, server: LiveServer) -> None:
     requests = Requests(page)
     show(page, server, "srcset")
-    wait_loaded(page, f"{root('srcset')} .fg-thumb img")
-    sources = page.eval_on_selector_all(
-        f"{root('srcset')} .fg-thumb img", "imgs => imgs.map(i => i.currentSrc)"
-    )
-    assert len(sources) == 6 and all(THUMB_URL.search(s) for s in sources), sources
+    assert len(chosen_thumbnails(page, "srcset")) == 6
     assert requests.full() == []
     assert len(requests.thumbs()) == 6
 
@@ -307,15 +321,22 @@ def test_srcset_picks_the_candidate_for_the_device_pixel_ratio(
     # Six columns at 1000 px: a cell is about 160 CSS px, so 192w at 1x and 384w at 2x.
     page = new_page(viewport={"width": 1000, "height": 800}, device_scale_factor=scale)
     show(page, server, "srcset")
-    wait_loaded(page, f"{root('srcset')} .fg-thumb img")
-    chosen = page.eval_on_selector_all(
-        f"{root('srcset')} .fg-thumb img",
-        "imgs => imgs.map(i => [i.currentSrc, i.clientWidth * devicePixelRatio])",
-    )
-    for src, needed in chosen:
-        match = THUMB_URL.search(src)
-        assert match and int(match.group(2)) == width, src
-        assert width >= needed  # sharp: at least one image pixel per device pixel
+    for chosen, needed in chosen_thumbnails(page, "srcset"):
+        assert chosen == width
+        assert chosen >= needed  # sharp: at least one image pixel per device pixel
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sizes is computed from the viewport (render.grid_sizes: 50vw for 2 columns), so a "
+    "gallery in a 600 px column at a 1280 px viewport fetches 768 px thumbnails for ~290 px "
+    "cells; sizes='auto' (lazy images) or the real cell width would pick 384",
+)
+def test_srcset_follows_the_cell_not_the_viewport(page: Page, server: LiveServer) -> None:
+    page.goto(server.url + "/?g=column&width=600")
+    for chosen, needed in chosen_thumbnails(page, "column"):
+        assert needed < 300  # two cells side by side in 600 px
+        assert chosen < 2 * needed, f"w{chosen}: over four times the pixels the cell shows"
 
 
 def test_items_far_below_a_scrolled_container_are_not_requested(
@@ -326,14 +347,14 @@ def test_items_far_below_a_scrolled_container_are_not_requested(
     thumbs = page.locator(f"{root('lazy')} .fg-thumb img")
     assert thumbs.count() == 200
     assert {thumbs.nth(i).get_attribute("loading") for i in range(0, 200, 20)} == {"lazy"}
-    wait_loaded(page, f"{root('lazy')} .fg-thumb:nth-child(-n+3) img")
+    wait_loaded(page, f"{root('lazy')} .fg-thumb img", end=3)
     first_paint = requests.thumbs()
     assert 3 <= len(first_paint) < 100, len(first_paint)
     last = thumbs.last
     assert last.get_attribute("src") not in first_paint
     # Scrolling the container down brings the last row in, and only then is it fetched.
     page.eval_on_selector(f"{root('lazy')} .fg-grid-wrap", "w => w.scrollTo(0, w.scrollHeight)")
-    wait_loaded(page, f"{root('lazy')} .fg-thumb:nth-last-child(-n+3) img")
+    wait_loaded(page, f"{root('lazy')} .fg-thumb img", start=-3)
     assert last.evaluate("i => i.currentSrc") in requests.thumbs()
 
 

@@ -11,26 +11,12 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from .conftest import LiveServer
+from .conftest import SHOWN_IMAGES_LOADED, LiveServer
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
 pytestmark = pytest.mark.browser
-
-#: Images the user can see: rendered, inside the viewport and inside their scroll container.
-SHOWN_IMAGES_LOADED = """() => {
-    const inside = (box, area) => box.bottom > area.top && box.top < area.bottom
-        && box.right > area.left && box.left < area.right;
-    const view = {top: 0, left: 0, bottom: innerHeight, right: innerWidth};
-    const shown = [...document.images].filter(i => {
-        const box = i.getBoundingClientRect();
-        const wrap = i.closest(".fg-grid-wrap");
-        return i.checkVisibility() && inside(box, view)
-            && (!wrap || inside(box, wrap.getBoundingClientRect()));
-    });
-    return shown.length > 0 && shown.every(i => i.complete && i.naturalWidth > 0);
-}"""
 
 
 @pytest.fixture(scope="module")
