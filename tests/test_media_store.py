@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from flask_gallery.media import MediaItem, MediaStore
-from flask_gallery.media.jobs import Once
+from flask_gallery.media.jobs import Once, Pool
 
 
 @pytest.fixture
@@ -187,12 +187,39 @@ def test_a_file_seen_before_is_not_read_again(store: MediaStore, tmp_path: pathl
 def test_background_makes_grid_thumbnails_and_full_files(tmp_path: pathlib.Path) -> None:
     with MediaStore(tmp_path, "s", background=True) as store:
         items = store.postprocess([photo(800, 600), photo(400, 300, channels=4)])
-    # close() waited for the queued work.
+        store.join()
     names = stored_files(tmp_path)
     assert names.count("full.webp") == 2
     assert {"thumb-384.jpg", "thumb-768.jpg", "thumb-384.webp", "thumb-400.webp"} <= set(names)
     assert "pixels.npy" not in names
     assert [item.width for item in items] == [800, 400]
+
+
+def test_closing_drops_queued_work() -> None:
+    pool = Pool(workers=1, name="flask_gallery-test")
+    gate = threading.Event()
+    ran: list[str] = []
+    busy = pool.submit(gate.wait)
+    queued = pool.submit(lambda: ran.append("queued"))
+    assert busy is not None and queued is not None
+    dropped = threading.Event()
+    queued.add_done_callback(lambda future: dropped.set())
+    closer = threading.Thread(target=pool.close)
+    closer.start()
+    dropped.wait()
+    gate.set()
+    closer.join()
+    assert queued.cancelled() and ran == []
+    assert pool.submit(lambda: ran.append("late")) is None
+
+
+def test_a_closed_store_makes_files_on_request(tmp_path: pathlib.Path) -> None:
+    store = MediaStore(tmp_path, "s", background=True)
+    (item,) = store.postprocess([photo(800, 600)])
+    store.close()
+    assert Image.open(io.BytesIO(read_variant(store, item, "thumb", 768))).size == (768, 576)
+    with Image.open(store.filepath(item.id or "")) as full:
+        assert full.format == "WEBP"
 
 
 def test_concurrent_requests_make_a_file_once() -> None:

@@ -58,6 +58,7 @@ class Pool:
         self._lock = threading.Lock()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
+        self._pending: set[concurrent.futures.Future[object]] = set()
 
     def _executor(self) -> concurrent.futures.ThreadPoolExecutor | None:
         if self._closed:
@@ -84,18 +85,30 @@ class Pool:
             if pool is None:
                 return None
             future = pool.submit(fn)
-        future.add_done_callback(_log_failure)
+            self._pending.add(future)
+        future.add_done_callback(self._done)
         return future
 
-    def close(self, *, wait: bool = True) -> None:
-        """Stop the workers; with ``wait=False`` queued work is dropped (it is redone lazily)."""
+    def _done(self, future: concurrent.futures.Future[object]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            logger.error("Background media work failed", exc_info=exc)
+
+    def join(self) -> None:
+        """Wait until everything submitted so far (and anything it queued) has run."""
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            concurrent.futures.wait(pending)
+
+    def close(self, *, cancel: bool = True) -> None:
+        """Stop the workers once running work ends; queued work is dropped unless ``cancel``
+        is False. Nothing is lost by dropping it: files are made on their first request."""
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=not wait)
-
-
-def _log_failure(future: concurrent.futures.Future[object]) -> None:
-    if not future.cancelled() and (exc := future.exception()) is not None:
-        logger.error("Background media work failed", exc_info=exc)
+            pool.shutdown(wait=True, cancel_futures=cancel)

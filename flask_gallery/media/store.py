@@ -115,10 +115,17 @@ class MediaStore:
         return self.layout.root
 
     def close(self) -> None:
-        """Stop background work (unfinished files are made on their first request)."""
-        self.converters.close(wait=True)
+        """Stop background work: running jobs finish, queued ones are dropped (their files are
+        made on first request, from the pixels persisted on disk). The store stays usable,
+        making everything on demand."""
+        self.converters.close()
         if self._background is not None:
-            self._background.close(wait=True)
+            self._background.close()
+
+    def join(self) -> None:
+        """Wait for the queued background work (tests and benchmarks; a server never needs to)."""
+        if self._background is not None:
+            self._background.join()
 
     def __enter__(self) -> MediaStore:
         return self
