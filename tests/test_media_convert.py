@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from flask_gallery.media import MediaItem, MediaStore
+from flask_gallery.media.item import MEDIA_FORMATS
 
 
 @pytest.fixture
@@ -205,3 +206,19 @@ def test_items_round_trip_through_json_safe_dicts(store: MediaStore) -> None:
     assert MediaItem.from_dict(data) == item
     with pytest.raises(ValueError, match="Unknown MediaItem keys"):
         MediaItem.from_dict({**data, "path": "/etc/passwd"})
+
+
+@pytest.mark.parametrize("format", MEDIA_FORMATS)
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_every_format_stores_every_channel_count(
+    store: MediaStore, format: str, channels: int
+) -> None:
+    array = np.full((5, 6, channels), 128, np.uint8)
+    array[..., -1] = 0 if channels in (2, 4) else 128  # fully transparent where alpha exists
+    (item,) = store.postprocess([array], format=format)
+    assert item.id is not None
+    with Image.open(store.filepath(item.id)) as image:
+        assert image.size == (6, 5)
+        rgba = np.asarray(image.convert("RGBA"))
+    if format in ("jpeg", "jpg") and channels in (2, 4):
+        assert rgba[0, 0, :3].min() > 240  # alpha flattened onto white, not black

@@ -54,8 +54,8 @@ def flatten_alpha(image: Image.Image) -> Image.Image:
     if image.mode not in ("LA", "RGBA"):
         return image
     opaque = "L" if image.mode == "LA" else "RGB"
-    background = Image.new(image.mode, image.size, (255,) * len(image.mode))
-    return Image.alpha_composite(background.convert("RGBA"), image.convert("RGBA")).convert(opaque)
+    background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, image.convert("RGBA")).convert(opaque)
 
 
 def encode_pixels(pixels: Pixels, format: str) -> bytes:
