@@ -154,6 +154,19 @@ def test_animated_gifs_show_their_full_file(store: MediaStore, tmp_path: pathlib
     assert read_variant(store, item, "thumb", None) == path.read_bytes()
 
 
+def test_a_file_truncated_after_its_header_is_shown_whole(
+    store: MediaStore, tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(photo(600, 400)).save(buffer, format="PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buffer.getvalue()[:5000])
+    (item,) = store.postprocess([path])
+    assert item.thumbnail_widths == (192, 384, 600)
+    assert read_variant(store, item, "thumb", 384) == path.read_bytes()
+    assert "Cannot make a thumbnail" in caplog.text
+
+
 def test_pixels_are_dropped_once_every_derived_file_exists(store: MediaStore) -> None:
     (item,) = store.postprocess([photo(500, 100)])
     assert "pixels.npy" in stored_files(store.root)

@@ -63,6 +63,22 @@ def format_extension(format: str | None) -> str:
     return extensions[0].lstrip(".") if extensions else format.lower()
 
 
+def orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 = upright) read from the header only.
+
+    ``getexif()`` on a PNG decodes the whole image to look for an eXIf chunk after the pixel
+    data; a probe must not pay that, so for PNG only a chunk before the pixels counts.
+    """
+    if image.format == "PNG":
+        raw = image.info.get("exif")
+        if not raw:
+            return 1
+        exif = Image.Exif()
+        exif.load(raw)
+        return int(exif.get(_ORIENTATION, 1))
+    return int(image.getexif().get(_ORIENTATION, 1))
+
+
 def probe_file(path: pathlib.Path, name: str | None) -> Record:
     """The record of a file about to be stored under its original ``name``."""
     ext = extension_of(name)
@@ -74,13 +90,13 @@ def probe_file(path: pathlib.Path, name: str | None) -> Record:
     try:
         with Image.open(path) as image:
             width, height = image.size
-            orientation = image.getexif().get(_ORIENTATION, 1)
+            turned = orientation(image)
             alpha = "A" in image.mode or "transparency" in image.info
             animated = getattr(image, "n_frames", 1) > 1
             detected = image.format
     except UNDECODABLE:
         return Record("image", "file", ext or "bin", mime_type, orig_name=name)
-    if orientation in _ROTATED:
+    if turned in _ROTATED:
         width, height = height, width
     return Record(
         kind="image",

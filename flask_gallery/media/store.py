@@ -32,9 +32,9 @@ from .disk import Layout
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
-from .jobs import Once, Pool
+from .jobs import Once, Pool, logger
 from .pixels import Pixels, has_alpha, pixels_digest, to_image
-from .probe import probe_file
+from .probe import UNDECODABLE, probe_file
 from .record import META, PIXELS, Record
 from .thumbnails import open_for_thumbnail, thumbnail_bytes
 
@@ -338,10 +338,10 @@ class MediaStore:
         record = self.record(key) if key is not None else None
         if key is None or record is None or variant not in ("full", "thumb"):
             return None
-        if variant == "thumb" and record.thumbnailable:
-            target = self._thumbnail_width(record, width)
-            if target is None or not self._ensure_thumbnail(key, record, target):
-                return None
+        target = self._thumbnail_width(record, width) if variant == "thumb" else None
+        if variant == "thumb" and record.thumbnailable and target is None:
+            return None
+        if target is not None and self._decodable_thumbnail(key, record, target):
             name, ext = record.thumb_name(target), record.thumb_ext
             mime_type = "image/webp" if ext == "webp" else "image/jpeg"
         else:
@@ -359,7 +359,8 @@ class MediaStore:
         return StoredFile(file, size, mime_type, ext, etag, record.orig_name)
 
     def _thumbnail_width(self, record: Record, width: int | None) -> int | None:
-        assert record.width is not None
+        if not record.thumbnailable or record.width is None:
+            return None
         if width is None:
             width = self.grid_width
         if width not in self.thumbnail_widths and width not in self._item_widths(record):
@@ -430,6 +431,15 @@ class MediaStore:
         self._once.run((key, name), lambda: self.layout.exists(key, name), make)
         self._drop_pixels_when_done(key, record)
         return self.layout.exists(key, name)
+
+    def _decodable_thumbnail(self, key: str, record: Record, width: int) -> bool:
+        """Make the thumbnail; False when the stored file turns out undecodable past its
+        header (a truncated upload of an app's own file), so the grid shows the file itself."""
+        try:
+            return self._ensure_thumbnail(key, record, width)
+        except UNDECODABLE:
+            logger.warning("Cannot make a thumbnail of media %s; serving the full file", key)
+            return False
 
     def _ensure_full(self, key: str, record: Record) -> bool:
         name = record.full_name

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 
 from .encode import flatten_alpha
 from .pixels import from_pil, to_image
+from .probe import orientation
 
 #: Quality of JPEG and WebP thumbnails.
 THUMB_QUALITY = 80
@@ -52,12 +53,12 @@ def open_for_thumbnail(file: t.BinaryIO, width: int) -> Image.Image:
     look the same.
     """
     image = Image.open(file)
-    orientation = image.getexif().get(0x0112, 1)
-    rotated = orientation in (5, 6, 7, 8)
+    turned = orientation(image)
+    rotated = turned in (5, 6, 7, 8)
     shown_width = image.height if rotated else image.width
     if image.format == "JPEG" and shown_width > width:
         scale = width / shown_width
         box = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image.draft(image.mode if image.mode in ("L", "RGB") else "RGB", box)
     image.load()
-    return ImageOps.exif_transpose(image) if orientation != 1 else image
+    return ImageOps.exif_transpose(image) if turned != 1 else image

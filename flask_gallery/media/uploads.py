@@ -23,7 +23,7 @@ from PIL import Image, ImageOps
 
 from .item import MediaItem
 from .pixels import from_pil
-from .probe import UNDECODABLE, format_extension
+from .probe import UNDECODABLE, format_extension, orientation
 
 if t.TYPE_CHECKING:
     from .store import MediaStore
@@ -31,7 +31,6 @@ if t.TYPE_CHECKING:
 #: Gradio's notation: "image", "video", extensions with or without a dot, MIME types.
 FileTypes = t.Sequence[str] | None
 
-_ORIENTATION = 0x0112
 _SVG_TAGS = frozenset({"svg", "{http://www.w3.org/2000/svg}svg"})
 _ENTITY_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
 #: Formats whose files browsers show; an upright copy of another format is stored as PNG.
@@ -203,8 +202,7 @@ def check_allowed(detected: Detected, file_types: FileTypes, name: str) -> None:
 def store_image(
     store: MediaStore, image: Image.Image, data: bytes, name: str, detected: Detected
 ) -> MediaItem:
-    orientation = image.getexif().get(_ORIENTATION, 1)
-    if orientation == 1 or getattr(image, "n_frames", 1) > 1:
+    if orientation(image) == 1 or getattr(image, "n_frames", 1) > 1:
         return store.add_bytes(data, f"upload.{detected.ext}", orig_name=name)
     upright = ImageOps.exif_transpose(image)
     format = _WEB_FORMATS.get(image.format or "", "png")
