@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import typing as t
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from flask_gallery import FlaskGallery
 
 if t.TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, Request
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -138,16 +139,34 @@ def browser() -> t.Iterator[Browser]:
 def new_page(browser: Browser) -> t.Iterator[t.Callable[..., Page]]:
     """Opens a page in a fresh context (cold cache, no cookies); keyword arguments go to
     ``browser.new_context`` (``viewport``, ``device_scale_factor``...). Closed after the test."""
-    contexts: list[BrowserContext] = []
+    opened: list[tuple[BrowserContext, set[Request]]] = []
 
     def open_page(**options: t.Any) -> Page:
         options.setdefault("viewport", {"width": 1280, "height": 800})
-        contexts.append(browser.new_context(**options))
-        return contexts[-1].new_page()
+        ctx = browser.new_context(**options)
+        pending: set[Request] = set()
+        ctx.on("request", lambda r: pending.add(r))
+        ctx.on("requestfinished", lambda r: pending.discard(r))
+        ctx.on("requestfailed", lambda r: pending.discard(r))
+        opened.append((ctx, pending))
+        return ctx.new_page()
 
     yield open_page
-    for ctx in contexts:
+    for ctx, pending in opened:
+        settle(ctx, pending)
         ctx.close()
+
+
+def settle(ctx: BrowserContext, pending: set[Request], limit: float = 10.0) -> None:
+    """Let the requests still in flight finish before the context closes.
+
+    Closing drops their connections, and Werkzeug's dev server then skips closing the response
+    (its cleanup read raises on the reset socket), so a served file is left to the garbage
+    collector: a ResourceWarning in a server thread, an error under ``filterwarnings=error``.
+    """
+    deadline = time.monotonic() + limit
+    while pending and ctx.pages and time.monotonic() < deadline:
+        ctx.pages[0].wait_for_timeout(20)  # a poll tick: Playwright delivers events meanwhile
 
 
 @pytest.fixture
