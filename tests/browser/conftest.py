@@ -32,8 +32,9 @@ LAUNCH_ARGS = [
 ]
 
 #: True when every image the user can see (rendered, in the viewport, and inside its scroll
-#: container) has loaded: what "the first paint is complete" means to a user.
-SHOWN_IMAGES_LOADED = """() => {
+#: container) has loaded, and there are at least ``minimum`` (argument, default 1) of them:
+#: what "the first paint is complete" means to a user.
+SHOWN_IMAGES_LOADED = """(minimum = 1) => {
     const inside = (box, area) => box.bottom > area.top && box.top < area.bottom
         && box.right > area.left && box.left < area.right;
     const view = {top: 0, left: 0, bottom: innerHeight, right: innerWidth};
@@ -43,7 +44,7 @@ SHOWN_IMAGES_LOADED = """() => {
         return i.checkVisibility() && inside(box, view)
             && (!wrap || inside(box, wrap.getBoundingClientRect()));
     });
-    return shown.length > 0 && shown.every(i => i.complete && i.naturalWidth > 0);
+    return shown.length >= minimum && shown.every(i => i.complete && i.naturalWidth > 0);
 }"""
 
 #: A page holding one or more galleries, with nothing else that could move them around.

@@ -49,6 +49,7 @@ def declare(g: FlaskGallery) -> None:
     g.gallery("fit", pictures(2, start=40), columns=4)
     g.gallery("nofit", pictures(2, start=42), columns=4, fit_columns=False)
     g.gallery("h300", pictures(30, start=50), columns=3, height=300)
+    g.gallery("h50vh", pictures(30, start=50), columns=3, height="50vh")
     g.gallery("tall", pictures(30, start=50), columns=3)
     g.gallery("short", pictures(1, start=90), columns=6, fit_columns=False)
     for fit in ("contain", "cover", "fill", "none", "scale-down"):
@@ -168,13 +169,14 @@ def box_height(page: Page, selector: str) -> float:
     return t.cast(float, page.eval_on_selector(selector, "e => e.getBoundingClientRect().height"))
 
 
-def test_height_in_px_gives_a_scroll_container_of_that_height(
-    page: Page, server: LiveServer
+@pytest.mark.parametrize(("name", "height"), [("h300", 300), ("h50vh", 400)])
+def test_height_gives_a_scroll_container_of_that_height(
+    page: Page, server: LiveServer, name: str, height: int
 ) -> None:
-    show(page, server, "h300")
-    wrap = f"{root('h300')} .fg-grid-wrap"
-    assert box_height(page, wrap) == 300
-    last = page.locator(f"{root('h300')} .fg-thumb").last
+    show(page, server, name)  # at a viewport 800 px high: 50vh is 400 px
+    wrap = f"{root(name)} .fg-grid-wrap"
+    assert box_height(page, wrap) == height
+    last = page.locator(f"{root(name)} .fg-thumb").last
     assert not last.evaluate(in_scrollport)
     page.eval_on_selector(wrap, "w => w.scrollTo(0, w.scrollHeight)")
     page.wait_for_function(

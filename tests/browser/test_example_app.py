@@ -14,7 +14,7 @@ from flask import Flask
 from .conftest import SHOWN_IMAGES_LOADED, LiveServer
 
 if t.TYPE_CHECKING:
-    from playwright.sync_api import ConsoleMessage, Page, Request, Response
+    from playwright.sync_api import ConsoleMessage, Page, Response
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,8 @@ class Trouble:
         page.on("pageerror", lambda exc: self.lines.append(f"page error: {exc}"))
         page.on("requestfailed", lambda r: self.lines.append(f"failed: {r.url} {r.failure}"))
         page.on("response", self.response)
-        page.on("request", self.request)
+        page.on("request", lambda r: self.check_host(r.url))
+        page.on("websocket", lambda ws: self.check_host(ws.url))
 
     @staticmethod
     def favicon(url: str) -> bool:
@@ -56,20 +57,34 @@ class Trouble:
         if response.status >= 400 and not self.favicon(response.url):
             self.lines.append(f"HTTP {response.status}: {response.url}")
 
-    def request(self, request: Request) -> None:
-        parts = urlsplit(request.url)
+    def check_host(self, url: str) -> None:
+        parts = urlsplit(url)
         if parts.scheme != "data" and parts.netloc != self.host:
-            self.lines.append(f"another host: {request.url}")
+            self.lines.append(f"another host: {url}")
 
 
-def open_clean(page: Page, server: LiveServer, path: str) -> None:
+def open_clean(page: Page, server: LiveServer, path: str, images: int = 1) -> None:
+    """Open ``path``, wait until the images in view (at least ``images``) have loaded, scroll to
+    the end and wait again (lazy images further down load, and could fail, too); then nothing
+    may have gone wrong."""
     trouble = Trouble(page, server.host)
     page.goto(server.url + path, wait_until="load")
-    page.wait_for_function(SHOWN_IMAGES_LOADED)
-    # Scroll to the end of the page so lazy images further down load (and could fail) too.
+    page.wait_for_function(SHOWN_IMAGES_LOADED, arg=images)
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    page.wait_for_function(SHOWN_IMAGES_LOADED)
-    assert trouble.lines == []
+    page.wait_for_function(SHOWN_IMAGES_LOADED, arg=0)
+    assert trouble.lines == [], path
+
+
+def test_every_page_in_the_nav_loads_cleanly(
+    new_page: t.Callable[..., Page], server: LiveServer
+) -> None:
+    home = new_page()
+    home.goto(server.url + "/")
+    links = home.eval_on_selector_all("nav a", "links => links.map(a => a.href)")
+    paths = [urlsplit(link).path for link in links]
+    assert "/" in paths and "/options" in paths and len(paths) == len(set(paths))
+    for path in paths:
+        open_clean(new_page(), server, path, images=0)
 
 
 def test_fake_gan_page(page: Page, server: LiveServer) -> None:
