@@ -98,6 +98,36 @@ def test_pending_pixels_survive_a_restart(tmp_path: pathlib.Path) -> None:
     assert Image.open(io.BytesIO(data)).size == (64, 48)
 
 
+def test_pixels_written_after_postprocess_survive_a_restart(tmp_path: pathlib.Path) -> None:
+    with MediaStore(tmp_path, "s", background=True) as first:
+        (item,) = first.postprocess([photo(64, 48)])
+    with MediaStore(tmp_path, "s", background=False) as second:
+        data = read_variant(second, item, "thumb", 192)
+        assert second.filepath(item.id or "").suffix == ".webp"
+    assert Image.open(io.BytesIO(data)).size == (64, 48)
+
+
+def test_another_process_waits_for_pixels_still_being_written(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Store ``a`` rendered the page; store ``b`` (another worker process) gets the request."""
+    monkeypatch.setattr("flask_gallery.media.store.PENDING_PIXELS_WAIT", 0.05)
+    gate = threading.Event()
+    with (
+        MediaStore(tmp_path, "s", background=True, workers=1) as a,
+        MediaStore(tmp_path, "s", background=False) as b,
+    ):
+        for pool in (a._writer, a._background):
+            assert pool is not None
+            pool.submit(gate.wait)  # the disk is slow: nothing is written yet
+        (item,) = a.postprocess([photo(64, 48)])
+        assert item.id is not None
+        assert b.open(item.id, "thumb", 192) is None  # waited, then gave up
+        gate.set()
+        a.join()
+        assert Image.open(io.BytesIO(read_variant(b, item, "thumb", 192))).size == (64, 48)
+
+
 def test_thumbnails_are_jpeg_never_wider_than_the_original(store: MediaStore) -> None:
     (item,) = store.postprocess([photo(1000, 500)])
     assert item.thumbnail_widths == (192, 384, 768)

@@ -3,13 +3,22 @@
 Files live under ``root`` by content key (identical media are stored once); the browser only
 ever sees ids minted with the app's secret (:mod:`.ids`).
 
-Speed: a numpy/PIL output is hashed (about 1 ms per megapixel) and its raw pixels are written
-to ``pixels.npy`` (a plain memory copy into the page cache), and that is all ``postprocess``
-waits for. Encoding the full file in ``format`` and the grid thumbnails happens in a small
-background pool, grid width first, or on the first request for them, whichever comes first
-(:class:`~.jobs.Once` makes sure it happens once). Raw pixels are persisted rather than held in
-memory so that a restart, or another worker process serving the thumbnail request, can still
-encode them; they are deleted once the full file and every thumbnail exist.
+Speed: all ``postprocess`` waits for is hashing a numpy/PIL output's pixels (about 1 ms per
+megapixel, items in parallel) and writing a small ``meta.json`` per new key. The rest happens
+after it returns:
+
+- a writer thread persists the raw pixels to ``pixels.npy`` (3 MB per megapixel: on a busy disk
+  that write alone can take longer than the hashing, so it is kept off the render);
+- a background pool encodes every item's grid thumbnail first, then the other widths, then the
+  full file in ``format``, from the pixels still in memory;
+- a request for a file not made yet makes it, or waits for the thread already making it
+  (:class:`~.jobs.Once`), so nothing is encoded twice and no half-written file is ever served.
+
+Raw pixels are persisted, not only held in memory, so that a restart or another worker process
+serving the thumbnail request can still encode them (that process waits up to
+:data:`PENDING_PIXELS_WAIT` for a write still under way); they are deleted once the full file and
+every thumbnail exist. Memory is bounded by :data:`FRESH_PIXELS_BUDGET`: past it, pixels are
+written before ``postprocess`` returns.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import pathlib
 import stat
 import tempfile
 import threading
+import time
 import typing as t
 
 import numpy as np
@@ -47,8 +57,11 @@ DEFAULT_THUMBNAIL_WIDTHS = (192, 384, 768)
 #: The width made first, so the grid can paint before the others exist.
 DEFAULT_GRID_WIDTH = 384
 
-#: Bytes of new raw pixels kept in memory for the background pool (beyond it, read from disk).
+#: Bytes of new raw pixels kept in memory until written and encoded; beyond it, postprocess
+#: writes them before returning.
 FRESH_PIXELS_BUDGET = 256 << 20
+#: Seconds a request waits for pixels another process is still writing.
+PENDING_PIXELS_WAIT = 5.0
 _COPY_CHUNK = 1 << 20
 _FILE_KEY_CACHE_SIZE = 4096
 _STAGING = ".staging"
@@ -104,6 +117,8 @@ class MediaStore:
         self._file_keys_lock = threading.Lock()
         self._once = Once()
         self._background = Pool(workers, "flask_gallery-media") if background else None
+        #: Writes raw pixels to disk after postprocess returned (IO, so one thread).
+        self._writer = Pool(1, "flask_gallery-media-writer")
         #: Separate from the background pool, so a render never queues behind thumbnails.
         self.converters = Pool(workers, "flask_gallery-convert")
         self._fresh: dict[str, Pixels] = {}
@@ -121,11 +136,13 @@ class MediaStore:
         self.converters.close()
         if self._background is not None:
             self._background.close()
+        self._writer.close(cancel=False)  # pixels not yet on disk would be lost
 
     def join(self) -> None:
         """Wait for the queued background work (tests and benchmarks; a server never needs to)."""
         if self._background is not None:
             self._background.join()
+        self._writer.join()
 
     def __enter__(self) -> MediaStore:
         return self
@@ -192,10 +209,12 @@ class MediaStore:
                 has_alpha=has_alpha(pixels) and name != "jpeg",
                 orig_name=orig_name,
             )
-            with self.layout.write_atomic(key, PIXELS) as file:
-                np.lib.format.write_array(file, pixels, allow_pickle=False)
-            self._commit(key, record)
-            self._keep_fresh(key, pixels)
+            if self._keep_fresh(key, pixels):
+                self._commit(key, record)
+                self._writer.submit(functools.partial(self._persist_pixels, key, record))
+            else:
+                self._write_pixels(key, pixels)
+                self._commit(key, record)
         return self._item(key, record, caption, orig_name)
 
     def add_file(
@@ -334,6 +353,12 @@ class MediaStore:
         A thumbnail of an item without thumbnails (SVG, video, animation) is its full file, so
         a grid that always asks for thumbnails still works.
         """
+        try:
+            return self._open(media_id, variant, width)
+        except LookupError:  # pixels another process never wrote (it died): gone
+            return None
+
+    def _open(self, media_id: str, variant: MediaVariant, width: int | None) -> StoredFile | None:
         key = self.key(media_id)
         record = self.record(key) if key is not None else None
         if key is None or record is None or variant not in ("full", "thumb"):
@@ -401,14 +426,28 @@ class MediaStore:
     def _clamp(record: Record, width: int) -> int:
         return min(width, record.width or width)
 
-    def _keep_fresh(self, key: str, pixels: Pixels) -> None:
-        """Hold new pixels in memory for the background pool, up to a byte budget."""
+    def _keep_fresh(self, key: str, pixels: Pixels) -> bool:
+        """Hold new pixels in memory until written and encoded, up to a byte budget; False
+        when they must be written now instead."""
         if self._background is None:
-            return
+            return False
         with self._fresh_lock:
-            if self._fresh_bytes + pixels.nbytes <= FRESH_PIXELS_BUDGET:
-                self._fresh[key] = pixels
-                self._fresh_bytes += pixels.nbytes
+            if self._fresh_bytes + pixels.nbytes > FRESH_PIXELS_BUDGET:
+                return False
+            self._fresh[key] = pixels
+            self._fresh_bytes += pixels.nbytes
+        return True
+
+    def _write_pixels(self, key: str, pixels: Pixels) -> None:
+        with self.layout.write_atomic(key, PIXELS) as file:
+            np.lib.format.write_array(file, pixels, allow_pickle=False)
+
+    def _persist_pixels(self, key: str, record: Record) -> None:
+        """Write fresh pixels to disk (writer thread) unless the full file made them moot."""
+        pixels = self._fresh.get(key)
+        if pixels is not None and not self.layout.exists(key, record.full_name):
+            self._write_pixels(key, pixels)
+            self._drop_pixels_when_done(key, record)
 
     def _forget_fresh(self, key: str) -> None:
         with self._fresh_lock:
@@ -445,29 +484,40 @@ class MediaStore:
         name = record.full_name
 
         def make() -> None:
-            pixels = self._pixels(key)
-            if pixels is None:
-                raise LookupError(f"Stored media {key!r} lost both its pixels and its file.")
-            self.layout.write_bytes(key, name, encode_pixels(pixels, record.ext))
+            pixels = self._pixels(key, record)
+            if pixels is not None:
+                self.layout.write_bytes(key, name, encode_pixels(pixels, record.ext))
 
         if record.source == "pixels":
             self._once.run((key, name), lambda: self.layout.exists(key, name), make)
             self._drop_pixels_when_done(key, record)
         return self.layout.exists(key, name)
 
-    def _pixels(self, key: str) -> Pixels | None:
-        fresh = self._fresh.get(key)
-        if fresh is not None:
-            return fresh
-        file = self.layout.open_read(key, PIXELS)
-        if file is None:
-            return None
-        with file:
-            return t.cast(Pixels, np.lib.format.read_array(file, allow_pickle=False))
+    def _pixels(self, key: str, record: Record) -> Pixels | None:
+        """The raw pixels of a key, or None when its full file exists instead.
+
+        Another process that stored a value writes its pixels a moment after the page could
+        ask for them; the id is genuine (its MAC checked out), so wait for them, a while.
+        """
+        delay, deadline = 0.005, time.monotonic() + PENDING_PIXELS_WAIT
+        while True:
+            fresh = self._fresh.get(key)
+            if fresh is not None:
+                return fresh
+            file = self.layout.open_read(key, PIXELS)
+            if file is not None:
+                with file:
+                    return t.cast(Pixels, np.lib.format.read_array(file, allow_pickle=False))
+            if self.layout.exists(key, record.full_name):
+                return None
+            if time.monotonic() >= deadline:
+                raise LookupError(f"Stored media {key!r} has neither pixels nor a full file.")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def _source_image(self, key: str, record: Record, width: int) -> Image.Image:
         if record.source == "pixels":
-            pixels = self._pixels(key)
+            pixels = self._pixels(key, record)
             if pixels is not None:
                 return to_image(pixels)
         file = self.layout.open_read(key, record.full_name)
