@@ -20,6 +20,7 @@ from .app_state import AppState, app_state
 from .assets import asset_tags
 from .component import Gallery, GalleryValue
 from .dispatch import partial
+from .page_handle import PageHandle, current_page_handle
 from .pages import current_page
 from .props import NOT_OVERRIDABLE, GalleryProps, resolve_props
 from .render import build_view, initial_selection
@@ -237,6 +238,11 @@ class FlaskGallery:
             include=self._form_inputs(gallery),
         )
         return Markup(render_template("flask_gallery/gallery.html", view=view))
+
+    def page(self) -> PageHandle:
+        """The page the current request comes from, for the app's own views (a button's
+        ``hx-post``): read and update its galleries. See :mod:`flask_gallery.page_handle`."""
+        return current_page_handle()
 
     def dom_id(self, gallery: Gallery, gallery_state: GalleryState) -> str:
         """The id of the gallery's root element on a page (``elem_id`` or ``fg-<name>``)."""

@@ -32,6 +32,14 @@
     area.appendChild(p);
   }
 
+  /* Every htmx request of the page names the page (same origin only: htmx's default mode), so
+     the app's own views can ask galleries.page() which page they serve. */
+  document.addEventListener("htmx:config:request", (event) => {
+    const headers = event.detail.ctx.request.headers;
+    const socket = document.querySelector(".fg-socket[data-page]");
+    if (socket && !headers["X-Gallery-Page"]) headers["X-Gallery-Page"] = socket.dataset.page;
+  });
+
   /* ---- toolbar: fullscreen and share -------------------------------------------------- */
 
   function toggleFullscreen(block) {

@@ -1,0 +1,101 @@
+"""The calling page, for the app's own views: read its galleries, change them, answer htmx.
+
+Gradio wires a button to a function with ``btn.click(fn, inputs, outputs)``; in Flask the button
+is the app's own: ``<button hx-post="/darken" hx-swap="none">``, and the view it posts to asks
+for the page it came from. gallery.js adds the page token to every htmx request the page makes
+(same origin only), so the view needs nothing else:
+
+.. code-block:: python
+
+    @app.post("/darken")
+    def darken():
+        page = galleries.page()
+        images = page.value("photos", type="numpy")
+        ...
+        return page.update("photos", value=darker, selected_index=None)
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import request
+from markupsafe import Markup
+from werkzeug.exceptions import NotFound
+
+from .app_state import AppState, app_state
+from .dispatch import fire, partial
+from .pages import PAGE_HEADER, PageGone, check_owner, check_request
+from .props import PreprocessType
+
+if t.TYPE_CHECKING:
+    from .component import Gallery
+    from .state import GalleryState
+
+
+class PageHandle:
+    """One rendered page, as the current request (from that page) names it."""
+
+    def __init__(self, state: AppState, token: str) -> None:
+        self._state = state
+        self.token = token
+        "The page token."
+
+    def _gallery(self, name: str) -> tuple[Gallery, GalleryState]:
+        gallery = self._state.extension.galleries.get(name)
+        page = self._state.pages.get(self.token)
+        if page is None:
+            raise PageGone()
+        gallery_state = page.galleries.get(name) if gallery is not None else None
+        if gallery is None or gallery_state is None:
+            raise NotFound(f"Gallery {name!r} is not on this page.")
+        return gallery, gallery_state
+
+    def value(self, name: str, type: PreprocessType | None = None) -> t.Any:
+        """The gallery's value on this page as a handler would get it: a list of ``(media,
+        caption)`` in ``type`` (the gallery's own by default), or ``None`` when empty."""
+        gallery, gallery_state = self._gallery(name)
+        return self._state.media.preprocess(gallery_state.items, type or gallery.props.type)
+
+    def selected(self, name: str) -> int | None:
+        """The selected item's index, or ``None``."""
+        return self._gallery(name)[1].selected
+
+    def update(self, name: str, value: t.Any = None, **props: t.Any) -> Markup:
+        """Change the gallery on this page as a handler output would (a new value fires its
+        ``change``; ``selected_index`` opens or closes the preview without ``select``) and
+        return the update to send back: ``return page.update(...)`` from an htmx request with
+        ``hx-swap="none"``."""
+        gallery, _ = self._gallery(name)
+        update = gallery.update(**props) if value is None else gallery.update(value, **props)
+        extension = self._state.extension
+        with self._state.pages.edit(self.token) as page:
+            if page is None:
+                raise PageGone()
+            gallery_state = page.galleries[name]
+            fired = update.apply(gallery_state, self._state.convert)
+            html = extension.draw(gallery, gallery_state, self.token)
+            target = f"#{extension.dom_id(gallery, gallery_state)}"
+        fire(self._state, gallery, page, fired, request.form)
+        return partial(target, "outerMorph", html)
+
+    def notify(self, name: str, message: str, level: str = "warning") -> Markup:
+        """A message shown in the gallery's alert area, as ``Warning``/``Info`` in a handler."""
+        gallery, gallery_state = self._gallery(name)
+        target = f"#{self._state.extension.dom_id(gallery, gallery_state)}-alerts"
+        alert = Markup('<p class="fg-alert fg-alert-{}" role="alert">{}</p>').format(
+            level if level in ("info", "warning", "error", "success") else "info", message
+        )
+        return partial(target, "beforeend", alert)
+
+
+def current_page_handle() -> PageHandle:
+    """The page the current request comes from; 403/410 exactly as the gallery's own requests."""
+    token = request.headers.get(PAGE_HEADER, "")
+    check_request(token)
+    state = app_state()
+    page = state.pages.get(token)
+    if page is None:
+        raise PageGone()
+    check_owner(page)
+    return PageHandle(state, token)
