@@ -88,7 +88,15 @@ def fire(
 def preprocess_inputs(values: list[t.Any], job: Job) -> list[t.Any]:
     """Gallery inputs become a list of ``(media, caption)`` in the gallery's ``type`` (or
     ``None`` when empty, as Gradio); with ``preprocess=False``, Gradio's wire dicts."""
-    store = app_state().media
+    state = app_state()
+    store = state.media
+    if len(values) != len(job.listener.inputs):
+        # A periodic run (``every``) is submitted by the engine's clock, not by a request: its
+        # inputs are the page's values as they are now.
+        page = state.pages.get(job.page)
+        values = collect_inputs(job.listener, page, {}) if page is not None else []
+        if len(values) != len(job.listener.inputs):
+            return [None] * len(job.listener.inputs)
     result: list[t.Any] = []
     for source, value in zip(job.listener.inputs, values, strict=True):
         if not isinstance(source, Listenable):

@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from flask import Flask, render_template_string
 from PIL import Image
 
-from flask_gallery import EventData, FlaskGallery, SelectData
+from flask_gallery import EventData, FlaskGallery, Request, SelectData
 
 PAGE = "{{ gallery_assets() }}{% for n in names %}{{ gallery(n) }}{% endfor %}<div id='out'></div>"
 
@@ -373,3 +373,27 @@ def test_poll_requires_the_page_header(site: Flask, galleries: FlaskGallery) -> 
         site.test_client().get(f"/_gallery/poll/{page.token}", headers=page.headers()).status_code
         == 403
     )
+
+
+def test_every_refreshes_a_callable_value_while_the_page_is_connected(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    renders: list[int] = []
+
+    def value() -> list[np.ndarray]:
+        renders.append(1)
+        return pixels(len(renders))
+
+    gallery = galleries.gallery("g", value, every=0.05)
+    assert gallery.load_event is not None and gallery.load_event.every == 0.05
+    page = Page(site, site.test_client(), ["g"])
+    assert len(page.state("g").items) == 1
+    channel = Channel(site, page)
+    engine = site.extensions["flask_gallery"].engine()
+    # What the page's WebSocket does when it opens (with the snapshot of its handshake).
+    engine.connect_page(page.token, Request(path="/page", page=page.token))
+    channel.wait(2)
+    engine.disconnect_page(page.token)
+    assert len(page.state("g").items) >= 3  # the page state follows the refreshed value
+    updates = [m for m in channel.ended() if 'hx-target="#fg-g"' in m["value"]["html"]]
+    assert len(updates) >= 2
