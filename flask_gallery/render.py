@@ -92,17 +92,19 @@ def effective_columns(props: GalleryProps, count: int) -> tuple[int, ...]:
 
 
 def grid_sizes(columns: tuple[int, ...]) -> str:
-    """The ``sizes`` attribute: a cell is about viewport width / columns at each breakpoint.
+    """The ``sizes`` attribute of grid thumbnails.
 
-    An overestimate when the gallery is narrower than the viewport, which only costs a larger
-    thumbnail, never a blurry one.
+    ``auto`` first: for lazy images the browser then uses the cell's laid-out width, so a gallery
+    in a narrow column fetches small thumbnails. Browsers without ``sizes=auto`` skip it and use
+    the rest: a cell is about viewport width / columns at each breakpoint, an overestimate when
+    the gallery is narrower than the viewport (a larger thumbnail, never a blurry one).
     """
     parts = [
         f"(max-width: {bp - 1}px) {100 / cols:.4g}vw"
         for bp, cols in zip(BREAKPOINTS, columns, strict=False)
     ]
     parts.append(f"{100 / columns[-1]:.4g}vw")
-    return ", ".join(parts)
+    return "auto, " + ", ".join(parts)
 
 
 def initial_selection(props: GalleryProps, count: int) -> int | None:

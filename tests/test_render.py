@@ -184,7 +184,7 @@ def test_columns_per_breakpoint_and_fit_columns(galleries: FlaskGallery, render:
     nofit = style_vars(render.gallery("nofit").select_one(".fg-grid"))
     assert {nofit[f"--fg-cols-{i}"] for i in range(6)} == {"4"}
     sizes = str(render.gallery("g").select_one(".fg-thumb img")["sizes"])
-    assert sizes.startswith("(max-width: 575px) 100vw, (max-width: 767px) 50vw")
+    assert sizes.startswith("auto, (max-width: 575px) 100vw, (max-width: 767px) 50vw")
     assert sizes.endswith("33.33vw")
 
 

@@ -328,12 +328,6 @@ def test_srcset_picks_the_candidate_for_the_device_pixel_ratio(
         assert chosen >= needed  # sharp: at least one image pixel per device pixel
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sizes is computed from the viewport (render.grid_sizes: 50vw for 2 columns), so a "
-    "gallery in a 600 px column at a 1280 px viewport fetches 768 px thumbnails for ~290 px "
-    "cells; sizes='auto' (lazy images) or the real cell width would pick 384",
-)
 def test_srcset_follows_the_cell_not_the_viewport(page: Page, server: LiveServer) -> None:
     page.goto(server.url + "/?g=column&width=600")
     for chosen, needed in chosen_thumbnails(page, "column"):
