@@ -14,6 +14,7 @@ from PIL import Image
 
 from flask_gallery.media import MediaItem, MediaStore
 from flask_gallery.media.jobs import Once, Pool
+from flask_gallery.media.thumbnails import open_for_thumbnail
 
 
 @pytest.fixture
@@ -263,6 +264,28 @@ def test_a_closed_store_makes_files_on_request(tmp_path: pathlib.Path) -> None:
     assert Image.open(io.BytesIO(read_variant(store, item, "thumb", 768))).size == (768, 576)
     with Image.open(store.filepath(item.id or "")) as full:
         assert full.format == "WEBP"
+
+
+def test_a_files_thumbnails_cost_at_most_two_decodes(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One for the grid width (painted first), one for all the other widths."""
+    from flask_gallery.media import store as store_module
+
+    decodes: list[int] = []
+
+    def counting(file: t.BinaryIO, width: int) -> Image.Image:
+        decodes.append(width)
+        return open_for_thumbnail(file, width)
+
+    monkeypatch.setattr(store_module, "open_for_thumbnail", counting)
+    path = tmp_path / "big.png"
+    Image.fromarray(photo(1000, 500)).save(path)
+    with MediaStore(tmp_path / "media", "s", background=True) as store:
+        store.postprocess([path])
+        store.join()
+    assert 1 <= len(decodes) <= 2
+    assert {"thumb-192.jpg", "thumb-384.jpg", "thumb-768.jpg"} <= set(stored_files(tmp_path))
 
 
 def test_concurrent_requests_make_a_file_once() -> None:

@@ -412,8 +412,7 @@ class MediaStore:
         for key, record in records.items():
             self._submit(self._ensure_thumbnail, key, record, self._clamp(record, self.grid_width))
         for key, record in records.items():
-            for width in self._item_widths(record):
-                self._submit(self._ensure_thumbnail, key, record, width)
+            self._submit(self._make_thumbnails, key, record, self._item_widths(record))
         for key, record in records.items():
             if record.source == "pixels":
                 self._submit(self._ensure_full, key, record)
@@ -456,20 +455,35 @@ class MediaStore:
                 self._fresh_bytes -= pixels.nbytes
 
     def _ensure_thumbnail(
-        self, key: str, record: Record, width: int, pixels: Pixels | None = None
+        self,
+        key: str,
+        record: Record,
+        width: int,
+        source: t.Callable[[int], Image.Image] | None = None,
     ) -> bool:
         name = record.thumb_name(width)
 
         def make() -> None:
-            image = (
-                to_image(pixels) if pixels is not None else self._source_image(key, record, width)
-            )
+            image = source(width) if source else self._source_image(key, record, width)
             data = thumbnail_bytes(image, width, alpha=record.has_alpha)
             self.layout.write_bytes(key, name, data)
 
         self._once.run((key, name), lambda: self.layout.exists(key, name), make)
         self._drop_pixels_when_done(key, record)
         return self.layout.exists(key, name)
+
+    def _make_thumbnails(self, key: str, record: Record, widths: tuple[int, ...]) -> None:
+        """Several widths from one decode of the source: decoding a large PNG costs several
+        times what a resize does."""
+        decoded: list[Image.Image] = []
+
+        def source(width: int) -> Image.Image:
+            if not decoded:
+                decoded.append(self._source_image(key, record, max(widths)))
+            return decoded[0]
+
+        for width in widths:
+            self._ensure_thumbnail(key, record, width, source)
 
     def _decodable_thumbnail(self, key: str, record: Record, width: int) -> bool:
         """Make the thumbnail; False when the stored file turns out undecodable past its
