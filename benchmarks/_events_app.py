@@ -1,0 +1,83 @@
+"""The server under test of bench_events.py, run in its own process.
+
+One page, ``/``, with one gallery of 3 small images (``allow_preview=False`` so the grid stays
+clickable) and a trivial select handler writing ``evt.index`` to ``#out``; ``POST /bare`` is a
+bare Flask view answering ``ok``, the floor the benchmark compares with. The handler's
+``concurrency_limit`` comes from ``BENCH_LIMIT`` (``default`` or ``none``).
+
+Run by the benchmark, never by hand::
+
+    python benchmarks/_events_app.py werkzeug <port>          # Flask's threaded dev server
+    gunicorn --threads N 'benchmarks._events_app:create_app()'  # (the benchmark installs it)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import typing as t
+from pathlib import Path
+
+import numpy as np
+from flask import Flask, render_template_string
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_gallery import FlaskGallery, SelectData
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>bench_events</title>
+<link rel="icon" href="data:,">
+{{ gallery_assets() }}
+</head><body>
+{{ gallery("bench") }}
+<p id="out"></p>
+</body></html>"""
+
+COLORS = [(200, 40, 40), (40, 160, 60), (40, 60, 200)]
+
+
+def create_app() -> Flask:
+    instance = os.environ.get("BENCH_INSTANCE") or tempfile.mkdtemp(prefix="bench_events_")
+    app = Flask("bench_events_app", instance_path=instance)
+    app.config.update(SECRET_KEY="bench-events-secret")
+    galleries = FlaskGallery(app)
+    limit: t.Any = None if os.environ.get("BENCH_LIMIT", "default") == "none" else "default"
+    images = [np.full((64, 64, 3), color, np.uint8) for color in COLORS]
+    gallery = galleries.gallery("bench", images, allow_preview=False, columns=3)
+
+    @gallery.on_select(outputs="#out", trigger_mode="multiple", concurrency_limit=limit)
+    def on_select(evt: SelectData) -> str:
+        return str(evt.index)
+
+    @app.get("/")
+    def page() -> str:
+        return render_template_string(PAGE)
+
+    @app.post("/bare")
+    def bare() -> str:
+        return "ok"
+
+    return app
+
+
+def main() -> None:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: t.Any) -> None:
+            pass
+
+    kind, port = sys.argv[1], int(sys.argv[2])
+    assert kind == "werkzeug", kind
+    # What `flask run` does: Werkzeug's server, one thread per connection (HTTP/1.1 keep-alive).
+    server = make_server(
+        "127.0.0.1", port, create_app(), threaded=True, request_handler=QuietHandler
+    )
+    print(f"listening on {server.server_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

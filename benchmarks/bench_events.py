@@ -1,0 +1,587 @@
+"""Click-to-result speed of a select handler, end to end: HTTP POST in, result over the WebSocket.
+
+The server under test runs in its own process (``benchmarks/_events_app.py``: one gallery of 3
+images, a trivial select handler writing ``evt.index`` to ``#out``) on a real server on loopback:
+Werkzeug's threaded server (what ``flask run`` uses) and, unless ``--no-gunicorn``, gunicorn with
+threads (installed on first use into a throw-away venv under /tmp, never into the project). A
+light client (raw asyncio HTTP/1.1 and WebSocket, one connection of each per virtual client,
+``_light_client.py``) loads the page (session cookie, page token), opens the page's socket, then
+clicks in a closed loop: POST select, wait for the HTTP answer and for the result on its socket.
+
+Printed, each beside a floor measured in the same run (a bare Flask POST on the same server) and
+Gradio 6.31's figures from issue 4 (or, with ``--with-gradio``, Gradio measured in this run):
+round trip with 1 client; events/s with 32 clients for 20 s and 60 s at the default concurrency
+limit (1) and with none; server CPU per event (/proc/<pid>/stat); the server's peak RSS (VmHWM);
+``import flask_gallery`` time; and headless chromium clicking thumbnails, 200 clicks timed inside
+the page until the handler's answer is in the DOM. PASS/MISS against the issue's targets::
+
+    python3 benchmarks/bench_events.py                  # the full run (~8 minutes)
+    python3 benchmarks/bench_events.py --seconds 5 --clicks 50 --no-gunicorn   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from _light_client import HttpConnection, WebSocket  # noqa: E402
+
+HOST = "127.0.0.1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: A click that gets no result within this many seconds counts as a failure.
+CLICK_TIMEOUT = 10.0
+GUNICORN_VENV = Path(tempfile.gettempdir()) / "flask_gallery_bench_gunicorn"
+GUNICORN_THREADS = 100  # each open WebSocket holds a thread (NOTES.md): 32 sockets + requests
+
+#: Gradio 6.31 on this kind of machine (issue 4, shared/NOTES.md).
+GRADIO = {
+    "rtt": 3.3e-3,
+    "rtt_p95": 4.5e-3,
+    "eps_default": 148.0,
+    "eps_none": 217.0,
+    "cpu": (5e-3, 7e-3),
+    "rss": 177.0,
+    "import": (1.7, 1.9),
+    "browser": 23.4e-3,
+    "browser_p95": 31e-3,
+    "browser_cpu": 9.4e-3,
+}
+#: The bare Flask POST of NOTES.md on the Werkzeug threaded server.
+NOTES_BARE = "0.56 ms median, 1372 req/s with 16 clients"
+
+RESULT = re.compile(r'<hx-partial hx-target="#out" hx-swap="innerHTML">([^<]*)</hx-partial>')
+
+
+# Server process --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_gunicorn() -> Path | None:
+    """gunicorn in a venv under /tmp that sees this interpreter's packages (flask_gallery's
+    dependencies); made once. None (and a note) when it cannot be installed."""
+    exe = GUNICORN_VENV / "bin" / "gunicorn"
+    if exe.exists():
+        return exe
+    print(f"installing gunicorn into {GUNICORN_VENV} (once, outside the project) ...", flush=True)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--system-site-packages", str(GUNICORN_VENV)],
+            check=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [str(GUNICORN_VENV / "bin" / "pip"), "install", "-q", "gunicorn"],
+            check=True,
+            timeout=300,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        print(f"  gunicorn could not be installed ({exc}): skipped")
+        return None
+    return exe if exe.exists() else None
+
+
+class Server:
+    """The app under test in its own process group, stopped (group and all) on exit."""
+
+    def __init__(self, kind: str, limit: str, instance: Path, gunicorn: Path | None = None):
+        self.kind, self.limit = kind, limit
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        env = dict(os.environ, BENCH_LIMIT=limit, BENCH_INSTANCE=str(instance))
+        if kind == "werkzeug":
+            cmd = [sys.executable, str(HERE / "_events_app.py"), "werkzeug", str(self.port)]
+        else:
+            assert gunicorn is not None
+            cmd = [
+                str(gunicorn),
+                "--workers=1",
+                f"--threads={GUNICORN_THREADS}",
+                f"--bind={HOST}:{self.port}",
+                f"--chdir={ROOT}",
+                "--log-level=warning",
+                "benchmarks._events_app:create_app()",
+            ]
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+
+    def __enter__(self) -> Server:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} server exited with {self.proc.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.2):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.kind} server did not listen within 30 s")
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+    def pids(self) -> list[int]:
+        """The server process and its descendants (gunicorn's worker)."""
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += [child for child, parent in parents.items() if parent == pid]
+        return found
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the server's processes so far."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / CLK_TCK
+
+    def peak_rss(self) -> float:
+        """The largest VmHWM (MiB) among the server's processes: gunicorn's worker, not its
+        master."""
+        peak = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+        return peak / 1024
+
+
+# Virtual clients -------------------------------------------------------------------------------
+
+
+class Failure(Exception):
+    pass
+
+
+class VirtualClient:
+    """One browser tab's worth of connections: an HTTP connection and the page's WebSocket."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.http = HttpConnection(HOST, port)
+        self.ws: WebSocket | None = None
+        self.results: asyncio.Queue[str] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        self.headers: dict[str, str] = {}
+        self.actions = ""
+
+    async def open(self, socket: bool = True) -> None:
+        page = await self.http.request("GET", "/")
+        html = page.body.decode()
+        if page.status != 200:
+            raise Failure(f"GET / answered {page.status}")
+        token = re.search(r'data-page="([^"]+)"', html)
+        actions = re.search(r'data-actions="([^"]+)"', html)
+        root = re.search(r'<div id="([^"]+)" class="[^"]*" data-gallery="bench"', html)
+        ws_path = re.search(r'hx-ws:connect="([^"]+)"', html)
+        if not (token and actions and root and ws_path):
+            raise Failure("the page has no gallery token, actions, root or socket")
+        self.actions = actions.group(1)
+        self.headers = {
+            "X-Gallery-Page": token.group(1),
+            "X-Gallery-Root": root.group(1),
+            "HX-Request": "true",
+            "Origin": f"http://{HOST}:{self.port}",
+        }
+        if socket:
+            self.ws = await WebSocket.connect(
+                HOST,
+                self.port,
+                ws_path.group(1),
+                {"Cookie": self.http.cookie_header(), "Origin": f"http://{HOST}:{self.port}"},
+            )
+            self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        while (message := await self.ws.recv()) is not None:
+            for match in RESULT.finditer(message):
+                self.results.put_nowait(match.group(1))
+
+    async def click(self, index: int) -> float:
+        """POST select, wait for the HTTP answer and the result on the socket: seconds."""
+        start = time.perf_counter()
+        response = await self.http.request("POST", f"{self.actions}/select/{index}", self.headers)
+        if response.status != 200:
+            raise Failure(f"select answered {response.status}: {response.body[:200]!r}")
+        value = await asyncio.wait_for(self.results.get(), CLICK_TIMEOUT)
+        elapsed = time.perf_counter() - start
+        if value != str(index):
+            raise Failure(f"clicked {index}, the page was told {value!r}")
+        return elapsed
+
+    async def bare(self) -> float:
+        start = time.perf_counter()
+        response = await self.http.request("POST", "/bare", {"Content-Length": "0"}, b"")
+        if response.status != 200 or response.body != b"ok":
+            raise Failure(f"/bare answered {response.status}")
+        return time.perf_counter() - start
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self.ws is not None:
+            await self.ws.close()
+        await self.http.close()
+
+
+class Run(t.NamedTuple):
+    latencies: list[float]
+    wall: float
+    cpu: float  # server CPU seconds over the run
+    failures: int
+
+
+async def _closed_loop(
+    server: Server, clients: int, seconds: float, count: int | None, what: str
+) -> Run:
+    """``clients`` virtual clients clicking (or POSTing /bare) in a closed loop until
+    ``seconds`` have passed or each made ``count`` requests."""
+    vcs = [VirtualClient(server.port) for _ in range(clients)]
+    try:
+        await asyncio.gather(*(vc.open(socket=what == "select") for vc in vcs))
+        for vc in vcs:  # warm up each connection (and the server's caches), untimed
+            await (vc.click(1) if what == "select" else vc.bare())
+        latencies: list[float] = []
+        failures = [0]
+        limit = count if count is not None else 10_000_000
+        cpu0, wall0 = server.cpu(), time.perf_counter()
+        deadline = wall0 + seconds
+
+        async def loop(vc: VirtualClient, n0: int) -> None:
+            n = n0
+            while time.perf_counter() < deadline and n - n0 < limit:
+                try:
+                    if what == "select":
+                        latencies.append(await vc.click(n % 3))
+                    else:
+                        latencies.append(await vc.bare())
+                except (Failure, TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
+                    failures[0] += 1
+                    if failures[0] <= 3:
+                        print(f"    failure: {exc!r}", flush=True)
+                    if isinstance(exc, (OSError, asyncio.IncompleteReadError)):
+                        return  # the connection is gone
+                n += 1
+
+        await asyncio.gather(*(loop(vc, k) for k, vc in enumerate(vcs)))
+        wall, cpu = time.perf_counter() - wall0, server.cpu() - cpu0
+        return Run(latencies, wall, cpu, failures[0])
+    finally:
+        await asyncio.gather(*(vc.close() for vc in vcs), return_exceptions=True)
+
+
+def closed_loop(
+    server: Server, clients: int, seconds: float, count: int | None = None, what: str = "select"
+) -> Run:
+    return asyncio.run(_closed_loop(server, clients, seconds, count, what))
+
+
+# Figures ---------------------------------------------------------------------------------------
+
+
+def median(values: t.Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def p95(values: t.Sequence[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def line(label: str, value: str, note: str = "") -> None:
+    print(f"  {label:<42}{value:<30}{note}", flush=True)
+
+
+def eps(run: Run) -> float:
+    return len(run.latencies) / run.wall if run.wall else float("nan")
+
+
+def cpu_per(run: Run) -> float:
+    return run.cpu / len(run.latencies) if run.latencies else float("nan")
+
+
+def report_run(label: str, run: Run, gradio_eps: float, bare: float | None) -> None:
+    rate = eps(run)
+    extra = f"  FAILURES {run.failures}" if run.failures else ""
+    line(
+        label,
+        f"{rate:,.0f} events/s",
+        f"median {ms(median(run.latencies))} p95 {ms(p95(run.latencies))}"
+        f"  CPU {ms(cpu_per(run))}/event{extra}",
+    )
+    target = 2 * gradio_eps
+    ratio = f"{rate / bare:.2f}x the bare POST, " if bare else ""
+    line(
+        "",
+        f"{ratio}{rate / gradio_eps:.2f}x Gradio",
+        f"target >= {target:.0f}/s (2x Gradio's {gradio_eps:.0f}): {verdict(rate >= target)}",
+    )
+    cpu = cpu_per(run)
+    half = GRADIO["cpu"][0] / 2
+    line(
+        "",
+        f"CPU {ms(cpu)}/event",
+        f"{cpu / GRADIO['cpu'][0]:.2f}-{cpu / GRADIO['cpu'][1]:.2f}x Gradio's 5-7 ms;"
+        f" target <= {ms(half)} (half of 5 ms): {verdict(cpu <= half)}",
+    )
+
+
+def wire(
+    server: Server, seconds: list[float], rtt_count: int, label: str, with_rtt: bool
+) -> dict[str, t.Any]:
+    """The HTTP + WebSocket figures of one server (one concurrency limit)."""
+    out: dict[str, t.Any] = {}
+    print(f"\n{label}", flush=True)
+    if with_rtt:
+        bare1 = closed_loop(server, 1, 30, rtt_count, what="bare")
+        one = closed_loop(server, 1, 60, rtt_count)
+        b, o = median(bare1.latencies), median(one.latencies)
+        line("bare Flask POST, 1 client", f"median {ms(b)} p95 {ms(p95(bare1.latencies))}")
+        line(
+            "click-to-result, 1 client",
+            f"median {ms(o)} p95 {ms(p95(one.latencies))}",
+            f"{o / b:.1f}x the bare POST; {o / GRADIO['rtt']:.2f}x Gradio's 3.3 ms (p95 4.5);"
+            f" target <= 3.3 ms: {verdict(o <= GRADIO['rtt'])}",
+        )
+        line("", f"CPU {ms(cpu_per(one))}/event", "(server, 1 client)")
+        bare16 = closed_loop(server, 16, min(seconds[0], 5), what="bare")
+        bare32 = closed_loop(server, 32, min(seconds[0], 5), what="bare")
+        line(
+            "bare Flask POST, 16 / 32 clients",
+            f"{eps(bare16):,.0f} / {eps(bare32):,.0f} req/s",
+            f"CPU {ms(cpu_per(bare32))}/request (NOTES: {NOTES_BARE})",
+        )
+        out.update(rtt=one, bare=bare32)
+    gradio_eps = GRADIO["eps_default" if server.limit == "default" else "eps_none"]
+    for s in seconds:
+        run = closed_loop(server, 32, s)
+        report_run(
+            f"32 clients, {s:g} s", run, gradio_eps, eps(out["bare"]) if "bare" in out else None
+        )
+        out[s] = run
+    return out
+
+
+def import_time(runs: int = 7) -> tuple[float, float]:
+    """Median seconds of ``python -c "import flask_gallery"`` and of a bare ``python -c pass``."""
+
+    def timed(code: str) -> float:
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    timed("import flask_gallery")  # warm the file cache and the .pyc files
+    return timed("import flask_gallery"), timed("pass")
+
+
+# The browser -----------------------------------------------------------------------------------
+
+#: Inside the page: click thumbnails 0, 1, 2, 0, ... (consecutive answers differ, so every
+#: click's answer is seen), clock from just before element.click() to the MutationObserver
+#: seeing the answer in #out; then wait for the click's own HTTP answer (the thumbnail shows as
+#: selected) so that clicks never overlap.
+CLICKS_JS = """async ([n, timeout]) => {
+  const out = document.getElementById("out");
+  const thumb = (i) =>
+    document.querySelector(`[data-gallery="bench"] .fg-thumb[data-index="${i}"]`);
+  const until = (test) => new Promise((resolve, reject) => {
+    if (test()) { resolve(performance.now()); return; }
+    const obs = new MutationObserver(() => {
+      if (test()) { obs.disconnect(); clearTimeout(timer); resolve(performance.now()); }
+    });
+    const timer = setTimeout(() => { obs.disconnect(); reject(new Error("no answer")); }, timeout);
+    obs.observe(document.body, {childList: true, subtree: true, attributes: true});
+  });
+  const times = [];
+  for (let k = 0; k < n; k++) {
+    const i = k % 3, expected = String(i);
+    const answered = new Promise((resolve, reject) => {
+      const obs = new MutationObserver(() => {
+        if (out.textContent !== expected) return;
+        obs.disconnect();
+        clearTimeout(timer);
+        resolve(performance.now());
+      });
+      const timer = setTimeout(() => {
+        obs.disconnect();
+        reject(new Error(`click ${k}: no answer`));
+      }, timeout);
+      obs.observe(out, {childList: true, characterData: true, subtree: true});
+    });
+    const start = performance.now();
+    thumb(i).click();
+    times.push((await answered) - start);
+    await until(() => thumb(i) && thumb(i).classList.contains("fg-selected"));
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return times;
+}"""
+
+
+def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str]:
+    """Times (s) of ``clicks`` sequential clicks in headless chromium, server CPU per click."""
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            page.add_init_script(
+                "document.addEventListener('htmx:ws:after:connection',"
+                " () => { window.__fgSocket = true; }, true);"
+            )
+            page.goto(server.url + "/", wait_until="load")
+            page.wait_for_function("window.__fgSocket === true", timeout=15_000)
+            page.evaluate(CLICKS_JS, [9, CLICK_TIMEOUT * 1000])  # warm up, untimed
+            cpu0 = server.cpu()
+            times = page.evaluate(CLICKS_JS, [clicks, CLICK_TIMEOUT * 1000])
+            cpu = (server.cpu() - cpu0) / clicks
+            context.close()
+            return [x / 1000 for x in times], cpu, browser.version
+        finally:
+            browser.close()
+
+
+# Main ------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seconds", type=float, nargs="+", default=[20.0, 60.0], help="throughput runs (20 60)"
+    )
+    parser.add_argument("--rtt-count", type=int, default=1000, help="1-client clicks (1000)")
+    parser.add_argument("--clicks", type=int, default=200, help="browser clicks (200)")
+    parser.add_argument("--no-gunicorn", action="store_true", help="Werkzeug's server only")
+    parser.add_argument("--no-browser", action="store_true", help="skip the chromium part")
+    args = parser.parse_args(argv)
+
+    # Ctrl+C and SIGTERM unwind through the `with` blocks, which stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    load = os.getloadavg()[0]
+    print(
+        f"bench_events: python {sys.version.split()[0]}, {os.cpu_count()} cores,"
+        f" load average {load:.1f} at start; 32-client runs of {args.seconds} s"
+    )
+    print("handler: select -> '#out', trigger_mode='multiple', allow_preview=False")
+
+    figures: dict[str, t.Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench_events_") as tmp:
+        kinds = ["werkzeug"]
+        gunicorn = None if args.no_gunicorn else ensure_gunicorn()
+        if gunicorn:
+            kinds.append("gunicorn")
+        for kind in kinds:
+            for limit in ("default", "none"):
+                name = (
+                    "Werkzeug threaded server"
+                    if kind == "werkzeug"
+                    else (f"gunicorn, 1 worker, --threads {GUNICORN_THREADS}")
+                )
+                lim = (
+                    "concurrency_limit=1 (default)"
+                    if limit == "default"
+                    else ("concurrency_limit=None")
+                )
+                with Server(kind, limit, Path(tmp) / f"{kind}-{limit}", gunicorn) as server:
+                    result = wire(
+                        server,
+                        args.seconds if kind == "werkzeug" else args.seconds[:1],
+                        args.rtt_count,
+                        f"{name}, {lim}",
+                        with_rtt=limit == "default",
+                    )
+                    rss = server.peak_rss()
+                    line(
+                        "server peak RSS (VmHWM)",
+                        f"{rss:.1f} MiB",
+                        f"{rss / GRADIO['rss']:.2f}x Gradio's 177 MiB; target < 60 MiB:"
+                        f" {verdict(rss < 60)}",
+                    )
+                    figures[f"{kind}-{limit}"] = (result, rss)
+                    if kind == "werkzeug" and limit == "default" and not args.no_browser:
+                        times, cpu, version = browser_clicks(server, args.clicks)
+                        med = median(times)
+                        print(f"\nchromium {version}, {args.clicks} sequential clicks, same server")
+                        line(
+                            "click to answer in the DOM",
+                            f"median {ms(med)} p95 {ms(p95(times))}",
+                            f"{med / GRADIO['browser']:.2f}x Gradio's 23.4 ms (p95 31);"
+                            f" target < {ms(GRADIO['browser'] / 4)}:"
+                            f" {verdict(med < GRADIO['browser'] / 4)}",
+                        )
+                        line(
+                            "server CPU per click",
+                            ms(cpu),
+                            f"{cpu / GRADIO['browser_cpu']:.2f}x Gradio's 9.4 ms",
+                        )
+
+    imported, bare = import_time()
+    cost = imported - bare
+    print()
+    line(
+        "import flask_gallery (fresh interpreter)",
+        f"{cost * 1000:.0f} ms",
+        f"({imported * 1000:.0f} ms less {bare * 1000:.0f} ms for `python -c pass`);"
+        f" {cost / GRADIO['import'][0]:.2f}x Gradio's 1.7 s; target < 0.3 s: {verdict(cost < 0.3)}",
+    )
+
+
+if __name__ == "__main__":
+    main()
