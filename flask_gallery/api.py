@@ -80,7 +80,8 @@ def info() -> Response:
     return jsonify({"endpoints": endpoints})
 
 
-def _items(state: AppState, value: t.Any, where: str) -> list[MediaItem]:
+def items_from_wire(state: AppState, value: t.Any, where: str) -> list[MediaItem]:
+    """Gallery items in Gradio's wire form (or URL strings) that name this app's media."""
     if value is None:
         return []
     if not isinstance(value, list):
@@ -123,7 +124,7 @@ def call(api_name: str) -> Response:
     if len(data) != len(listener.inputs):
         raise BadRequest(f"{api_name!r} takes {len(listener.inputs)} input(s), got {len(data)}.")
     inputs = [
-        _items(state, value, f"data[{n}]") if isinstance(source, Listenable) else value
+        items_from_wire(state, value, f"data[{n}]") if isinstance(source, Listenable) else value
         for n, (source, value) in enumerate(zip(listener.inputs, data, strict=True))
     ]
     from .request import snapshot

@@ -11,12 +11,15 @@ engine rebuilds for the run, so ``url_for`` and ``render_template`` work there.
 
 from __future__ import annotations
 
+import json
+import logging
 import typing as t
 
 from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException
 
 from . import interactions
-from .api import API_PAGE
+from .api import API_PAGE, items_from_wire
 from .app_state import AppState, app_state
 from .events import Listenable, Listener
 from .media import MediaItem
@@ -27,6 +30,12 @@ if t.TYPE_CHECKING:
     from .component import Gallery
     from .queue.jobs import Job
     from .state import PageState
+
+
+_log = logging.getLogger(__name__)
+
+#: The form field prefix gallery.js sends a listener's ``js`` result in.
+JS_FIELD = "_fg_js:"
 
 
 def describe(item: MediaItem) -> dict[str, t.Any]:
@@ -53,7 +62,12 @@ def partial(target: str, swap: str, content: str) -> Markup:
 
 def collect_inputs(listener: Listener, page: PageState, form: t.Mapping[str, str]) -> list[t.Any]:
     """The listener's input values as they are now: a gallery's items on this page, or a form
-    field of the page (sent along with the request)."""
+    field of the page (sent along with the request). A listener's ``js`` ran in the browser
+    before the request; what it returned replaces the inputs (gallery values must still name
+    this app's media: the browser cannot smuggle in anything else)."""
+    from_js = _js_inputs(listener, form)
+    if from_js is not None:
+        return from_js
     values: list[t.Any] = []
     for source in listener.inputs:
         if isinstance(source, Listenable):
@@ -62,6 +76,26 @@ def collect_inputs(listener: Listener, page: PageState, form: t.Mapping[str, str
         else:
             values.append(form.get(str(source)))
     return values
+
+
+def _js_inputs(listener: Listener, form: t.Mapping[str, str]) -> list[t.Any] | None:
+    raw = form.get(f"{JS_FIELD}{listener.id}") if listener.js else None
+    if raw is None:
+        return None
+    try:
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(listener.inputs):
+            raise ValueError(f"expected a list of {len(listener.inputs)} value(s)")
+        state = app_state()
+        return [
+            items_from_wire(state, value, f"js result {n}")
+            if isinstance(source, Listenable)
+            else value
+            for n, (source, value) in enumerate(zip(listener.inputs, values, strict=True))
+        ]
+    except (ValueError, HTTPException) as exc:
+        _log.warning("Ignoring the js result of %s: %s", listener.name, exc)
+        return None
 
 
 def fire(

@@ -260,7 +260,7 @@ class Listener:
         cancels: tuple[Listener, ...],
         every: float | None,
         trigger_mode: TriggerMode,
-        js: str | bool | None,
+        js: str | t.Literal[False] | None,
         concurrency_limit: ConcurrencyLimit,
         concurrency_id: str | None,
         api_visibility: ApiVisibility,
@@ -417,8 +417,11 @@ def make_listener(
         raise ValueError(_choices("trigger_mode", trigger_mode, TRIGGER_MODES))
     if js is not None and not isinstance(js, (str, bool)):
         raise TypeError(f"'js' must be JavaScript source (a str), a bool or None, got {js!r}.")
-    if js is True and in_items:
-        raise ValueError("js=True runs the handler in the browser, which cannot take 'inputs'.")
+    if js is True:
+        raise ValueError(
+            "js=True asks Gradio to transpile the Python handler to JavaScript, which flask_gallery"
+            " cannot do. Pass the JavaScript source instead, e.g. js=\"(value) => [value]\"."
+        )
     if not (
         concurrency_limit is None
         or concurrency_limit == "default"

@@ -7,6 +7,7 @@ lives in ``app.extensions["flask_gallery"]``, so several apps in one process nev
 
 from __future__ import annotations
 
+import json
 import typing as t
 import weakref
 from pathlib import Path
@@ -236,6 +237,7 @@ class FlaskGallery:
             page=page_token,
             csrf_token=_flask_wtf_token(),
             include=self._form_inputs(gallery),
+            js=self._js_specs(gallery),
         )
         return Markup(render_template("flask_gallery/gallery.html", view=view))
 
@@ -253,6 +255,24 @@ class FlaskGallery:
         state = app.extensions.get("flask_gallery")
         if state is not None:
             state.shutdown()
+
+    def _js_specs(self, gallery: Gallery) -> str | None:
+        """The gallery's listeners that have ``js``, for gallery.js to run before their request:
+        ``[{"event", "id", "js", "inputs": [{"gallery": name} | {"field": name}]}]``."""
+        specs = [
+            {
+                "event": listener.event,
+                "id": listener.id,
+                "js": listener.js,
+                "inputs": [
+                    {"gallery": item.name} if isinstance(item, Gallery) else {"field": str(item)}
+                    for item in listener.inputs
+                ],
+            }
+            for listener in gallery.listeners
+            if isinstance(listener.js, str)
+        ]
+        return json.dumps(specs, separators=(",", ":")) if specs else None
 
     def _form_inputs(self, gallery: Gallery) -> tuple[str, ...]:
         """Names of the page's form fields this gallery's listeners take as inputs: htmx sends

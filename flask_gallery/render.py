@@ -78,6 +78,8 @@ class GalleryView:
     "Where this gallery's actions are posted: ``<base_url>/select/<i>``, ``/close``, ..."
     include: str | None
     "``hx-include`` selector of the page's form fields that listeners take as inputs."
+    js: str | None
+    "JSON of the listeners whose ``js`` gallery.js runs before their request."
 
     @property
     def selected_entry(self) -> Entry | None:
@@ -206,6 +208,7 @@ def build_view(
     page: str | None = None,
     csrf_token: str | None = None,
     include: t.Sequence[str] = (),
+    js: str | None = None,
 ) -> GalleryView:
     count = len(items)
     dom_id = props.elem_id or f"fg-{name}"
@@ -248,4 +251,5 @@ def build_view(
         headers=request_headers(page, dom_id, csrf_token) if page else None,
         base_url=urls.actions(page, name) if page else None,
         include=", ".join(f'[name="{_css_string(n)}"]' for n in include) or None,
+        js=js,
     )

@@ -40,6 +40,57 @@
     if (socket && !headers["X-Gallery-Page"]) headers["X-Gallery-Page"] = socket.dataset.page;
   });
 
+  /* ---- listeners' js: run before the request, its return replaces the inputs ---------- */
+
+  // What each action fires, as the server decides it (interactions.py).
+  const FIRES = { select: ["preview_open", "select"], close: ["preview_close"],
+    delete: ["delete", "change"], upload: ["upload", "change"] };
+
+  function galleryValue(name) {
+    const block = document.querySelector(`.fg-block[data-gallery="${CSS.escape(name)}"]`);
+    if (!block) return null;
+    const items = Array.from(block.querySelectorAll(".fg-grid .fg-thumb")).map((b) => {
+      const caption = b.querySelector(".fg-caption-label");
+      const kind = b.classList.contains("fg-video") ? "video" : "image";
+      return { [kind]: { url: b.dataset.full }, caption: caption ? caption.textContent : null };
+    });
+    return items.length ? items : null;
+  }
+
+  // Returns the [field name, JSON] pairs to send, or shows why a js could not run (a strict
+  // Content-Security-Policy without 'unsafe-eval' forbids compiling it).
+  function runListenerJs(block, action) {
+    let specs;
+    try { specs = JSON.parse(block.dataset.js || "[]"); } catch (_) { return []; }
+    const fired = FIRES[action] || [];
+    const fields = [];
+    for (const spec of specs.filter((s) => fired.includes(s.event))) {
+      const inputs = spec.inputs.map((input) => (input.gallery !== undefined
+        ? galleryValue(input.gallery)
+        : (document.querySelector(`[name="${CSS.escape(input.field)}"]`) || {}).value ?? null));
+      try {
+        const fn = new Function(`return (${spec.js});`)();  // eslint-disable-line no-new-func
+        const result = typeof fn === "function" ? fn(...inputs) : fn;
+        const values = Array.isArray(result) ? result : [result];
+        fields.push([`_fg_js:${spec.id}`, JSON.stringify(values.slice(0, inputs.length))]);
+      } catch (error) {
+        showAlert(block, "error", `The js of ${spec.id} could not run: ${error.message}`);
+      }
+    }
+    return fields;
+  }
+
+  const actionOf = (url) => (String(url).match(/\/(select|close|delete|upload)(?:\/|$)/) || [])[1];
+
+  document.addEventListener("htmx:config:request", (event) => {
+    const ctx = event.detail.ctx;
+    const block = blockOf(ctx.sourceElement);
+    if (!block || !block.dataset.js || !(ctx.request.body instanceof FormData)) return;
+    for (const [name, value] of runListenerJs(block, actionOf(ctx.request.action))) {
+      ctx.request.body.append(name, value);
+    }
+  });
+
   /* ---- toolbar: fullscreen and share -------------------------------------------------- */
 
   function toggleFullscreen(block) {
@@ -136,6 +187,7 @@
     const form = new FormData();
     for (const file of files) form.append("files", file, file.name || "clipboard");
     form.append("source", source);
+    if (source === "upload") for (const [name, value] of runListenerJs(block, "upload")) form.append(name, value);
     const bar = document.createElement("div");
     bar.className = "fg-upload-progress";
     bar.setAttribute("role", "progressbar");
