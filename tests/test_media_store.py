@@ -266,6 +266,15 @@ def test_a_closed_store_makes_files_on_request(tmp_path: pathlib.Path) -> None:
         assert full.format == "WEBP"
 
 
+def test_memory_for_pending_pixels_is_returned(tmp_path: pathlib.Path) -> None:
+    array = photo(64, 48)
+    with MediaStore(tmp_path, "s", background=True) as store:
+        first, again = store.postprocess([array, array])
+        assert first.id == again.id
+        store.join()
+        assert (store._fresh, store._fresh_bytes) == ({}, 0)
+
+
 def test_a_files_thumbnails_cost_at_most_two_decodes(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

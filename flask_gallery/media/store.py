@@ -431,6 +431,8 @@ class MediaStore:
         if self._background is None:
             return False
         with self._fresh_lock:
+            if key in self._fresh:  # the same picture twice in one value
+                return True
             if self._fresh_bytes + pixels.nbytes > FRESH_PIXELS_BUDGET:
                 return False
             self._fresh[key] = pixels
