@@ -96,7 +96,8 @@ class Renderer:
         targets = _targets(listener, self._dom_id)
         if kind in ("estimation", "started", "progress") and listener.show_progress != "hidden":
             parts += self._status(listener, targets, msg)
-        if kind in ("output", "done"):
+        # A generator's done repeats its last yield, already sent as an output.
+        if kind == "output" or (kind == "done" and "outputs" not in msg):
             value = msg.get("value")
             if isinstance(value, dict):
                 parts.append(value.get("html", ""))

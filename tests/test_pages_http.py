@@ -433,3 +433,32 @@ def test_js_result_replaces_the_inputs_but_cannot_name_foreign_media(
     channel.wait(1)
     # The js result is used; a result naming foreign media is ignored for the page's own values.
     assert got == [("ADA", 1), ("eve", 2)]
+
+
+def test_warning_info_progress_and_streamed_yields_reach_the_page(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    from flask_gallery import Info, Progress, Warning
+
+    gallery = galleries.gallery("g", pixels(2))
+
+    @gallery.on_select(outputs="#out")
+    def steps(evt: SelectData, progress: Progress = Progress()) -> t.Iterator[str]:
+        Info("starting <now>")
+        for i in progress.tqdm(range(2), desc="working"):
+            yield f"step {i}"
+        Warning("almost done")
+        yield "finished"
+
+    page = Page(site, site.test_client(), ["g"])
+    channel = Channel(site, page)
+    page.post("g/select/0")
+    channel.wait(1)
+    html = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers()).text
+    assert '<p class="fg-alert fg-alert-info" role="alert">starting &lt;now&gt;</p>' in html
+    assert 'class="fg-alert fg-alert-warning" role="alert">almost done' in html
+    # every yield updates #out, in order, and the last one stays
+    outs = re.findall(r'hx-target="#out" hx-swap="innerHTML">([^<]*)<', html)
+    assert outs == ["step 0", "step 1", "finished"]
+    assert 'class="fg-status fg-status-full"' in html  # the overlay while it ran...
+    assert re.search(r'hx-target="#fg-status-[0-9a-f]+-0" hx-swap="delete"', html)  # ...then gone
