@@ -183,7 +183,7 @@ def test_handler_spec_places_special_arguments() -> None:
         evt: SelectData,
         b: int,
         request: Request,
-        p: Progress = Progress(),  # noqa: B008 - Gradio's idiom
+        p: Progress = Progress(),
         c: int = 3,
     ) -> None:
         return None

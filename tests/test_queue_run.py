@@ -63,7 +63,7 @@ def test_special_arguments_are_injected_and_inputs_fill_the_rest(engine: EventEn
         evt: SelectData,
         b: str,
         req: Request,
-        progress: Progress = Progress(),  # noqa: B008 - Gradio's idiom
+        progress: Progress = Progress(),
     ) -> str:
         seen.update(a=a, b=b, evt=evt, req=req, progress=progress)
         return a + b

@@ -64,7 +64,7 @@ def test_progress_is_throttled_and_the_newest_wins() -> None:
     clock = Clock()  # frozen: every report after the first falls in the same interval
     gates = Gates()
 
-    def handler(progress: Progress = Progress()) -> str:  # noqa: B008 - Gradio's idiom
+    def handler(progress: Progress = Progress()) -> str:
         progress(0.1, desc="start")
         progress((2, 10))
         progress(0.3, desc="newest")
@@ -89,12 +89,12 @@ def test_progress_is_throttled_and_the_newest_wins() -> None:
 def test_progress_tqdm_and_track_tqdm_report_steps() -> None:
     clock = Clock()
 
-    def steps(progress: Progress = Progress()) -> str:  # noqa: B008 - Gradio's idiom
+    def steps(progress: Progress = Progress()) -> str:
         for _ in progress.tqdm(range(3), desc="resizing"):
             clock.now += 1  # past the throttle interval: every step is sent
         return "ok"
 
-    def tracked(progress: Progress = Progress(track_tqdm=True)) -> str:  # noqa: B008 - Gradio's idiom
+    def tracked(progress: Progress = Progress(track_tqdm=True)) -> str:
         for _ in tqdm.tqdm(range(5), desc="encoding", file=io.StringIO()):
             clock.now += 1
         return "ok"

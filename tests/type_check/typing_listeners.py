@@ -24,7 +24,7 @@ def bare(evt: SelectData) -> str:
 
 
 @gallery.on_change(outputs="#out", trigger_mode="multiple", concurrency_limit=None)
-def called(value: list[tuple[str, str | None]], progress: Progress = Progress()) -> int:  # noqa: B008 - Gradio's idiom
+def called(value: list[tuple[str, str | None]], progress: Progress = Progress()) -> int:
     return len(value)
 
 
