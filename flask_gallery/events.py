@@ -420,7 +420,7 @@ def make_listener(
     if js is True:
         raise ValueError(
             "js=True asks Gradio to transpile the Python handler to JavaScript, which flask_gallery"
-            " cannot do. Pass the JavaScript source instead, e.g. js=\"(value) => [value]\"."
+            ' cannot do. Pass the JavaScript source instead, e.g. js="(value) => [value]".'
         )
     if not (
         concurrency_limit is None
