@@ -102,7 +102,9 @@ class Renderer:
             if isinstance(value, dict):
                 parts.append(value.get("html", ""))
                 if listener.scroll_to_output and targets:
-                    parts.append(partial(targets[0], "none show:top", ""))
+                    # gallery.js scrolls the marker's output into view and removes the marker.
+                    marker = Markup('<span class="fg-scroll-marker" hidden></span>')
+                    parts.append(partial(targets[0], "beforeend", marker))
         if kind == "failed":
             text = msg.get("error") or "An error occurred."
             if msg.get("traceback"):

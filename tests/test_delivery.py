@@ -73,3 +73,14 @@ def test_errors_and_rejections(engine: EventEngine) -> None:
     assert once == ""  # Gradio drops a 'once' click silently
     assert "queue full: try again" in full and "fg-alert-warning" in full
     assert "fg-alert-info" in notify and "hello" in notify
+
+
+def test_scroll_to_output_marks_the_first_output(engine: EventEngine) -> None:
+    gallery = Gallery("g")
+    listener = gallery.select(lambda: None, outputs="#x", scroll_to_output=True)
+    quiet = gallery.select(lambda: None, outputs="#x")
+    engine.register(listener, quiet)
+    (done,) = render(engine, listener.id, {"type": "done", "value": {"html": ""}})
+    assert 'hx-target="#x" hx-swap="beforeend"><span class="fg-scroll-marker" hidden>' in done
+    (plain,) = render(engine, quiet.id, {"type": "done", "value": {"html": ""}})
+    assert "fg-scroll-marker" not in plain

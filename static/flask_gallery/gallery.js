@@ -340,7 +340,17 @@
     setTimeout(startPolling, CONNECT_GRACE_MS);
   }
 
+  // scroll_to_output: the server marks the output; scroll it into view once.
+  function scrollToOutputs() {
+    document.querySelectorAll(".fg-scroll-marker").forEach((marker) => {
+      const output = marker.parentElement;
+      marker.remove();
+      if (output) output.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    });
+  }
+
   function init(root) {
+    scrollToOutputs();
     revealShare(root);
     if (!root.querySelectorAll) return;
     root.querySelectorAll(".fg-socket").forEach(watchSocket);
