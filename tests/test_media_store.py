@@ -51,6 +51,11 @@ def test_an_empty_secret_is_refused(tmp_path: pathlib.Path) -> None:
         MediaStore(tmp_path, "")
 
 
+def test_thumbnail_widths_must_be_positive_ints(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match=r"positive ints; got \(256, 0\)"):
+        MediaStore(tmp_path, "s", thumbnail_widths=iter([256, 0]))
+
+
 def test_identical_content_is_stored_once(store: MediaStore) -> None:
     first = store.postprocess([photo(64, 48)])
     second = store.postprocess([(photo(64, 48), "another caption")])
@@ -259,8 +264,9 @@ def test_closing_drops_queued_work() -> None:
 
 def test_a_closed_store_makes_files_on_request(tmp_path: pathlib.Path) -> None:
     store = MediaStore(tmp_path, "s", background=True)
-    (item,) = store.postprocess([photo(800, 600)])
     store.close()
+    (item,) = store.postprocess([photo(800, 600)])
+    assert "pixels.npy" in stored_files(tmp_path)  # written at once: no writer any more
     assert Image.open(io.BytesIO(read_variant(store, item, "thumb", 768))).size == (768, 576)
     with Image.open(store.filepath(item.id or "")) as full:
         assert full.format == "WEBP"

@@ -89,6 +89,8 @@ class MediaStore:
     :param grid_width: The thumbnail width made first in the background.
     :param background: Make thumbnails and full files in a background pool right away; when
         False they are made on first request only.
+    :param workers: Threads of the background pool and of the pool that hashes a value's
+        items; default: the number of cores, at most 4.
     """
 
     def __init__(
@@ -101,11 +103,10 @@ class MediaStore:
         background: bool = True,
         workers: int | None = None,
     ) -> None:
-        widths = tuple(sorted(set(thumbnail_widths)))
+        requested = tuple(thumbnail_widths)
+        widths = tuple(sorted(set(requested)))
         if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
-            raise ValueError(
-                f"thumbnail_widths must be positive ints; got {tuple(thumbnail_widths)!r}."
-            )
+            raise ValueError(f"thumbnail_widths must be positive ints; got {requested!r}.")
         self.layout = Layout(pathlib.Path(root))
         self._secret = secret_bytes(secret)
         self.thumbnail_widths: tuple[int, ...] = widths
@@ -124,6 +125,7 @@ class MediaStore:
         self._fresh: dict[str, Pixels] = {}
         self._fresh_bytes = 0
         self._fresh_lock = threading.Lock()
+        self._closed = False
 
     @property
     def root(self) -> pathlib.Path:
@@ -133,6 +135,7 @@ class MediaStore:
         """Stop background work: running jobs finish, queued ones are dropped (their files are
         made on first request, from the pixels persisted on disk). The store stays usable,
         making everything on demand."""
+        self._closed = True
         self.converters.close()
         if self._background is not None:
             self._background.close()
@@ -428,7 +431,7 @@ class MediaStore:
     def _keep_fresh(self, key: str, pixels: Pixels) -> bool:
         """Hold new pixels in memory until written and encoded, up to a byte budget; False
         when they must be written now instead."""
-        if self._background is None:
+        if self._background is None or self._closed:
             return False
         with self._fresh_lock:
             if key in self._fresh:  # the same picture twice in one value
