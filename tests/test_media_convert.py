@@ -68,6 +68,19 @@ def test_uint16_arrays_are_16_bit_images(store: MediaStore) -> None:
     assert full_pixels(store, item)[0, :, 0].tolist() == [0, 128, 255]
 
 
+def test_big_endian_arrays_are_read_by_value(store: MediaStore) -> None:
+    array = np.array([[0, 32768, 65535]], dtype=">u2")
+    (item,) = store.postprocess([array], format="png")
+    assert full_pixels(store, item)[0, :, 0].tolist() == [0, 128, 255]
+
+
+def test_strided_and_flipped_views_are_stored_as_shown(store: MediaStore) -> None:
+    base = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    view = np.flip(base, axis=1)[::2]
+    (item,) = store.postprocess([view], format="png")
+    assert full_pixels(store, item)[..., :3].tolist() == view.tolist()
+
+
 def test_int64_arrays_in_0_255_are_taken_as_is(store: MediaStore) -> None:
     array = np.array([[0, 100, 255]], np.int64)
     (item,) = store.postprocess([array], format="png")

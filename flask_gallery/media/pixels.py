@@ -69,6 +69,8 @@ def from_array(array: np.ndarray[t.Any, t.Any]) -> Pixels:
 
 
 def _to_uint8(array: np.ndarray[t.Any, t.Any]) -> np.ndarray[t.Any, t.Any]:
+    if not array.dtype.isnative:  # e.g. big-endian uint16 read from a FITS or TIFF file
+        array = array.astype(array.dtype.newbyteorder("="))
     kind = array.dtype.kind
     if array.dtype == np.uint8:
         return array
