@@ -63,6 +63,15 @@ def test_conditional_requests_get_304(client: t.Any, item: MediaItem) -> None:
     assert thumb.headers["ETag"] != etag
 
 
+def test_head_requests_get_the_headers_only(client: t.Any, item: MediaItem) -> None:
+    full = fetch(client, f"/media/{item.id}")
+    response = client.head(f"/media/{item.id}")
+    response.close()
+    assert (response.status_code, response.data) == (200, b"")
+    assert response.headers["Content-Length"] == str(len(full.data))
+    assert response.headers["ETag"] == full.headers["ETag"]
+
+
 def test_thumbnails_are_sized_jpeg(client: t.Any, item: MediaItem) -> None:
     response = fetch(client, f"/media/{item.id}?variant=thumb&w=384")
     assert response.mimetype == "image/jpeg"
