@@ -39,6 +39,8 @@ COLORS = [(200, 40, 40), (40, 160, 60), (40, 60, 200)]
 
 
 def create_app() -> Flask:
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # experiments only: the GIL hand-off interval
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     instance = os.environ.get("BENCH_INSTANCE") or tempfile.mkdtemp(prefix="bench_events_")
     app = Flask("bench_events_app", instance_path=instance)
     app.config.update(SECRET_KEY="bench-events-secret")
