@@ -4,7 +4,7 @@
    fragment through the Flask test client (the gallery's value is a callable, so each render
    postprocesses it, as a handler output would be), then every grid thumbnail requested through
    the media route until all 16 are served. Timed: render + 16 thumbnails at the 1x grid width
-   (384 px, Gradio's grid cells are ~292 px), and separately + 16 at 2x (768 px). Bytes: what the
+   (384 px, Gradio's grid cells are ~292 px), and separately + 16 at 2x (640 px). Bytes: what the
    browser downloads to paint the grid (the 16 thumbnails).
    Compared with a Pillow-only floor measured in the same run (sha256 of the arrays + 16
    thumbnails of 384 px, JPEG, 2 threads) and with Gradio 6.31's figures from the issue.
@@ -37,7 +37,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from flask_gallery import FlaskGallery
 
-GRID_1X, GRID_2X = 384, 768
+GRID_1X, GRID_2X = 384, 640
 GRADIO_POSTPROCESS_MS = (610, 770)
 GRADIO_BYTES_PER_IMAGE = (120_000, 180_000)
 GRADIO_200_PNG_FIRST_PAINT = 44.2 * 2**20

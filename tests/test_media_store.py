@@ -136,13 +136,13 @@ def test_another_process_waits_for_pixels_still_being_written(
 
 def test_thumbnails_are_jpeg_never_wider_than_the_original(store: MediaStore) -> None:
     (item,) = store.postprocess([photo(1000, 500)])
-    assert item.thumbnail_widths == (192, 384, 768)
+    assert item.thumbnail_widths == (192, 384, 640, 960)
     for width in item.thumbnail_widths:
         with Image.open(io.BytesIO(read_variant(store, item, "thumb", width))) as thumb:
             assert (thumb.format, thumb.size) == ("JPEG", (width, width // 2))
     (small,) = store.postprocess([photo(300, 100)])
     assert small.thumbnail_widths == (192, 300)
-    big_ask = read_variant(store, small, "thumb", 768)
+    big_ask = read_variant(store, small, "thumb", 640)
     assert Image.open(io.BytesIO(big_ask)).size == (300, 100)
 
 
@@ -239,7 +239,7 @@ def test_background_makes_grid_thumbnails_and_full_files(tmp_path: pathlib.Path)
         store.join()
     names = stored_files(tmp_path)
     assert names.count("full.webp") == 2
-    assert {"thumb-384.jpg", "thumb-768.jpg", "thumb-384.webp", "thumb-400.webp"} <= set(names)
+    assert {"thumb-384.jpg", "thumb-640.jpg", "thumb-384.webp", "thumb-400.webp"} <= set(names)
     assert "pixels.npy" not in names
     assert [item.width for item in items] == [800, 400]
 
@@ -267,7 +267,7 @@ def test_a_closed_store_makes_files_on_request(tmp_path: pathlib.Path) -> None:
     store.close()
     (item,) = store.postprocess([photo(800, 600)])
     assert "pixels.npy" in stored_files(tmp_path)  # written at once: no writer any more
-    assert Image.open(io.BytesIO(read_variant(store, item, "thumb", 768))).size == (768, 576)
+    assert Image.open(io.BytesIO(read_variant(store, item, "thumb", 640))).size == (640, 480)
     with Image.open(store.filepath(item.id or "")) as full:
         assert full.format == "WEBP"
 
@@ -300,7 +300,9 @@ def test_a_files_thumbnails_cost_at_most_two_decodes(
         store.postprocess([path])
         store.join()
     assert 1 <= len(decodes) <= 2
-    assert {"thumb-192.jpg", "thumb-384.jpg", "thumb-768.jpg"} <= set(stored_files(tmp_path))
+    assert {"thumb-192.jpg", "thumb-384.jpg", "thumb-640.jpg", "thumb-960.jpg"} <= set(
+        stored_files(tmp_path)
+    )
 
 
 def test_concurrent_requests_make_a_file_once() -> None:

@@ -53,7 +53,7 @@ if t.TYPE_CHECKING:
 
 #: Widths offered in srcset: 384 covers Gradio's ~300 px grid cells at 1x, 768 at 2x, 192
 #: small cells (phones, many columns).
-DEFAULT_THUMBNAIL_WIDTHS = (192, 384, 768)
+DEFAULT_THUMBNAIL_WIDTHS = (192, 384, 640, 960)
 #: The width made first, so the grid can paint before the others exist.
 DEFAULT_GRID_WIDTH = 384
 
