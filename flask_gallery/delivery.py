@@ -78,13 +78,12 @@ def _alert(level: str, text: str) -> Markup:
 
 
 class Renderer:
-    """Turns one page's messages into HTML, remembering which overlays it has drawn (one per
-    connection: a reconnect starts clean and redraws)."""
+    """Turns one page's messages into HTML. It keeps no state, so the WebSocket, a reconnect
+    and the polling fallback all draw the same thing for the same message."""
 
     def __init__(self, engine: EventEngine, dom_id: t.Callable[[t.Any], str]) -> None:
         self._engine = engine
         self._dom_id = dom_id
-        self._drawn: set[str] = set()
 
     def render(self, msg: t.Mapping[str, t.Any]) -> str:
         try:
@@ -118,8 +117,8 @@ class Renderer:
         elif kind == "rejected" and msg.get("code") not in (None, "once"):
             reason = msg.get("reason") or "The request was refused."
             parts.append(partial(self._alerts(listener), "beforeend", _alert("warning", reason)))
-        if kind in _TERMINAL or kind == "done":
-            parts += self._clear(msg["job"], len(targets))
+        if kind in _TERMINAL and kind != "rejected" and listener.show_progress != "hidden":
+            parts += self._clear(msg["job"], len(targets))  # a rejected job never had one
         return "".join(parts)
 
     def _alerts(self, listener: Listener) -> str:
@@ -128,22 +127,14 @@ class Renderer:
     def _status(
         self, listener: Listener, targets: list[str], msg: t.Mapping[str, t.Any]
     ) -> list[str]:
+        """Replace the job's overlay on each output. Stateless (remove the old one, append the
+        new): a poll or a reconnect that never saw the first message draws it right too."""
         parts: list[str] = []
         for n, target in enumerate(targets):
-            overlay_id = f"fg-status-{msg['job']}-{n}"
             overlay = _overlay(msg["job"], n, listener.show_progress, msg)
-            if overlay_id in self._drawn:
-                parts.append(partial(f"#{overlay_id}", "outerHTML", overlay))
-            else:
-                self._drawn.add(overlay_id)
-                parts.append(partial(target, "beforeend", overlay))
+            parts.append(partial(f"#fg-status-{msg['job']}-{n}", "delete", ""))
+            parts.append(partial(target, "beforeend", overlay))
         return parts
 
     def _clear(self, job: str, count: int) -> list[str]:
-        parts: list[str] = []
-        for n in range(count):
-            overlay_id = f"fg-status-{job}-{n}"
-            if overlay_id in self._drawn:
-                self._drawn.discard(overlay_id)
-                parts.append(partial(f"#{overlay_id}", "delete", ""))
-        return parts
+        return [partial(f"#fg-status-{job}-{n}", "delete", "") for n in range(count)]

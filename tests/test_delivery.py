@@ -50,7 +50,9 @@ def test_show_progress_modes(engine: EventEngine, mode: str, overlay: str | None
     assert queued.count(overlay) == 2 and "queue: 2/3 | 2.5s" in queued
     assert 'hx-target="#fg-out" hx-swap="beforeend"' in queued
     assert 'hx-target="#text" hx-swap="beforeend"' in queued
-    assert started.count('hx-swap="outerHTML"') == 2 and "processing" in started
+    # each update replaces the overlay: remove the old one, append the new one
+    assert started.count('hx-swap="delete"') == 2 and started.count('hx-swap="beforeend"') == 2
+    assert "processing" in started
     assert "1/4 steps | x" in progress
     assert ('style="width: 25.0%"' in progress) is (mode == "full")
     assert done.startswith("<b>ok</b>") and done.count('hx-swap="delete"') == 2
