@@ -42,6 +42,8 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_MAX_QUEUE_SIZE": 1000,
     #: Largest accepted upload, per file, in bytes.
     "GALLERY_MAX_UPLOAD_BYTES": 50 * 1024 * 1024,
+    #: Files accepted in one upload request.
+    "GALLERY_MAX_UPLOAD_FILES": 100,
     #: Largest accepted image, in pixels (width x height), against decompression bombs.
     "GALLERY_MAX_IMAGE_PIXELS": 64_000_000,
     #: Seconds a rendered page's gallery state is kept after its last request.

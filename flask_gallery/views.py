@@ -144,7 +144,13 @@ def upload(page: str, name: str) -> Markup:
         props = state.extension.props_for(gallery, gallery_state.overrides)
         if not state.extension.is_interactive(gallery, props):
             raise NotFound(f"Gallery {name!r} is not interactive: it takes no uploads.")
+        # Bound the whole request before Werkzeug spools it: at most this many files of at
+        # most the per-file limit (each file is then checked on its own).
+        max_files = state.config["GALLERY_MAX_UPLOAD_FILES"]
+        request.max_content_length = (state.config["GALLERY_MAX_UPLOAD_BYTES"] + 4096) * max_files
         files = request.files.getlist("files")
+        if len(files) > max_files:
+            raise BadRequest(f"Too many files: {len(files)}. Upload at most {max_files} at once.")
         if not files:
             raise BadRequest("No file was sent: choose, drop or paste one or more images.")
         added, refused = [], []

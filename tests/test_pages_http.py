@@ -462,3 +462,24 @@ def test_warning_info_progress_and_streamed_yields_reach_the_page(
     assert outs == ["step 0", "step 1", "finished"]
     assert 'class="fg-status fg-status-full"' in html  # the overlay while it ran...
     assert re.search(r'hx-target="#fg-status-[0-9a-f]+-0" hx-swap="delete"', html)  # ...then gone
+
+
+def test_an_upload_request_is_bounded_before_it_is_read(tmp_path: t.Any) -> None:
+    app = Flask("bounded", instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY="k", GALLERY_MAX_UPLOAD_BYTES=1000, GALLERY_MAX_UPLOAD_FILES=2)
+    galleries = FlaskGallery(app)
+    galleries.gallery("up", None, interactive=True)
+
+    @app.get("/page")
+    def page_view() -> str:
+        return render_template_string(PAGE, names=["up"])
+
+    page = Page(app, app.test_client(), ["up"])
+    small = png_bytes((4, 4))
+    too_many = upload(page, "up", (small, "a.png"), (small, "b.png"), (small, "c.png"))
+    assert too_many.status_code == 400 and "at most 2" in too_many.text
+    huge = upload(page, "up", (b"\0" * 20_000, "huge.png"))
+    assert huge.status_code == 413
+    assert page.state("up").items == []
+    assert upload(page, "up", (small, "ok.png")).status_code == 200
+    assert len(page.state("up").items) == 1
