@@ -137,6 +137,11 @@ def upload(page: str, name: str) -> Markup:
     the good ones are appended together (never half an upload), each refused one is named with
     its reason. The picker and drops fire ``upload`` then ``change``; clipboard and webcam only
     ``change``, as Gradio."""
+    # Bound the whole request before Werkzeug reads it: at most this many files of at most the
+    # per-file limit (each file is then checked on its own).
+    config = _state().config
+    max_files = config["GALLERY_MAX_UPLOAD_FILES"]
+    request.max_content_length = (config["GALLERY_MAX_UPLOAD_BYTES"] + 4096) * max_files
     source = request.form.get("source", "upload")
     if source not in ("upload", "clipboard", "webcam"):
         raise BadRequest(f"Unknown upload source {source!r}.")
@@ -144,10 +149,6 @@ def upload(page: str, name: str) -> Markup:
         props = state.extension.props_for(gallery, gallery_state.overrides)
         if not state.extension.is_interactive(gallery, props):
             raise NotFound(f"Gallery {name!r} is not interactive: it takes no uploads.")
-        # Bound the whole request before Werkzeug spools it: at most this many files of at
-        # most the per-file limit (each file is then checked on its own).
-        max_files = state.config["GALLERY_MAX_UPLOAD_FILES"]
-        request.max_content_length = (state.config["GALLERY_MAX_UPLOAD_BYTES"] + 4096) * max_files
         files = request.files.getlist("files")
         if len(files) > max_files:
             raise BadRequest(f"Too many files: {len(files)}. Upload at most {max_files} at once.")
