@@ -8,14 +8,12 @@ Without playwright or chromium the browser tests skip on a developer machine, bu
 from __future__ import annotations
 
 import os
-import threading
 import time
 import typing as t
 from pathlib import Path
 
 import pytest
 from flask import Flask, render_template_string, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from flask_gallery import FlaskGallery
 
@@ -68,37 +66,6 @@ def unavailable(reason: str) -> t.NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"browser tests cannot run under CI: {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-class QuietHandler(WSGIRequestHandler):
-    """No access log: a failing test's output should show the test, not every image fetch."""
-
-    def log_request(self, *args: t.Any) -> None:
-        pass
-
-
-class LiveServer:
-    """A real threaded Werkzeug server for ``app`` on 127.0.0.1 and a free port."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-        self.host = f"127.0.0.1:{self._server.server_port}"
-        self.url = f"http://{self.host}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-        # The media store's background thumbnail workers belong to the app: stop them too.
-        state = self.app.extensions.get("flask_gallery")
-        if state is not None:
-            state.media.close()
 
 
 def gallery_app(instance: Path, declare: t.Callable[[FlaskGallery], object]) -> Flask:

@@ -15,7 +15,8 @@ import pytest
 
 from flask_gallery import FlaskGallery
 
-from .conftest import LiveServer, gallery_app
+from ..live import LiveServer
+from .conftest import gallery_app
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Page, Route

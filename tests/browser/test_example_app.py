@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from .conftest import SHOWN_IMAGES_LOADED, LiveServer
+from ..live import LiveServer
+from .conftest import SHOWN_IMAGES_LOADED
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page, Response
