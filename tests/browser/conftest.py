@@ -17,6 +17,8 @@ from flask import Flask, render_template_string, request
 
 from flask_gallery import FlaskGallery
 
+from ..live import LiveServer
+
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request
 
@@ -59,6 +61,30 @@ PAGE = """<!doctype html>
 </main>
 <p id="after">below the galleries</p>
 </body></html>"""
+
+
+#: Records when the page's WebSocket opens (hx-ws fires this on the connection element).
+WATCH_SOCKET = """
+window.fgSocketOpen = false;
+document.addEventListener("htmx:ws:after:connection", () => { window.fgSocketOpen = true; }, true);
+"""
+
+#: Works around the hx-ws load race (test_the_socket_opens_when_hx_ws_loads_late in
+#: test_interactions.py): when htmx processed the page before hx-ws registered, process the
+#: connection element again.
+KICK_SOCKET = """() => {
+    const socket = document.querySelector(".fg-socket");
+    if (socket && !window.fgSocketOpen && !(socket._htmx && socket._htmx.ws)) htmx.process(socket);
+}"""
+
+
+def goto_connected(page: Page, url: str) -> None:
+    """Open ``url`` and wait until the page's WebSocket is open, so results come over it (never
+    by the polling fallback, which starts after a few seconds)."""
+    page.add_init_script(WATCH_SOCKET)
+    page.goto(url)
+    page.evaluate(KICK_SOCKET)
+    page.wait_for_function("() => window.fgSocketOpen")
 
 
 def unavailable(reason: str) -> t.NoReturn:
@@ -135,6 +161,21 @@ def settle(ctx: BrowserContext, pending: set[Request], limit: float = 10.0) -> N
     deadline = time.monotonic() + limit
     while pending and ctx.pages and time.monotonic() < deadline:
         ctx.pages[0].wait_for_timeout(20)  # a poll tick: Playwright delivers events meanwhile
+
+
+@pytest.fixture(scope="module")
+def example_server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
+    """The example app (``example_app.create_app``) on a live server, its media store in a
+    temporary instance folder."""
+    from example_app import create_app
+
+    instance = tmp_path_factory.mktemp("example") / "instance"
+    with pytest.MonkeyPatch.context() as mp:  # keep its media store out of the checkout
+        mp.setattr(Flask, "auto_find_instance_path", lambda self: str(instance))
+        app = create_app()
+    assert Path(app.instance_path) == instance
+    with LiveServer(app) as live:
+        yield live
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ request to any host but the app's own: htmx and the styles are vendored, never f
 from __future__ import annotations
 
 import typing as t
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Flask
 
 from ..live import LiveServer
 from .conftest import SHOWN_IMAGES_LOADED
@@ -21,16 +19,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
-    from example_app import create_app
-
-    instance = tmp_path_factory.mktemp("example") / "instance"
-    with pytest.MonkeyPatch.context() as mp:  # keep its media store out of the checkout
-        mp.setattr(Flask, "auto_find_instance_path", lambda self: str(instance))
-        app = create_app()
-    assert Path(app.instance_path) == instance
-    with LiveServer(app) as live:
-        yield live
+def server(example_server: LiveServer) -> LiveServer:
+    return example_server
 
 
 class Trouble:

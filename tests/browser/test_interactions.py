@@ -26,7 +26,7 @@ from flask_gallery import Error, FlaskGallery, Progress, SelectData
 from flask_gallery.events import EventData
 
 from ..live import LiveServer
-from .conftest import gallery_app
+from .conftest import gallery_app, goto_connected
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -227,20 +227,6 @@ def gate() -> t.Iterator[Gate]:
     GATE.open.set()
 
 
-#: Records when the page's WebSocket opens (hx-ws fires this on the connection element).
-WATCH_SOCKET = """
-window.fgSocketOpen = false;
-document.addEventListener("htmx:ws:after:connection", () => { window.fgSocketOpen = true; }, true);
-"""
-
-#: Works around the hx-ws load race (see test_the_socket_opens_when_hx_ws_loads_late): when
-#: htmx processed the page before hx-ws registered, process the connection element again.
-KICK_SOCKET = """() => {
-    const socket = document.querySelector(".fg-socket");
-    if (socket && !window.fgSocketOpen && !(socket._htmx && socket._htmx.ws)) htmx.process(socket);
-}"""
-
-
 def open_page(
     page: Page, server: LiveServer, *names: str, csp: bool = False, socket: bool = True
 ) -> None:
@@ -248,11 +234,9 @@ def open_page(
     is open, so results come over it (never by the polling fallback) in tests about results."""
     query = "&".join(f"g={name}" for name in names) + ("&csp=1" if csp else "")
     if socket:
-        page.add_init_script(WATCH_SOCKET)
-    page.goto(f"{server.url}/t?{query}")
-    if socket:
-        page.evaluate(KICK_SOCKET)
-        page.wait_for_function("() => window.fgSocketOpen")
+        goto_connected(page, f"{server.url}/t?{query}")
+    else:
+        page.goto(f"{server.url}/t?{query}")
 
 
 def thumb(page: Page, gallery: str, index: int) -> Locator:

@@ -1,0 +1,191 @@
+"""The page's WebSocket against a live server, with a real client (``simple_websocket``) holding
+the page's session cookie, as the browser does: the Flask test client cannot open WebSockets.
+
+The socket refuses another site's Origin (cross-site WebSocket hijacking) and another session;
+a select's result arrives over it; results produced while it was closed arrive after a reconnect.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import typing as t
+import urllib.request
+from urllib.error import HTTPError
+
+import numpy as np
+import pytest
+from simple_websocket import Client, ConnectionError
+
+from flask_gallery import SelectData
+
+from .browser.conftest import gallery_app
+from .live import LiveServer
+
+CAPTIONS = ("red", "green", "blue")
+#: Set by the select handler once it has run, with the index it ran for.
+ran: list[int] = []
+ran_event = threading.Event()
+
+
+def declare(galleries: t.Any) -> None:
+    pics = galleries.gallery(
+        "pics",
+        [(np.full((8, 8, 3), 60 * i, np.uint8), caption) for i, caption in enumerate(CAPTIONS)],
+    )
+
+    @pics.on_select(outputs="#out", trigger_mode="multiple")
+    def show(evt: SelectData) -> str:
+        ran.append(evt.index)
+        ran_event.set()
+        return f"selected {evt.index}: {evt.value['caption']}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
+    app = gallery_app(tmp_path_factory.mktemp("ws_live") / "instance", declare)
+    with LiveServer(app) as live:
+        yield live
+
+
+class BrowserClient(Client):
+    """``simple_websocket``'s client sends ``Host`` without the port; a browser sends
+    ``host:port``, and the server compares ``Origin`` with it. A refused handshake closes the
+    client's socket (the library leaves it open)."""
+
+    def handshake(self) -> None:
+        self.host = f"{self.host}:{self.port}"
+        try:
+            super().handshake()
+        except BaseException:
+            self.sock.close()  # a refused handshake would leave it open
+            raise
+
+
+class Page:
+    """One rendered page as a browser holds it: its token and its session cookie."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        with urllib.request.urlopen(server.url + "/") as response:
+            html = response.read().decode()
+            cookies = response.headers.get_all("Set-Cookie") or []
+        match = re.search(r'class="fg-socket"[^>]*data-page="([^"]+)"', html)
+        assert match, "the page has no WebSocket connection element"
+        self.token = match.group(1)
+        self.cookie = "; ".join(c.split(";", 1)[0] for c in cookies)
+        assert self.cookie.startswith("session="), cookies
+
+    def socket(self, origin: str | None = None, cookie: str | None = None) -> Client:
+        headers = {"Origin": origin or self.server.url, "Cookie": self.cookie}
+        if cookie is not None:
+            headers["Cookie"] = cookie
+        return BrowserClient(f"ws://{self.server.host}/_gallery/ws/{self.token}", headers=headers)
+
+    def select(self, index: int) -> None:
+        request = urllib.request.Request(
+            f"{self.server.url}/_gallery/p/{self.token}/pics/select/{index}",
+            data=b"",
+            method="POST",
+            headers={
+                "X-Gallery-Page": self.token,
+                "Cookie": self.cookie,
+                "Origin": self.server.url,
+                "HX-Request": "true",
+            },
+        )
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 200
+            response.read()
+
+
+def receive_until(ws: Client, needle: str, limit: float = 10.0) -> str:
+    """Everything received until a message contains ``needle`` (fails after ``limit`` s)."""
+    received: list[str] = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        message = ws.receive(timeout=max(0.0, deadline - time.monotonic()))
+        if message is None:
+            break
+        received.append(str(message))
+        if needle in str(message):
+            return "".join(received)
+    raise AssertionError(f"{needle!r} never arrived; received: {received!r}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> None:
+    ran.clear()
+    ran_event.clear()
+
+
+def test_the_socket_refuses_another_origin(server: LiveServer) -> None:
+    page = Page(server)
+    with pytest.raises(ConnectionError) as refused:
+        page.socket(origin="https://evil.example")
+    assert refused.value.status_code == 403
+    ws = page.socket()  # the same handshake from the page's own origin is accepted
+    try:
+        assert ws.connected
+    finally:
+        ws.close()
+
+
+def test_the_socket_refuses_another_session(server: LiveServer) -> None:
+    page, other = Page(server), Page(server)
+    with pytest.raises(ConnectionError) as refused:
+        page.socket(cookie=other.cookie)
+    assert refused.value.status_code == 403
+    with pytest.raises(ConnectionError) as no_cookie:
+        page.socket(cookie="")
+    assert no_cookie.value.status_code == 403
+
+
+def test_a_select_result_arrives_over_the_socket(server: LiveServer) -> None:
+    page = Page(server)
+    ws = page.socket()
+    try:
+        page.select(1)
+        received = receive_until(ws, "selected 1: green")
+    finally:
+        ws.close()
+    assert '<hx-partial hx-target="#out" hx-swap="innerHTML">selected 1: green</hx-partial>' in (
+        received
+    )
+
+
+def test_results_produced_while_disconnected_arrive_after_a_reconnect(server: LiveServer) -> None:
+    page = Page(server)
+    ws = page.socket()
+    try:
+        page.select(0)
+        receive_until(ws, "selected 0: red")
+    finally:
+        ws.close()
+    ran_event.clear()
+    page.select(2)  # nobody is listening: the result waits for the page
+    assert ran_event.wait(10)
+    ws = page.socket()
+    try:
+        received = receive_until(ws, "selected 2: blue")
+    finally:
+        ws.close()
+    assert "selected 0: red" not in received  # what was delivered is not sent again
+    assert ran == [0, 2]
+
+
+def test_the_poll_refuses_another_origin(server: LiveServer) -> None:
+    page = Page(server)
+    request = urllib.request.Request(
+        f"{server.url}/_gallery/poll/{page.token}",
+        headers={
+            "X-Gallery-Page": page.token,
+            "Cookie": page.cookie,
+            "Origin": "https://evil.example",
+        },
+    )
+    with pytest.raises(HTTPError) as refused:
+        urllib.request.urlopen(request)
+    refused.value.close()
+    assert refused.value.code == 403
