@@ -17,7 +17,7 @@ from flask import Flask, render_template_string, request
 
 from flask_gallery import FlaskGallery
 
-from ..live import LiveServer
+from ..live import LiveServer  # also imported from here by benchmarks/bench_first_paint.py
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request

@@ -13,6 +13,7 @@ import io
 import re
 import secrets
 import threading
+import time
 import typing as t
 import zipfile
 from pathlib import Path
@@ -495,30 +496,62 @@ def test_delete_removes_the_item_and_fires_delete(page: Page, server: LiveServer
     expect(page.locator("#deleted")).to_have_text("deleted 1 item 1")
 
 
-def test_dropping_a_file_uploads_it(page: Page, server: LiveServer) -> None:
-    open_page(page, server, "edit")
-    thumbs = page.locator("#fg-edit .fg-grid .fg-thumb")
-    expect(thumbs).to_have_count(3)
+def until(page: Page, condition: t.Callable[[], bool], limit: float = 10.0) -> None:
+    """Wait for a condition on the Python side (a routed request arriving, say), letting
+    Playwright deliver its events meanwhile."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(20)
+
+
+def drop(page: Page, gallery: str, files: list[tuple[str, bytes]]) -> None:
+    """Drag ``(name, content)`` files onto the gallery's drop zone and drop them there."""
     page.evaluate(
-        """async (bytes) => {
-            const file = new File([new Uint8Array(bytes)], "dropped.png", {type: "image/png"});
+        """([selector, files]) => {
             const data = new DataTransfer();
-            data.items.add(file);
-            const zone = document.querySelector("#fg-edit .fg-dropzone");
+            for (const [name, bytes] of files) {
+                data.items.add(new File([new Uint8Array(bytes)], name, {type: "image/png"}));
+            }
+            const zone = document.querySelector(selector);
             for (const type of ["dragenter", "dragover", "drop"]) {
                 zone.dispatchEvent(new DragEvent(type,
                     {dataTransfer: data, bubbles: true, cancelable: true}));
             }
         }""",
-        list(png_bytes(70, 90)),
+        [f"#fg-{gallery} .fg-dropzone", [(name, list(content)) for name, content in files]],
     )
+
+
+def test_dropping_a_file_uploads_it_with_a_progress_bar(page: Page, server: LiveServer) -> None:
+    open_page(page, server, "edit")
+    thumbs = page.locator("#fg-edit .fg-grid .fg-thumb")
+    expect(thumbs).to_have_count(3)
+    held: list[t.Any] = []
+    page.route("**/edit/upload", lambda route: held.append(route))
+    drop(page, "edit", [("dropped.png", png_bytes(70, 90))])
+    bar = page.locator("#fg-edit [role=progressbar]")
+    expect(bar).to_be_visible()  # while the upload is on its way
+    until(page, lambda: len(held) == 1)
+    held[0].continue_()
     expect(thumbs).to_have_count(4)
+    expect(bar).to_have_count(0)
     expect(page.locator("#uploaded")).to_have_text("4 items, 1 new")
     page.wait_for_function(
         "() => { const i = document.querySelector("
         "'#fg-edit .fg-thumb[data-index=\"3\"] img'); return i && i.complete"
         " && i.naturalWidth > 0; }"
     )
+
+
+def test_a_bad_file_is_named_and_the_good_ones_are_kept(page: Page, server: LiveServer) -> None:
+    open_page(page, server, "edit")
+    thumbs = page.locator("#fg-edit .fg-grid .fg-thumb")
+    expect(thumbs).to_have_count(3)
+    drop(page, "edit", [("good.png", png_bytes(71, 80)), ("broken.png", b"not an image at all")])
+    expect(thumbs).to_have_count(4)
+    expect(page.locator("#fg-edit [role=alert]")).to_contain_text(["broken.png"])
+    expect(page.locator("#uploaded")).to_have_text("4 items, 1 new")
 
 
 # ---- product bugs, shown by tests that fail until they are fixed ------------------------------
@@ -541,7 +574,7 @@ def test_the_socket_opens_when_hx_ws_loads_late(page: Page, server: LiveServer) 
     page.wait_for_function(
         "() => !!document.querySelector('#fg-pics .fg-thumb[data-htmx-powered]')"
     )
-    assert len(held) == 1
+    until(page, lambda: len(held) == 1)
     held[0].continue_()
     page.wait_for_function("() => document.readyState === 'complete'")
     thumb(page, "pics", 1).click()
@@ -570,6 +603,7 @@ def test_an_alert_survives_the_answer_of_the_click_that_caused_it(
     thumb(page, "fail", 0).click()
     alert = page.locator("#fg-fail [role=alert]", has_text="too dark")
     expect(alert).to_be_visible()  # over the WebSocket, before the click's answer
+    until(page, lambda: len(held) == 1)
     route, response = held[0]
     route.fulfill(response=response)
     expect(thumb(page, "fail", 0)).to_have_attribute("aria-pressed", "true")
