@@ -3,7 +3,9 @@
 One page, ``/``, with one gallery of 3 small images (``allow_preview=False`` so the grid stays
 clickable) and a trivial select handler writing ``evt.index`` to ``#out``; ``POST /bare`` is a
 bare Flask view answering ``ok``, the floor the benchmark compares with. The handler's
-``concurrency_limit`` comes from ``BENCH_LIMIT`` (``default`` or ``none``).
+``concurrency_limit`` comes from ``BENCH_LIMIT`` (``default`` or ``none``); for experiments,
+``BENCH_SHOW_PROGRESS=hidden`` turns its status overlays off and ``BENCH_SWITCH_INTERVAL`` sets
+``sys.setswitchinterval`` (neither is used by the benchmark itself).
 
 Run by the benchmark, never by hand::
 
@@ -49,7 +51,11 @@ def create_app() -> Flask:
     images = [np.full((64, 64, 3), color, np.uint8) for color in COLORS]
     gallery = galleries.gallery("bench", images, allow_preview=False, columns=3)
 
-    @gallery.on_select(outputs="#out", trigger_mode="multiple", concurrency_limit=limit)
+    progress = os.environ.get("BENCH_SHOW_PROGRESS", "full")  # experiments: "hidden"
+
+    @gallery.on_select(
+        outputs="#out", trigger_mode="multiple", concurrency_limit=limit, show_progress=progress
+    )
     def on_select(evt: SelectData) -> str:
         return str(evt.index)
 

@@ -562,7 +562,7 @@ def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str
 def report_browser(server: Server, clicks: int) -> None:
     times, cpu, version = browser_clicks(server, clicks)
     med = median(times)
-    print(f"\nchromium {version}, {clicks} sequential clicks, same server", flush=True)
+    print(f"\nchromium {version}, {clicks} sequential clicks, {server.kind}", flush=True)
     if server.kind == "gradio":
         GRADIO.update(browser=med, browser_p95=p95(times), browser_cpu=cpu)
         line("Gradio: click to answer in the DOM", f"median {ms(med)} p95 {ms(p95(times))}")
@@ -624,9 +624,8 @@ def gradio_side(tmp: Path, args: argparse.Namespace) -> None:
             )
             GRADIO[key] = eps(run)
             GRADIO["cpu" if limit == "default" else "cpu_none"] = (cpu_per(run), cpu_per(run))
-            if limit == "default":
-                if not args.no_browser:
-                    report_browser(server, args.clicks)
+            if limit == "default" and not args.no_browser:
+                report_browser(server, args.clicks)
             rss = report_rss(server)
             GRADIO["rss"] = max(rss, GRADIO["rss"] if limit == "none" else 0)
     imported, bare = import_time(GRADIO_PYTHON, "import gradio", 3)
@@ -682,7 +681,7 @@ def main(argv: list[str] | None = None) -> None:
                         with_rtt=limit == "default",
                     )
                     report_rss(server)
-                    if kind == "werkzeug" and limit == "default" and not args.no_browser:
+                    if limit == "default" and not args.no_browser:
                         report_browser(server, args.clicks)
 
     imported, bare = import_time(Path(sys.executable), "import flask_gallery")
