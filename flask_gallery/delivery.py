@@ -77,6 +77,25 @@ def _alert(level: str, text: str) -> Markup:
     return Markup('<p class="fg-alert fg-alert-{}" role="alert">{}</p>').format(level, text)
 
 
+_STATUS = frozenset({"estimation", "started", "progress"})
+
+
+def coalesce(messages: t.Sequence[t.Mapping[str, t.Any]]) -> list[t.Mapping[str, t.Any]]:
+    """Messages that are swapped in together (a poll's answer) as one consistent update.
+
+    htmx finds every ``<hx-partial>`` target of one swap before it swaps any, so an overlay
+    drawn by one message cannot be removed by a later one of the same answer. Keep only the last
+    status of a job still running and none of a job that ended; everything else stays, in order.
+    """
+    ended = {m["job"] for m in messages if m["type"] in _TERMINAL}
+    last_status = {m["job"]: i for i, m in enumerate(messages) if m["type"] in _STATUS}
+    return [
+        m
+        for i, m in enumerate(messages)
+        if m["type"] not in _STATUS or (m["job"] not in ended and last_status[m["job"]] == i)
+    ]
+
+
 class Renderer:
     """Turns one page's messages into HTML. It keeps no state, so the WebSocket, a reconnect
     and the polling fallback all draw the same thing for the same message."""

@@ -16,7 +16,7 @@ from flask_sock import Sock
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from .app_state import AppState, app_state
-from .delivery import Renderer
+from .delivery import Renderer, coalesce
 from .pages import PageGone, check_owner, same_origin
 from .request import snapshot
 from .state import PageState
@@ -97,7 +97,7 @@ def poll(page: str) -> Response:
         raise BadRequest("'after' must be a message sequence number.") from None
     replay = state.engine().replay(page, after)
     renderer = _renderer(state, page_state)
-    html = "".join(renderer.render(message) for message in replay.messages)
+    html = "".join(renderer.render(message) for message in coalesce(replay.messages))
     last = max(after, replay.last_seq)
     page_state.delivered = max(page_state.delivered, last)
     response = Response(html, mimetype="text/html")

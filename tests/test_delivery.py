@@ -86,3 +86,21 @@ def test_scroll_to_output_marks_the_first_output(engine: EventEngine) -> None:
     assert 'hx-target="#x" hx-swap="beforeend"><span class="fg-scroll-marker" hidden>' in done
     (plain,) = render(engine, quiet.id, {"type": "done", "value": {"html": ""}})
     assert "fg-scroll-marker" not in plain
+
+
+def test_a_polls_messages_are_coalesced_per_job() -> None:
+    from flask_gallery.delivery import coalesce
+
+    messages = [
+        {"type": "estimation", "job": "a"},
+        {"type": "started", "job": "a"},
+        {"type": "estimation", "job": "b"},
+        {"type": "progress", "job": "a"},
+        {"type": "notify", "job": "a"},
+        {"type": "done", "job": "a"},
+        {"type": "started", "job": "b"},
+        {"type": "progress", "job": "b"},
+    ]
+    kept = [(m["type"], m["job"]) for m in coalesce(messages)]
+    # an ended job keeps no status; a running one only its last; nothing else is dropped
+    assert kept == [("notify", "a"), ("done", "a"), ("progress", "b")]

@@ -460,8 +460,11 @@ def test_warning_info_progress_and_streamed_yields_reach_the_page(
     # every yield updates #out, in order, and the last one stays
     outs = re.findall(r'hx-target="#out" hx-swap="innerHTML">([^<]*)<', html)
     assert outs == ["step 0", "step 1", "finished"]
-    assert 'class="fg-status fg-status-full"' in html  # the overlay while it ran...
-    assert re.search(r'hx-target="#fg-status-[0-9a-f]+-0" hx-swap="delete"', html)  # ...then gone
+    progress = [m["progress"] for m in channel.messages if m["type"] == "progress"]
+    assert progress and progress[-1][0]["desc"] == "working"
+    # polled after the job ended: no overlay is drawn, and any drawn before is removed
+    assert "fg-status-full" not in html
+    assert re.search(r'hx-target="#fg-status-[0-9a-f]+-0" hx-swap="delete"', html)
 
 
 def test_an_upload_request_is_bounded_before_it_is_read(tmp_path: t.Any) -> None:

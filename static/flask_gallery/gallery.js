@@ -22,6 +22,22 @@
     });
   }
 
+  // Messages: a click dismisses one; info and warnings go by themselves after 10 s, as
+  // Gradio's toasts; errors stay until dismissed.
+  const ALERT_MS = 10000;
+  function expireAlerts(root) {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll(".fg-alert-info:not([data-expiring]), .fg-alert-warning:not([data-expiring]), .fg-alert-success:not([data-expiring])")
+      .forEach((alert) => {
+        alert.dataset.expiring = "1";
+        setTimeout(() => alert.remove(), ALERT_MS);
+      });
+  }
+  document.addEventListener("click", (event) => {
+    const alert = event.target.closest && event.target.closest(".fg-alert");
+    if (alert) alert.remove();
+  });
+
   function showAlert(block, level, text) {
     const area = block && block.querySelector(".fg-alerts");
     if (!area) return;
@@ -30,6 +46,7 @@
     p.setAttribute("role", "alert");
     p.textContent = text;
     area.appendChild(p);
+    expireAlerts(area);
   }
 
   /* Every htmx request of the page names the page (same origin only: htmx's default mode), so
@@ -316,6 +333,13 @@
   function watchSocket(socket) {
     if (socket.fgWatched) return;
     socket.fgWatched = true;
+    // htmx may have processed the page before hx-ws.js arrived (scripts are deferred, and htmx
+    // starts on a timer): then the socket element was never connected. Process it again now
+    // that the extension is registered (gallery.js runs after hx-ws.js).
+    setTimeout(() => {
+      const ws = socket._htmx && socket._htmx.ws;
+      if (window.htmx && !(ws && ws.initialized)) htmx.process(socket, true);
+    }, 0);
     let open = false;
     let timer = null;
     let after = null;
@@ -351,6 +375,7 @@
 
   function init(root) {
     scrollToOutputs();
+    expireAlerts(document);
     revealShare(root);
     if (!root.querySelectorAll) return;
     root.querySelectorAll(".fg-socket").forEach(watchSocket);
