@@ -69,21 +69,12 @@ window.fgSocketOpen = false;
 document.addEventListener("htmx:ws:after:connection", () => { window.fgSocketOpen = true; }, true);
 """
 
-#: Works around the hx-ws load race (test_the_socket_opens_when_hx_ws_loads_late in
-#: test_interactions.py): when htmx processed the page before hx-ws registered, process the
-#: connection element again.
-KICK_SOCKET = """() => {
-    const socket = document.querySelector(".fg-socket");
-    if (socket && !window.fgSocketOpen && !(socket._htmx && socket._htmx.ws)) htmx.process(socket);
-}"""
-
 
 def goto_connected(page: Page, url: str) -> None:
     """Open ``url`` and wait until the page's WebSocket is open, so results come over it (never
     by the polling fallback, which starts after a few seconds)."""
     page.add_init_script(WATCH_SOCKET)
     page.goto(url)
-    page.evaluate(KICK_SOCKET)
     page.wait_for_function("() => window.fgSocketOpen")
 
 

@@ -279,6 +279,7 @@ def test_thumbnail_n_of_m_opens_the_preview_on_item_n(
     thumbs.nth(n).click()
     preview = page.locator("#fg-pics dialog.fg-preview[open]")
     expect(preview).to_be_visible()
+    expect(page.get_by_role("dialog", name=re.compile(r"^Pictures: "))).to_have_count(1)
     preview_shows(page, "pics", n, WIDTHS[n])
     expect(preview.locator(".fg-preview-caption")).to_have_text(f"cap {n}")
     # The handlers' answers arrive over the WebSocket: select's SelectData, preview_open.
@@ -309,6 +310,24 @@ def test_keyboard_wraps_around_fires_select_and_escape_closes(
     page.wait_for_function(
         "() => document.activeElement.matches('#fg-pics .fg-grid .fg-thumb[data-index=\"1\"]')"
     )
+
+
+def test_the_halves_of_the_big_image_go_back_and_forward(page: Page, server: LiveServer) -> None:
+    open_page(page, server, "pics")
+    thumb(page, "pics", 0).click()
+    preview_shows(page, "pics", 0, WIDTHS[0])
+    expect(page.locator("#out")).to_have_text("0:cap 0")  # select runs once at a time
+    big = page.locator("#fg-pics img.fg-preview-media")
+    box = big.bounding_box()
+    assert box is not None
+    big.click(position={"x": box["width"] * 0.25, "y": box["height"] / 2})
+    expect(page.locator("#out")).to_have_text(f"{len(WIDTHS) - 1}:cap {len(WIDTHS) - 1}")
+    preview_shows(page, "pics", len(WIDTHS) - 1, WIDTHS[-1])
+    box = big.bounding_box()
+    assert box is not None
+    big.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
+    expect(page.locator("#out")).to_have_text("0:cap 0")
+    preview_shows(page, "pics", 0, WIDTHS[0])
 
 
 def test_download_saves_the_original_file_under_its_name(
@@ -554,21 +573,17 @@ def test_a_bad_file_is_named_and_the_good_ones_are_kept(page: Page, server: Live
     expect(page.locator("#uploaded")).to_have_text("4 items, 1 new")
 
 
-# ---- product bugs, shown by tests that fail until they are fixed ------------------------------
+# ---- product bugs these tests found (fixed in 94ae48b) ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gallery_assets() loads htmx, hx-ws and gallery.js with `defer`; a deferred script "
-    "runs at readyState 'interactive', so htmx initialises with setTimeout(0) and processes the "
-    "page before hx-ws.js has run when that file arrives later: the .fg-socket element is never "
-    "connected and the page silently falls back to polling (results 1-3 s late)",
-)
 def test_the_socket_opens_when_hx_ws_loads_late(page: Page, server: LiveServer) -> None:
+    """htmx starts on a timer and may process the page before the deferred hx-ws.js has run:
+    the page must still open its WebSocket, not fall back to polling."""
     held: list[t.Any] = []
     page.route("**/vendor/hx-ws-*.js*", lambda route: held.append(route))
-    sockets: list[str] = []
-    page.on("websocket", lambda ws: sockets.append(ws.url))
+    seen: list[str] = []  # "socket" and "poll", in the order the page made them
+    page.on("websocket", lambda ws: seen.append("socket"))
+    page.on("request", lambda r: seen.append("poll") if "/_gallery/poll/" in r.url else None)
     page.goto(f"{server.url}/t?g=pics", wait_until="commit")
     # htmx has processed the page (its thumbnails are wired) while hx-ws.js is still on its way.
     page.wait_for_function(
@@ -576,19 +591,12 @@ def test_the_socket_opens_when_hx_ws_loads_late(page: Page, server: LiveServer) 
     )
     until(page, lambda: len(held) == 1)
     held[0].continue_()
-    page.wait_for_function("() => document.readyState === 'complete'")
+    until(page, lambda: bool(seen))
+    assert seen[0] == "socket", "the page fell back to polling without opening its WebSocket"
     thumb(page, "pics", 1).click()
-    expect(page.locator("#out")).to_have_text("1:cap 1", timeout=10_000)  # polling got it
-    assert sockets, "the page never opened its WebSocket"
+    expect(page.locator("#out")).to_have_text("1:cap 1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a handler's alert can reach the page over the WebSocket before the answer to the "
-    "click that started it; that answer (views._answer: the whole gallery, hx-swap outerMorph) "
-    "then replaces the gallery's .fg-alerts area with the empty one of the fresh render, and "
-    "the error message vanishes",
-)
 def test_an_alert_survives_the_answer_of_the_click_that_caused_it(
     page: Page, server: LiveServer, gate: Gate
 ) -> None:
@@ -610,13 +618,6 @@ def test_an_alert_survives_the_answer_of_the_click_that_caused_it(
     expect(alert).to_have_count(1, timeout=2000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ws.poll joins several messages of a job into one answer and gallery.js swaps it in "
-    "one htmx.swap; htmx resolves every <hx-partial> target before swapping any, so the "
-    "'delete #fg-status-<job>-<n>' parts find nothing and each status message adds another "
-    "overlay: after the job ends, overlays ('queue: 1/1', 'processing') stay on the output",
-)
 def test_polling_removes_the_status_overlays_of_a_finished_job(
     page: Page, server: LiveServer, gate: Gate
 ) -> None:
