@@ -431,6 +431,25 @@ def test_queue_position_and_progress_show_for_a_slow_handler(
     assert gate.ran("slow") == [0, 1]
 
 
+def test_a_second_page_sees_its_place_in_the_queue(
+    new_page: t.Callable[..., Page], server: LiveServer, gate: Gate
+) -> None:
+    first, second = new_page(), new_page()  # two visitors, two sessions
+    open_page(first, server, "slow")
+    open_page(second, server, "slow")
+    click_and_wait(first, "slow", 0)
+    assert gate.started.wait(10)
+    click_and_wait(second, "slow", 1)
+    waiting = second.locator("#slow-out .fg-status")
+    expect(waiting).to_have_text(re.compile(r"^queue: 1/1( \| [\d.]+s)?$"))  # ETA once known
+    expect(first.locator("#slow-out .fg-status")).to_have_text("Halfway")
+    gate.open.set()
+    expect(first.locator("#slow-out")).to_have_text("slow 0")
+    expect(second.locator("#slow-out")).to_have_text("slow 1")
+    expect(waiting).to_have_count(0)
+    assert gate.ran("slow") == [0, 1]
+
+
 #: Every WebSocket the page opens fails at once, as behind a proxy that refuses the upgrade.
 FAILING_WEBSOCKET = """
 window.fgSocketsTried = 0;
