@@ -29,6 +29,9 @@ LAUNCH_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    # A synthetic camera for the webcam source, allowed without a prompt.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 
 #: True when every image the user can see (rendered, in the viewport, and inside its scroll

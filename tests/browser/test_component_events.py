@@ -1,6 +1,6 @@
 """The example app's gallery_component_events page (/events) in a real chromium: uploads through
-the file picker count up, paste from the clipboard (the button and Ctrl+V) adds an image, and
-pasting something that is not an image says so."""
+the file picker count up, paste from the clipboard (the button and Ctrl+V) and a webcam capture
+add an image, and pasting something that is not an image says so."""
 
 from __future__ import annotations
 
@@ -128,3 +128,25 @@ def test_pasting_text_shows_a_warning(events: Page) -> None:
     expect(alert).to_have_text([NO_MEDIA, NO_MEDIA])
     expect(page.locator(f"{GALLERY} .fg-grid .fg-thumb")).to_have_count(0)
     expect(page.locator("#num-change")).to_have_text("0")
+
+
+def test_a_webcam_capture_adds_the_frame(
+    new_page: t.Callable[..., Page], example_server: LiveServer
+) -> None:
+    page = new_page(permissions=["camera"])
+    goto_connected(page, example_server.url + "/events")
+    page.get_by_role("button", name="Webcam").click()
+    page.wait_for_function(
+        f"() => {{ const v = document.querySelector('{GALLERY} .fg-webcam-view video');"
+        " return v && v.readyState >= 2 && v.videoWidth > 0; }"
+    )
+    size = page.evaluate(
+        f"() => {{ const v = document.querySelector('{GALLERY} .fg-webcam-view video');"
+        " return [v.videoWidth, v.videoHeight]; }"
+    )
+    page.get_by_role("button", name="Capture").click()
+    expect(page.locator(f"{GALLERY} .fg-webcam-view")).to_have_count(0)
+    expect(page.locator(f"{GALLERY} .fg-grid .fg-thumb")).to_have_count(1)
+    expect(page.locator("#num-change")).to_have_text("1")  # as a paste: change, not upload
+    expect(page.locator("#num-upload")).to_have_text("0")
+    first_image_is(page, *size)
