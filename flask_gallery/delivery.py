@@ -96,6 +96,48 @@ def coalesce(messages: t.Sequence[t.Mapping[str, t.Any]]) -> list[t.Mapping[str,
     ]
 
 
+#: Seconds a job's queue/progress status is held back: a job that ends sooner shows none, so a
+#: quick handler costs the page one update instead of three (and shows no flicker).
+STATUS_GRACE = 0.05
+
+
+class StatusHold:
+    """Holds the status messages of each job for :data:`STATUS_GRACE` seconds, for one
+    connection; :meth:`feed` returns what to send now, :meth:`due` what is due by time."""
+
+    def __init__(self, clock: t.Callable[[], float], grace: float = STATUS_GRACE) -> None:
+        self._clock = clock
+        self._grace = grace
+        self._held: dict[str, tuple[float, t.Mapping[str, t.Any]]] = {}
+        self._shown: set[str] = set()
+
+    def feed(self, messages: t.Iterable[t.Mapping[str, t.Any]]) -> list[t.Mapping[str, t.Any]]:
+        out: list[t.Mapping[str, t.Any]] = []
+        for message in messages:
+            job = message.get("job", "")
+            if message["type"] in _STATUS and job not in self._shown:
+                deadline = self._held.get(job, (self._clock() + self._grace, message))[0]
+                self._held[job] = (deadline, message)
+                continue
+            if message["type"] in _TERMINAL:
+                self._held.pop(job, None)
+                self._shown.discard(job)
+            out.append(message)
+        return out + self.due()
+
+    def due(self) -> list[t.Mapping[str, t.Any]]:
+        now = self._clock()
+        ready = [job for job, (deadline, _) in self._held.items() if deadline <= now]
+        self._shown.update(ready)
+        return [self._held.pop(job)[1] for job in ready]
+
+    def wait(self, idle: float) -> float:
+        """Seconds until the next held status is due (at most ``idle``)."""
+        if not self._held:
+            return idle
+        return max(0.0, min(deadline for deadline, _ in self._held.values()) - self._clock())
+
+
 class Renderer:
     """Turns one page's messages into HTML. It keeps no state, so the WebSocket, a reconnect
     and the polling fallback all draw the same thing for the same message."""

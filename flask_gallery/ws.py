@@ -9,6 +9,7 @@ from the engine's page channel; :class:`~flask_gallery.delivery.Renderer` makes 
 from __future__ import annotations
 
 import queue
+import time
 import typing as t
 
 from flask import Blueprint, Response, request
@@ -16,7 +17,7 @@ from flask_sock import Sock
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from .app_state import AppState, app_state
-from .delivery import Renderer, coalesce
+from .delivery import Renderer, StatusHold, coalesce
 from .pages import PageGone, check_owner, same_origin
 from .request import snapshot
 from .state import PageState
@@ -71,15 +72,20 @@ def relay(ws: t.Any, page: str) -> None:
     try:
         if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
             ws.send(state.extension.redraw_page(page_state))
+        hold = StatusHold(time.monotonic)
         while ws.connected:
+            batch = []
             try:
-                message = outbox.get(timeout=_IDLE)
+                batch.append(outbox.get(timeout=hold.wait(_IDLE)))
+                while True:  # everything already waiting goes out in one frame
+                    batch.append(outbox.get_nowait())
             except queue.Empty:
-                continue
-            html = renderer.render(message)
+                pass
+            html = "".join(renderer.render(m) for m in coalesce(hold.feed(batch)))
             if html:
                 ws.send(html)
-            page_state.delivered = max(page_state.delivered, int(message.get("seq", 0)))
+            for message in batch:
+                page_state.delivered = max(page_state.delivered, int(message.get("seq", 0)))
     finally:
         unsubscribe()
         engine.disconnect_page(page)

@@ -104,3 +104,26 @@ def test_a_polls_messages_are_coalesced_per_job() -> None:
     kept = [(m["type"], m["job"]) for m in coalesce(messages)]
     # an ended job keeps no status; a running one only its last; nothing else is dropped
     assert kept == [("notify", "a"), ("done", "a"), ("progress", "b")]
+
+
+def test_a_quick_job_shows_no_status_and_a_slow_one_shows_its_latest() -> None:
+    from flask_gallery.delivery import StatusHold
+
+    now = [0.0]
+    hold = StatusHold(lambda: now[0], grace=0.05)
+    quick = [{"type": "estimation", "job": "q"}, {"type": "started", "job": "q"}]
+    assert hold.feed(quick) == []
+    assert hold.wait(2.0) == pytest.approx(0.05)
+    assert hold.feed([{"type": "done", "job": "q"}]) == [{"type": "done", "job": "q"}]
+    assert hold.wait(2.0) == 2.0  # nothing held any more
+
+    assert (
+        hold.feed([{"type": "started", "job": "s"}, {"type": "progress", "job": "s", "n": 1}]) == []
+    )
+    now[0] = 0.06
+    assert hold.due() == [{"type": "progress", "job": "s", "n": 1}]  # the latest, once due
+    # once shown, its updates go out at once, and its end too
+    assert hold.feed([{"type": "progress", "job": "s", "n": 2}]) == [
+        {"type": "progress", "job": "s", "n": 2}
+    ]
+    assert hold.feed([{"type": "done", "job": "s"}]) == [{"type": "done", "job": "s"}]
