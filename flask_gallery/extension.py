@@ -24,7 +24,7 @@ from .dispatch import partial
 from .page_handle import PageHandle, current_page_handle
 from .pages import current_page
 from .props import NOT_OVERRIDABLE, GalleryProps, resolve_props
-from .render import build_view, initial_selection
+from .render import GalleryView, build_view, initial_selection
 from .state import GalleryState, PageState
 from .urls import urls
 
@@ -214,20 +214,19 @@ class FlaskGallery:
                 parts.append(partial(f"#{self.dom_id(gallery, gallery_state)}", "outerMorph", html))
         return Markup("").join(parts)
 
-    def draw(
+    def view_for(
         self,
         gallery: Gallery,
         gallery_state: GalleryState,
         page_token: str,
         props: GalleryProps | None = None,
-    ) -> Markup:
-        """The gallery's HTML for its current state on a page: the first render and every
-        fragment htmx swaps later come from here, so they never disagree."""
+    ) -> GalleryView:
+        """What the templates draw for the gallery's current state on a page."""
         if props is None:
             props = self.props_for(gallery, gallery_state.overrides)
         state = app_state()
         items = gallery_state.items
-        view = build_view(
+        return build_view(
             gallery.name,
             props,
             items,
@@ -241,7 +240,48 @@ class FlaskGallery:
             include=self._form_inputs(gallery),
             js=self._js_specs(gallery),
         )
+
+    def draw(
+        self,
+        gallery: Gallery,
+        gallery_state: GalleryState,
+        page_token: str,
+        props: GalleryProps | None = None,
+    ) -> Markup:
+        """The gallery's HTML for its current state on a page: the first render and every
+        fragment htmx swaps later come from here, so they never disagree."""
+        view = self.view_for(gallery, gallery_state, page_token, props)
         return Markup(render_template("flask_gallery/gallery.html", view=view))
+
+    def draw_selection(
+        self,
+        gallery: Gallery,
+        gallery_state: GalleryState,
+        page_token: str,
+        changed: t.Iterable[int],
+    ) -> Markup:
+        """Only what a selection change alters: the preview slot and the grid items whose
+        highlight changed, from the same fragments as a full draw. A click in a 200-item gallery
+        then sends two thumbnails (and the preview), not the whole grid."""
+        view = self.view_for(gallery, gallery_state, page_token)
+        preview = (
+            render_template("flask_gallery/_preview.html", view=view) if view.preview_open else ""
+        )
+        parts = [
+            partial(
+                f"#{view.dom_id}-preview-slot", "innerMorph" if preview else "innerHTML", preview
+            )
+        ]
+        for index in sorted(set(changed)):
+            if 0 <= index < len(view.entries):
+                thumb = render_template(
+                    "flask_gallery/_thumb.html",
+                    view=view,
+                    entry=view.entries[index],
+                    sizes=view.sizes,
+                )
+                parts.append(partial(f"#{view.dom_id}-item-{index}", "outerMorph", thumb))
+        return Markup("").join(parts)
 
     def page(self) -> PageHandle:
         """The page the current request comes from, for the app's own views (a button's

@@ -107,18 +107,34 @@ def show(page: str, name: str) -> Markup:
     return state.extension.draw(gallery, page_state.galleries[name], page)
 
 
+def _answer_selection(
+    state: AppState,
+    gallery: Gallery,
+    page: PageState,
+    before: int | None,
+    fired: interactions.Fired,
+) -> Markup:
+    gallery_state = page.galleries[gallery.name]
+    changed = {i for i in (before, gallery_state.selected) if i is not None}
+    html = state.extension.draw_selection(gallery, gallery_state, page.token, changed)
+    fire(state, gallery, page, fired, request.form)
+    return html
+
+
 def select(page: str, name: str, index: str) -> Markup:
     with _editing(page, name) as (state, gallery, page_state, gallery_state):
         i = parse_index(index, len(gallery_state.items))
         props = state.extension.props_for(gallery, gallery_state.overrides)
+        before = gallery_state.selected
         fired = interactions.select(gallery_state, i, props.allow_preview, describe)
-    return _answer(state, gallery, page_state, fired)
+    return _answer_selection(state, gallery, page_state, before, fired)
 
 
 def close(page: str, name: str) -> Markup:
     with _editing(page, name) as (state, gallery, page_state, gallery_state):
+        before = gallery_state.selected
         fired = interactions.close(gallery_state)
-    return _answer(state, gallery, page_state, fired)
+    return _answer_selection(state, gallery, page_state, before, fired)
 
 
 def delete(page: str, name: str, index: str) -> Markup:

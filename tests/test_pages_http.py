@@ -160,7 +160,14 @@ def test_allow_preview_false_selects_without_preview(site: Flask, galleries: Fla
     page = Page(site, site.test_client(), ["g"])
     fragment = BeautifulSoup(page.post("g/select/1").data, "html.parser")
     assert fragment.select_one("dialog") is None
-    assert "fg-selected" in fragment.select(".fg-thumb")[1]["class"]
+    # the answer carries only what changed: the newly highlighted item
+    assert [t["data-index"] for t in fragment.select(".fg-thumb")] == ["1"]
+    assert "fg-selected" in fragment.select_one(".fg-thumb")["class"]
+    fragment = BeautifulSoup(page.post("g/select/2").data, "html.parser")
+    thumbs = {t["data-index"]: t for t in fragment.select(".fg-thumb")}
+    assert set(thumbs) == {"1", "2"}
+    assert "fg-selected" not in thumbs["1"]["class"] and "fg-selected" in thumbs["2"]["class"]
+    assert fragment.select_one("hx-partial[hx-target='#fg-g-item-2']") is not None
 
 
 @pytest.mark.parametrize(

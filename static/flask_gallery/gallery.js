@@ -174,7 +174,12 @@
       const thumb = index !== undefined && block.querySelector(`.fg-thumb[data-index="${index}"]`);
       (thumb || block.querySelector(".fg-thumb") || block).focus({ preventScroll: true });
     }
-    if (block.dataset.selected !== undefined) block.fgLastSelected = block.dataset.selected;
+    rememberSelected(block);
+  }
+
+  function rememberSelected(block) {
+    const selected = block.querySelector(".fg-thumb[aria-pressed=true]");
+    if (selected) block.fgLastSelected = selected.dataset.index;
   }
 
   document.addEventListener("click", (event) => {
@@ -380,7 +385,7 @@
     if (!root.querySelectorAll) return;
     root.querySelectorAll(".fg-socket").forEach(watchSocket);
     root.querySelectorAll(".fg-block").forEach((block) => {
-      if (block.dataset.selected !== undefined) block.fgLastSelected = block.dataset.selected;
+      rememberSelected(block);
     });
   }
 
