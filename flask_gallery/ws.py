@@ -13,7 +13,6 @@ import time
 import typing as t
 
 from flask import Blueprint, Response, request
-from flask_sock import Sock
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from .app_state import AppState, app_state
@@ -113,6 +112,10 @@ def poll(page: str) -> Response:
 
 
 def register(bp: Blueprint) -> None:
+    # Imported here: flask-sock (and its WebSocket stack) costs ~45 ms of `import flask_gallery`
+    # otherwise, and only an app that registers the extension needs it.
+    from flask_sock import Sock
+
     sock = Sock()
     sock.route("/ws/<page>", bp=bp)(relay)
     bp.add_url_rule("/poll/<page>", "poll", poll)

@@ -493,3 +493,29 @@ def test_an_upload_request_is_bounded_before_it_is_read(tmp_path: t.Any) -> None
     assert page.state("up").items == []
     assert upload(page, "up", (small, "ok.png")).status_code == 200
     assert len(page.state("up").items) == 1
+
+
+def test_a_handler_returning_gallery_update_opens_the_preview_without_select(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    source = galleries.gallery("g", pixels(3))
+    shown = galleries.gallery("out", pixels(3))
+    selects: list[int] = []
+
+    @shown.on_select
+    def counted(evt: SelectData) -> None:
+        selects.append(evt.index)
+
+    @source.on_select(outputs=shown)
+    def follow(evt: SelectData) -> t.Any:
+        return shown.update(selected_index=evt.index, columns=3)
+
+    page = Page(site, site.test_client(), ["g", "out"])
+    channel = Channel(site, page)
+    page.post("g/select/2")
+    channel.wait(1)
+    state = page.state("out")
+    assert state.selected == 2 and state.preview_open and state.overrides["columns"] == 3
+    html = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers()).text
+    assert 'hx-target="#fg-out" hx-swap="outerMorph"' in html
+    assert selects == []  # a programmatic selection fires no select
