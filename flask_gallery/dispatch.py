@@ -171,21 +171,24 @@ def apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
                 )
             ]
         }
+    values = _values_per_output(listener, value)
+    if all(isinstance(target, str) for target in listener.outputs):
+        # Only page elements: no page state changes, so the page's lock is not taken and the
+        # page's own requests never wait for a handler's result.
+        return {
+            "html": "".join(
+                _element(str(target), out)
+                for target, out in zip(listener.outputs, values, strict=True)
+            )
+        }
     parts: list[str] = []
     changed: list[tuple[Gallery, interactions.Fired]] = []
     with state.pages.edit(job.page) as page:
         if page is None:  # the page expired meanwhile: nothing to show it on
             return None
-        for target, output in zip(
-            listener.outputs, _values_per_output(listener, value), strict=True
-        ):
+        for target, output in zip(listener.outputs, values, strict=True):
             if isinstance(target, str):
-                content = (
-                    output
-                    if isinstance(output, Markup)
-                    else escape("" if output is None else output)
-                )
-                parts.append(partial(target, "innerHTML", content))
+                parts.append(_element(target, output))
                 continue
             gallery = t.cast("Gallery", target)
             gallery_state = page.galleries.get(gallery.name)
@@ -203,6 +206,12 @@ def apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
     for gallery, fired in changed:
         fire(state, gallery, page, fired, {}, job.request)
     return {"html": "".join(parts)}
+
+
+def _element(target: str, output: t.Any) -> Markup:
+    """An ``"#id"`` output: a str is escaped, ``Markup`` is trusted HTML."""
+    content = output if isinstance(output, Markup) else escape("" if output is None else output)
+    return partial(target, "innerHTML", content)
 
 
 def _wire(state: AppState, target: t.Any, output: t.Any) -> t.Any:
