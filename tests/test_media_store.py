@@ -134,12 +134,13 @@ def test_another_process_waits_for_pixels_still_being_written(
         assert Image.open(io.BytesIO(read_variant(b, item, "thumb", 192))).size == (64, 48)
 
 
-def test_thumbnails_are_jpeg_never_wider_than_the_original(store: MediaStore) -> None:
+def test_thumbnails_are_jpeg_then_webp_never_wider_than_the_original(store: MediaStore) -> None:
     (item,) = store.postprocess([photo(1000, 500)])
     assert item.thumbnail_widths == (192, 384, 640, 960)
     for width in item.thumbnail_widths:
         with Image.open(io.BytesIO(read_variant(store, item, "thumb", width))) as thumb:
-            assert (thumb.format, thumb.size) == ("JPEG", (width, width // 2))
+            expected = "JPEG" if width < 640 else "WEBP"  # large ones: fewer bytes
+            assert (thumb.format, thumb.size) == (expected, (width, width // 2))
     (small,) = store.postprocess([photo(300, 100)])
     assert small.thumbnail_widths == (192, 300)
     big_ask = read_variant(store, small, "thumb", 640)
@@ -239,7 +240,7 @@ def test_background_makes_grid_thumbnails_and_full_files(tmp_path: pathlib.Path)
         store.join()
     names = stored_files(tmp_path)
     assert names.count("full.webp") == 2
-    assert {"thumb-384.jpg", "thumb-640.jpg", "thumb-384.webp", "thumb-400.webp"} <= set(names)
+    assert {"thumb-384.jpg", "thumb-640.webp", "thumb-384.webp", "thumb-400.webp"} <= set(names)
     assert "pixels.npy" not in names
     assert [item.width for item in items] == [800, 400]
 
@@ -300,7 +301,7 @@ def test_a_files_thumbnails_cost_at_most_two_decodes(
         store.postprocess([path])
         store.join()
     assert 1 <= len(decodes) <= 2
-    assert {"thumb-192.jpg", "thumb-384.jpg", "thumb-640.jpg", "thumb-960.jpg"} <= set(
+    assert {"thumb-192.jpg", "thumb-384.jpg", "thumb-640.webp", "thumb-960.webp"} <= set(
         stored_files(tmp_path)
     )
 

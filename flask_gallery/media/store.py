@@ -370,7 +370,7 @@ class MediaStore:
         if variant == "thumb" and record.thumbnailable and target is None:
             return None
         if target is not None and self._decodable_thumbnail(key, record, target):
-            name, ext = record.thumb_name(target), record.thumb_ext
+            name, ext = record.thumb_name(target), record.thumb_ext(target)
             mime_type = "image/webp" if ext == "webp" else "image/jpeg"
         else:
             if width is not None and (variant == "full" or width not in self.thumbnail_widths):
@@ -470,7 +470,9 @@ class MediaStore:
 
         def make() -> None:
             image = source(width) if source else self._source_image(key, record, width)
-            data = thumbnail_bytes(image, width, alpha=record.has_alpha)
+            data = thumbnail_bytes(
+                image, width, alpha=record.has_alpha, webp=record.thumb_ext(width) == "webp"
+            )
             self.layout.write_bytes(key, name, data)
 
         self._once.run((key, name), lambda: self.layout.exists(key, name), make)

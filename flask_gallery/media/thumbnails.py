@@ -1,6 +1,7 @@
 """Grid thumbnails: small, fast to make, and faithful to what the browser shows.
 
-Opaque thumbnails are JPEG q80 (the smallest for photos); thumbnails with alpha are WebP q80.
+Small opaque thumbnails are JPEG q80 (fastest to make); large ones (640 px and up) are WebP q75,
+about a third fewer bytes; thumbnails with alpha are WebP q80.
 Speed comes from never resampling the full image with a wide filter: ``draft`` lets the JPEG
 decoder scale by 1/2..1/8 while decoding, and ``reducing_gap=1.0`` first reduces by the largest
 integer factor that keeps the image at least as wide as the target (a cheap box filter), so the
@@ -19,8 +20,10 @@ from .encode import flatten_alpha
 from .pixels import from_pil, to_image
 from .probe import orientation
 
-#: Quality of JPEG and WebP thumbnails.
+#: Quality of JPEG thumbnails and of WebP thumbnails with alpha.
 THUMB_QUALITY = 80
+#: Quality of large opaque WebP thumbnails (fastest method; about JPEG q80 to the eye).
+WEBP_QUALITY = 75
 _REDUCING_GAP = 1.0
 _OPAQUE_MODES = ("L", "RGB")
 
@@ -29,8 +32,10 @@ def scaled_height(width: int, height: int, target_width: int) -> int:
     return max(1, round(height * target_width / width))
 
 
-def thumbnail_bytes(image: Image.Image, width: int, *, alpha: bool) -> bytes:
-    """Encode ``image`` scaled to ``width`` (never enlarged) as JPEG, or WebP when ``alpha``."""
+def thumbnail_bytes(image: Image.Image, width: int, *, alpha: bool, webp: bool = False) -> bytes:
+    """Encode ``image`` scaled to ``width`` (never enlarged) as JPEG, or WebP when ``alpha``
+    (kept) or ``webp`` (opaque: quality 75 with libwebp's fastest method, about a third
+    smaller than JPEG q80 for photos at a few milliseconds more)."""
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = to_image(from_pil(image))
     if image.width > width:
@@ -39,6 +44,10 @@ def thumbnail_bytes(image: Image.Image, width: int, *, alpha: bool) -> bytes:
     buffer = io.BytesIO()
     if alpha:
         image.save(buffer, format="WEBP", quality=THUMB_QUALITY, method=4)
+    elif webp:
+        if image.mode not in _OPAQUE_MODES:
+            image = flatten_alpha(image)
+        image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=0)
     else:
         if image.mode not in _OPAQUE_MODES:
             image = flatten_alpha(image)
