@@ -519,3 +519,26 @@ def test_a_handler_returning_gallery_update_opens_the_preview_without_select(
     html = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers()).text
     assert 'hx-target="#fg-out" hx-swap="outerMorph"' in html
     assert selects == []  # a programmatic selection fires no select
+
+
+def test_a_gallery_output_replaces_the_value_and_fires_its_change(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    source = galleries.gallery("g", pixels(2))
+    target = galleries.gallery("out", pixels(1))
+    changes: list[int] = []
+
+    @source.on_select(outputs=[target, "#out"])
+    def copy(evt: SelectData) -> tuple[list[t.Any], str]:
+        return [(p, f"copy {i}") for i, p in enumerate(pixels(3))], "copied"
+
+    @target.on_change(inputs=target)
+    def changed(value: t.Any) -> None:
+        changes.append(len(value))
+
+    page = Page(site, site.test_client(), ["g", "out"])
+    channel = Channel(site, page)
+    page.post("g/select/0")
+    channel.wait(2)  # the select, then the change it caused
+    assert [item.caption for item in page.state("out").items] == ["copy 0", "copy 1", "copy 2"]
+    assert changes == [3]
