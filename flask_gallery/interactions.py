@@ -37,13 +37,6 @@ def select(state: GalleryState, index: int, allow_preview: bool, describe: Descr
     return fired
 
 
-def step(state: GalleryState, delta: int, describe: Describe) -> Fired:
-    """Previous/next in the preview, wrapping around as Gradio's ArrowLeft/ArrowRight."""
-    count = len(state.items)
-    current = state.selected if state.selected is not None else 0
-    return select(state, (current + delta) % count, True, describe)
-
-
 def close(state: GalleryState) -> Fired:
     """Close button or Escape: the selection goes, ``preview_close`` fires."""
     was_open = state.preview_open

@@ -101,10 +101,9 @@ def _answer(
 
 
 def show(page: str, name: str) -> Markup:
-    """The gallery as it stands on this page (what a poll or a reconnect redraws)."""
-    with _editing(page, name) as (state, gallery, page_state, _):
-        pass
-    return state.extension.draw(gallery, page_state.galleries[name], page)
+    """The gallery as it stands on this page; also the base URL of its actions."""
+    with _editing(page, name) as (state, gallery, page_state, gallery_state):
+        return state.extension.draw(gallery, gallery_state, page_state.token)
 
 
 def _answer_selection(

@@ -542,3 +542,15 @@ def test_a_gallery_output_replaces_the_value_and_fires_its_change(
     channel.wait(2)  # the select, then the change it caused
     assert [item.caption for item in page.state("out").items] == ["copy 0", "copy 1", "copy 2"]
     assert changes == [3]
+
+
+def test_the_gallery_can_be_fetched_as_it_stands_on_the_page(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    galleries.gallery("g", pixels(3))
+    page = Page(site, site.test_client(), ["g"])
+    page.post("g/select/2")
+    response = page.client.get(f"/_gallery/p/{page.token}/g", headers=page.headers())
+    fragment = BeautifulSoup(response.data, "html.parser")
+    assert fragment.select_one(".fg-thumb[aria-pressed=true]")["data-index"] == "2"
+    assert page.client.get(f"/_gallery/p/{page.token}/g").status_code == 403
