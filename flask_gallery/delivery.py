@@ -13,7 +13,7 @@ import typing as t
 
 from markupsafe import Markup
 
-from .dispatch import partial
+from .dispatch import alert, partial
 from .events import Listenable, Listener
 from .queue import EventEngine
 
@@ -71,10 +71,6 @@ def _overlay(job: str, n: int, mode: str, msg: t.Mapping[str, t.Any]) -> Markup:
         '<div class="fg-status fg-status-{mode}" id="fg-status-{job}-{n}" role="status">'
         '<span class="fg-status-text">{text}</span>{bar}</div>'
     ).format(mode=mode, job=job, n=n, text=_status_text(msg), bar=bar)
-
-
-def _alert(level: str, text: str) -> Markup:
-    return Markup('<p class="fg-alert fg-alert-{}" role="alert">{}</p>').format(level, text)
 
 
 _STATUS = frozenset({"estimation", "started", "progress"})
@@ -169,15 +165,15 @@ class Renderer:
             text = msg.get("error") or "An error occurred."
             if msg.get("traceback"):
                 text = f"{text}\n{msg['traceback']}"
-            parts.append(partial(self._alerts(listener), "beforeend", _alert("error", text)))
+            parts.append(partial(self._alerts(listener), "beforeend", alert("error", text)))
         elif kind == "notify":
             level = msg.get("level", "info")
             parts.append(
-                partial(self._alerts(listener), "beforeend", _alert(level, msg.get("message", "")))
+                partial(self._alerts(listener), "beforeend", alert(level, msg.get("message", "")))
             )
         elif kind == "rejected" and msg.get("code") not in (None, "once"):
             reason = msg.get("reason") or "The request was refused."
-            parts.append(partial(self._alerts(listener), "beforeend", _alert("warning", reason)))
+            parts.append(partial(self._alerts(listener), "beforeend", alert("warning", reason)))
         if kind in _TERMINAL and kind != "rejected" and listener.show_progress != "hidden":
             parts += self._clear(msg["job"], len(targets))  # a rejected job never had one
         return "".join(parts)

@@ -60,6 +60,16 @@ def partial(target: str, swap: str, content: str) -> Markup:
     )
 
 
+#: Levels an alert can have (Gradio's Error, Warning, Info, Success).
+ALERT_LEVELS = ("error", "warning", "info", "success")
+
+
+def alert(level: str, text: str) -> Markup:
+    """A message for a gallery's alert area; ``text`` is escaped."""
+    level = level if level in ALERT_LEVELS else "info"
+    return Markup('<p class="fg-alert fg-alert-{}" role="alert">{}</p>').format(level, text)
+
+
 def collect_inputs(listener: Listener, page: PageState, form: t.Mapping[str, str]) -> list[t.Any]:
     """The listener's input values as they are now: a gallery's items on this page, or a form
     field of the page (sent along with the request). A listener's ``js`` ran in the browser

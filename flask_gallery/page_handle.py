@@ -24,7 +24,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 
 from .app_state import AppState, app_state
-from .dispatch import fire, partial
+from .dispatch import alert, fire, partial
 from .pages import PAGE_HEADER, PageGone, check_owner, check_request
 from .props import PreprocessType
 
@@ -83,10 +83,7 @@ class PageHandle:
         """A message shown in the gallery's alert area, as ``Warning``/``Info`` in a handler."""
         gallery, gallery_state = self._gallery(name)
         target = f"#{self._state.extension.dom_id(gallery, gallery_state)}-alerts"
-        alert = Markup('<p class="fg-alert fg-alert-{}" role="alert">{}</p>').format(
-            level if level in ("info", "warning", "error", "success") else "info", message
-        )
-        return partial(target, "beforeend", alert)
+        return partial(target, "beforeend", alert(level, message))
 
 
 def current_page_handle() -> PageHandle:

@@ -18,7 +18,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from . import interactions
 from .app_state import AppState
 from .app_state import app_state as _state
-from .dispatch import describe, fire, partial
+from .dispatch import alert, describe, fire, partial
 from .media.uploads import UploadRejected
 from .pages import PageGone, check_owner, check_request, parse_index
 from .state import GalleryState, PageState
@@ -192,20 +192,18 @@ def upload(page: str, name: str) -> Markup:
         dom_id = state.extension.dom_id(gallery, gallery_state)
     html = _answer(state, gallery, page_state, fired)
     alerts = [
-        partial(f"#{dom_id}-alerts", "beforeend", _alert(f"{exc.filename}: {exc.reason}"))
+        partial(f"#{dom_id}-alerts", "beforeend", alert("error", f"{exc.filename}: {exc.reason}"))
         for exc in refused
     ]
     return html + Markup("").join(alerts)
 
 
-def _alert(text: str) -> Markup:
-    return Markup('<p class="fg-alert fg-alert-error" role="alert">{}</p>').format(text)
-
-
 def error(exc: HTTPException) -> Response:
-    """An refused gallery request as a message inside the gallery: htmx swaps 4xx responses, so
+    """A refused gallery request as a message inside the gallery: htmx swaps 4xx responses, so
     the answer is retargeted to the gallery's alert area and the gallery itself stays as it was."""
-    response = Response(_alert(exc.description or exc.name), status=exc.code, mimetype="text/html")
+    response = Response(
+        alert("error", exc.description or exc.name), status=exc.code, mimetype="text/html"
+    )
     root = request.headers.get("X-Gallery-Root", "")
     if request.headers.get("HX-Request") and root.replace("-", "").replace("_", "").isalnum():
         response.headers["HX-Retarget"] = f"#{root}-alerts"
