@@ -25,7 +25,7 @@ from werkzeug.exceptions import NotFound
 
 from .app_state import AppState, app_state
 from .dispatch import alert, fire, partial
-from .pages import PAGE_HEADER, PageGone, check_owner, check_request
+from .pages import PAGE_HEADER, PageGone, check_request, owned_page
 from .props import PreprocessType
 
 if t.TYPE_CHECKING:
@@ -91,8 +91,5 @@ def current_page_handle() -> PageHandle:
     token = request.headers.get(PAGE_HEADER, "")
     check_request(token)
     state = app_state()
-    page = state.pages.get(token)
-    if page is None:
-        raise PageGone()
-    check_owner(page)
+    owned_page(state.pages, token)
     return PageHandle(state, token)

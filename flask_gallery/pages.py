@@ -76,6 +76,15 @@ def check_request(token: str) -> None:
         raise Forbidden("The page token does not match this request.")
 
 
+def owned_page(store: PageStore, token: str) -> PageState:
+    """The page of ``token`` if it exists (410 otherwise) and belongs to this session (403)."""
+    page = store.get(token)
+    if page is None:
+        raise PageGone()
+    check_owner(page)
+    return page
+
+
 def check_owner(page: PageState) -> None:
     if not secrets.compare_digest(page.session_id, str(session.get(SESSION_KEY, ""))):
         raise Forbidden("This page belongs to another session. Reload the page.")

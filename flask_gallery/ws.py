@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest, Forbidden
 
 from .app_state import AppState, app_state
 from .delivery import Renderer, StatusHold, coalesce
-from .pages import PageGone, check_owner, same_origin
+from .pages import owned_page, same_origin
 from .request import snapshot
 from .state import PageState
 
@@ -34,11 +34,7 @@ def _page_for(token: str) -> tuple[AppState, PageState]:
     if not same_origin(request.headers.get("Origin")):
         raise Forbidden("Cross-site WebSocket refused.")
     state = app_state()
-    page = state.pages.get(token)
-    if page is None:
-        raise PageGone()
-    check_owner(page)
-    return state, page
+    return state, owned_page(state.pages, token)
 
 
 def _renderer(state: AppState, page: PageState) -> Renderer:
