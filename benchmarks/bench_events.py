@@ -522,8 +522,24 @@ CLICKS_JS = """async ([n, timeout, thumbs, answer, selected]) => {
 }"""
 
 
-def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str]:
-    """Times (s) of ``clicks`` sequential clicks in headless chromium, server CPU per click."""
+#: The floor of any click that asks the server: a bare fetch POST from the same page to the same
+#: server (a trivial Flask view), answer written into the DOM.
+BARE_FETCH_JS = """async (n) => {
+  const out = document.getElementById("out");
+  const times = [];
+  for (let k = 0; k < n; k++) {
+    const start = performance.now();
+    const response = await fetch("/bare", {method: "POST"});
+    out.dataset.bare = await response.text();
+    times.push(performance.now() - start);
+  }
+  return times;
+}"""
+
+
+def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str, list[float]]:
+    """Times (s) of ``clicks`` sequential clicks in headless chromium, server CPU per click,
+    the browser's version, and the times of as many bare fetch POSTs (our servers only)."""
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT))
@@ -550,8 +566,9 @@ def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str
             cpu0 = server.cpu()
             times = page.evaluate(CLICKS_JS, [clicks, CLICK_TIMEOUT * 1000, *setup])
             cpu = (server.cpu() - cpu0) / clicks
+            bare = [] if server.kind == "gradio" else page.evaluate(BARE_FETCH_JS, clicks)
             context.close()
-            return [x / 1000 for x in times], cpu, browser.version
+            return [x / 1000 for x in times], cpu, browser.version, [x / 1000 for x in bare]
         finally:
             browser.close()
 
@@ -560,7 +577,7 @@ def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str
 
 
 def report_browser(server: Server, clicks: int) -> None:
-    times, cpu, version = browser_clicks(server, clicks)
+    times, cpu, version, bare = browser_clicks(server, clicks)
     med = median(times)
     print(f"\nchromium {version}, {clicks} sequential clicks, {server.kind}", flush=True)
     if server.kind == "gradio":
@@ -579,6 +596,11 @@ def report_browser(server: Server, clicks: int) -> None:
         "server CPU per click",
         ms(cpu),
         f"{cpu / GRADIO['browser_cpu']:.2f}x Gradio's {ms(GRADIO['browser_cpu'])}",
+    )
+    line(
+        "floor: bare fetch POST from the page",
+        f"median {ms(median(bare))} p95 {ms(p95(bare))}",
+        f"the click is {med / median(bare):.2f}x one bare round trip from this browser",
     )
 
 
