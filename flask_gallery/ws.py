@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest, Forbidden
 
 from .app_state import AppState, app_state
 from .delivery import Renderer, StatusHold, coalesce
-from .pages import owned_page, same_origin
+from .pages import check_request, owned_page, same_origin
 from .request import snapshot
 from .state import PageState
 
@@ -89,9 +89,9 @@ def relay(ws: t.Any, page: str) -> None:
 def poll(page: str) -> Response:
     """The fallback where no WebSocket connects: messages after ``?after=<seq>``; the answer's
     ``X-Gallery-Seq`` header is the ``after`` of the next poll."""
-    state, page_state = _page_for(page)
-    if request.headers.get("X-Gallery-Page") != page:
-        raise Forbidden("The X-Gallery-Page header is missing or wrong.")
+    check_request(page)  # a poll is a plain request: the page's header, as every action
+    state = app_state()
+    page_state = owned_page(state.pages, page)
     try:
         after = int(request.args.get("after", page_state.delivered))
     except ValueError:
