@@ -220,8 +220,11 @@ class FlaskGallery:
         gallery_state: GalleryState,
         page_token: str,
         props: GalleryProps | None = None,
+        *,
+        toolbar: bool = True,
     ) -> GalleryView:
-        """What the templates draw for the gallery's current state on a page."""
+        """What the templates draw for the gallery's current state on a page. ``toolbar=False``
+        skips the "Download all" key (an HMAC over every item id) for fragments without it."""
         if props is None:
             props = self.props_for(gallery, gallery_state.overrides)
         state = app_state()
@@ -234,7 +237,9 @@ class FlaskGallery:
             selected=gallery_state.selected,
             preview_open=gallery_state.preview_open,
             interactive=self.is_interactive(gallery, props),
-            download_key=state.download_set(items) if "download_all" in props.buttons else None,
+            download_key=(
+                state.download_set(items) if toolbar and "download_all" in props.buttons else None
+            ),
             page=page_token,
             csrf_token=_flask_wtf_token(),
             include=self._form_inputs(gallery),
@@ -263,7 +268,7 @@ class FlaskGallery:
         """Only what a selection change alters: the preview slot and the grid items whose
         highlight changed, from the same fragments as a full draw. A click in a 200-item gallery
         then sends two thumbnails (and the preview), not the whole grid."""
-        view = self.view_for(gallery, gallery_state, page_token)
+        view = self.view_for(gallery, gallery_state, page_token, toolbar=False)
         preview = (
             render_template("flask_gallery/_preview.html", view=view) if view.preview_open else ""
         )
