@@ -83,11 +83,91 @@ def test_idle_pages_are_forgotten() -> None:
 
 
 def test_engine_messages_are_replayable_in_order() -> None:
+    """A finished job replays as its result alone: its statuses (what a poll or a reconnect would
+    drop anyway, see delivery.coalesce) take no place in the buffer."""
     with running_engine() as engine:
         rec = Recorder(engine, "p")
         job = engine.submit(Comp().select(lambda: "x"), "p").job_id
         rec.terminal(job)
+        assert [m["type"] for m in rec.messages] == ["estimation", "started", "done"]
         replay = engine.replay("p")
-        assert [m["type"] for m in replay.messages] == ["estimation", "started", "done"]
-        assert [m["seq"] for m in replay.messages] == [1, 2, 3]
-        assert replay.messages == rec.messages
+        assert [m["type"] for m in replay.messages] == ["done"]
+        assert replay.messages == [rec.messages[-1]] and replay.messages[0]["seq"] == 3
+        assert replay.complete and replay.last_seq == 3
+
+
+def _status(job: str, kind: str = "progress", **fields: t.Any) -> dict[str, t.Any]:
+    return {"type": kind, "job": job, **fields}
+
+
+def test_a_running_job_replays_its_latest_status_in_sequence() -> None:
+    channels = PageChannels()
+    channels.publish("p", _status("a", "estimation", rank=1))
+    channels.publish("p", {"type": "done", "job": "z", "value": 0})
+    channels.publish("p", _status("a", "started"))
+    channels.publish("p", {"type": "output", "job": "a", "value": 1})
+    channels.publish("p", _status("a", progress=0.5))
+    channels.publish("p", {"type": "notify", "job": "a", "message": "hi"})
+    replay = channels.replay("p")
+    assert [(m["seq"], m["type"]) for m in replay.messages] == [
+        (2, "done"),
+        (4, "output"),
+        (5, "progress"),
+        (6, "notify"),
+    ]
+    assert replay.complete  # superseded statuses are not missing messages
+    assert [m["seq"] for m in channels.replay("p", after=5).messages] == [6]
+    channels.publish("p", {"type": "cancelled", "job": "a"})
+    assert [m["type"] for m in channels.replay("p", after=3).messages] == [
+        "output",
+        "notify",
+        "cancelled",
+    ]
+
+
+def test_statuses_take_no_place_in_the_bound() -> None:
+    """Each job's result is kept however many statuses it sent: a page that reconnects after
+    ``replay_size`` quick jobs still gets all their results."""
+    channels = PageChannels(replay_size=4)
+    for n in range(4):
+        for kind in ("estimation", "started", "progress", "progress"):
+            channels.publish("p", _status(f"j{n}", kind))
+        channels.publish("p", {"type": "done", "job": f"j{n}", "value": n})
+    replay = channels.replay("p")
+    assert [m["value"] for m in replay.messages] == [0, 1, 2, 3]
+    assert replay.complete and replay.last_seq == 20
+    channels.publish("p", {"type": "done", "job": "j4", "value": 4})
+    replay = channels.replay("p")
+    assert [m["value"] for m in replay.messages] == [1, 2, 3, 4]
+    assert not replay.complete  # j0's result was dropped by the bound
+    assert channels.replay("p", after=5).complete  # a cursor past it missed nothing
+
+
+def test_replay_after_any_cursor_draws_what_the_live_stream_draws() -> None:
+    """What a page gets from a poll or a reconnect (the replay after its cursor, coalesced) is
+    what the live stream after that cursor coalesces to."""
+    from flask_gallery.delivery import coalesce
+
+    channels = PageChannels()
+    live: list[dict[str, t.Any]] = []
+    channels.subscribe("p", live.append)
+    script = [
+        _status("a", "estimation"),
+        _status("b", "estimation"),
+        _status("a", "started"),
+        _status("a", progress=0.1),
+        {"type": "output", "job": "a", "value": 1},
+        _status("b", "started"),
+        _status("a", progress=0.9),
+        {"type": "done", "job": "a", "value": 2},
+        _status("c", "estimation"),
+        _status("b", progress=0.3),
+        {"type": "failed", "job": "b", "error": "x"},
+        _status("c", "started"),
+    ]
+    for message in script:
+        channels.publish("p", message)
+    for after in range(len(script) + 1):
+        replay = channels.replay("p", after=after)
+        assert replay.complete
+        assert coalesce(replay.messages) == coalesce([m for m in live if m["seq"] > after])

@@ -13,7 +13,7 @@ import typing as t
 from dataclasses import dataclass
 
 from ..events import Listener
-from .channel import Message, Replay, Subscriber
+from .channel import REPLAY_SIZE, Message, Replay, Subscriber
 from .jobs import Job
 from .runner import RunContext
 
@@ -34,7 +34,7 @@ class EngineConfig:
     #: Seconds between two progress messages of one job, and between two rounds of queue
     #: positions for one concurrency group.
     progress_interval: float = 0.1
-    replay_size: int = 256
+    replay_size: int = REPLAY_SIZE
     replay_ttl: float = 60.0
     clock: t.Callable[[], float] = time.monotonic
 

@@ -3,6 +3,13 @@
 The transport layer subscribes one callback per open WebSocket. Sockets drop (htmx closes them
 while a tab is in the background), so every message gets a per-page sequence number and the last
 few stay for a while: a page that reconnects passes its cursor and receives what it missed.
+
+A job's status messages (``estimation``, ``started``, ``progress``) are kept only while they
+are its latest: the next status replaces it and the job's terminal message drops it. That is what
+the transport layer's ``coalesce`` keeps of a replay anyway (a finished job shows no overlay, a
+running one only its last), so a replay draws the same page, and the buffer's places go to what
+a page cannot do without (results, notifications, errors): a trivial job takes one place, not
+three.
 """
 
 from __future__ import annotations
@@ -18,6 +25,13 @@ _log = logging.getLogger("flask_gallery.queue")
 
 Message = dict[str, t.Any]
 Subscriber = t.Callable[[Message], None]
+
+#: A job's status: superseded by its next status, and by its end.
+STATUS_TYPES = frozenset({"estimation", "started", "progress"})
+#: The one message that ends a job.
+TERMINAL_TYPES = frozenset({"done", "failed", "cancelled", "rejected"})
+#: Messages kept per page for a reconnect or a poll (statuses of running jobs not counted).
+REPLAY_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -41,13 +55,36 @@ class _Subscription:
 
 
 class _Page:
-    __slots__ = ("buffer", "seq", "subscriptions", "touched")
+    __slots__ = ("buffer", "lost", "seq", "status", "subscriptions", "touched")
 
     def __init__(self, size: int, now: float) -> None:
         self.seq = 0
+        #: Every message but statuses, oldest first, (time, message).
         self.buffer: deque[tuple[float, Message]] = deque(maxlen=size)
+        #: The latest status of each job still running, (time, message).
+        self.status: dict[str, tuple[float, Message]] = {}
+        #: The highest seq dropped by the bound or the TTL (not by a newer status): a cursor
+        #: below it may have missed something.
+        self.lost = 0
         self.subscriptions: list[_Subscription] = []
         self.touched = now
+
+    def record(self, now: float, message: Message) -> None:
+        kind, job = message.get("type"), message.get("job")
+        if job is not None and kind in STATUS_TYPES:
+            self.status[job] = (now, message)
+            return
+        if job is not None and kind in TERMINAL_TYPES:
+            self.status.pop(job, None)
+        buffer = self.buffer
+        if len(buffer) == buffer.maxlen:
+            self.lost = buffer[0][1]["seq"]
+        buffer.append((now, message))
+
+    def expire(self, now: float, ttl: float) -> None:
+        buffer = self.buffer
+        while buffer and now - buffer[0][0] > ttl:
+            self.lost = buffer.popleft()[1]["seq"]
 
 
 class PageChannels:
@@ -60,7 +97,7 @@ class PageChannels:
     def __init__(
         self,
         *,
-        replay_size: int = 256,
+        replay_size: int = REPLAY_SIZE,
         replay_ttl: float = 60.0,
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
@@ -86,7 +123,7 @@ class PageChannels:
                 state = self._pages[page] = _Page(self._size, now)
             state.seq += 1
             message["seq"] = state.seq
-            state.buffer.append((now, message))
+            state.record(now, message)
             state.touched = now
             for sub in state.subscriptions:
                 sub.pending.append(message)
@@ -135,8 +172,7 @@ class PageChannels:
             if state is None:
                 return Replay([], after == 0, 0)
             messages = self._after(state, after, now)
-            first = messages[0]["seq"] if messages else state.seq + 1
-            complete = after <= state.seq and first == after + 1
+            complete = state.lost <= after <= state.seq
             return Replay(messages, complete, state.seq)
 
     def drop(self, page: str) -> None:
@@ -145,11 +181,14 @@ class PageChannels:
             self._pages.pop(page, None)
 
     def _after(self, state: _Page, after: int, now: float) -> list[Message]:
-        while state.buffer and now - state.buffer[0][0] > self._ttl:
-            state.buffer.popleft()
+        state.expire(now, self._ttl)
         if after > state.seq:  # the channel restarted since the cursor was taken
             after = 0
-        return [m for _, m in state.buffer if m["seq"] > after]
+        messages = [m for _, m in state.buffer if m["seq"] > after]
+        statuses = [m for _, m in state.status.values() if m["seq"] > after]
+        if statuses:  # few (one per running job): merged in sequence order
+            messages = sorted(messages + statuses, key=lambda m: int(m["seq"]))
+        return messages
 
     def _sweep(self, now: float) -> None:
         self._last_sweep = now

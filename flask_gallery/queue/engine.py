@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..events import Listenable, Listener, TriggerMode
 from ..request import Request
 from .backend import Backend, EngineConfig
-from .channel import Message, Replay, Subscriber
+from .channel import REPLAY_SIZE, Message, Replay, Subscriber
 from .jobs import Job, message
 from .periodic import Periodic
 from .runner import RunContext
@@ -56,7 +56,8 @@ class EventEngine:
         :func:`flask_gallery.request.run_context` makes it the app and request context.
     :param progress_interval: seconds between two progress messages of one job, and between two
         rounds of queue positions sent to one concurrency group's waiting submissions.
-    :param replay_size: messages kept per page for reconnects.
+    :param replay_size: messages kept per page for reconnects and polls (results, notifications,
+        errors); each running job's latest status is kept besides, and no finished job's.
     :param replay_ttl: seconds a message stays replayable.
     :param clock: monotonic time source (tests pass a fake one).
     """
@@ -71,7 +72,7 @@ class EventEngine:
         debug: bool = False,
         run_context: RunContext | None = None,
         progress_interval: float = 0.1,
-        replay_size: int = 256,
+        replay_size: int = REPLAY_SIZE,
         replay_ttl: float = 60.0,
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
