@@ -7,11 +7,13 @@ processes racing on the same key only waste work, never serve half a file.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import os
 import threading
 import typing as t
+
+if t.TYPE_CHECKING:
+    import concurrent.futures
 
 logger = logging.getLogger("flask_gallery.media")
 
@@ -64,9 +66,9 @@ class Pool:
         if self._closed:
             return None
         if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(
-                self._workers, thread_name_prefix=self._name
-            )
+            from concurrent.futures import ThreadPoolExecutor  # imported by the first render
+
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix=self._name)
         return self._pool
 
     def map(self, fn: t.Callable[[T], R], items: t.Sequence[T]) -> list[R]:
@@ -102,7 +104,9 @@ class Pool:
                 pending = list(self._pending)
             if not pending:
                 return
-            concurrent.futures.wait(pending)
+            from concurrent.futures import wait
+
+            wait(pending)
 
     def close(self, *, cancel: bool = True) -> None:
         """Stop the workers once running work ends; queued work is dropped unless ``cancel``

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import typing as t
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from .encode import flatten_alpha
 from .pixels import from_pil, to_image
@@ -70,4 +70,8 @@ def open_for_thumbnail(file: t.BinaryIO, width: int) -> Image.Image:
         box = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image.draft(image.mode if image.mode in ("L", "RGB") else "RGB", box)
     image.load()
-    return ImageOps.exif_transpose(image) if turned != 1 else image
+    if turned == 1:
+        return image
+    from PIL import ImageOps  # only for turned photos (it imports Pillow's palette modules)
+
+    return ImageOps.exif_transpose(image)

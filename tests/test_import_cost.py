@@ -1,0 +1,53 @@
+"""What ``import flask_gallery`` loads: the modules only some code paths need stay unloaded
+until those paths run (asyncio for async handlers, xml.etree for SVG uploads, Pillow's ImageOps
+for turned photos, concurrent.futures for the first render's media pool)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LAZY = ("asyncio", "xml.etree.ElementTree", "PIL.ImageOps", "concurrent.futures")
+
+
+def _loaded_after(code: str) -> set[str]:
+    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_import_leaves_path_specific_modules_unloaded() -> None:
+    loaded = _loaded_after("import flask_gallery")
+    assert not loaded & set(LAZY), sorted(loaded & set(LAZY))
+
+
+def test_the_paths_that_need_them_still_load_them() -> None:
+    code = """
+import io
+from flask_gallery.media.uploads import sniff_svg
+from flask_gallery.media.thumbnails import open_for_thumbnail
+from flask_gallery.media.jobs import Pool
+from flask_gallery.queue.aio import close_thread_loop, thread_loop
+from PIL import Image
+assert sniff_svg(b'<svg xmlns="http://www.w3.org/2000/svg"/>') is not None
+exif = Image.Exif()
+exif[0x0112] = 6
+buffer = io.BytesIO()
+Image.new("RGB", (4, 2)).save(buffer, "JPEG", exif=exif)
+buffer.seek(0)
+assert open_for_thumbnail(buffer, 2).size == (2, 4)
+pool = Pool(2)
+assert pool.map(abs, [-1, -2]) == [1, 2]
+pool.close()
+async def one():
+    return 1
+assert thread_loop().run_until_complete(one()) == 1
+close_thread_loop()
+"""
+    assert set(LAZY) <= _loaded_after(code)
