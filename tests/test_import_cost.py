@@ -51,3 +51,39 @@ assert thread_loop().run_until_complete(one()) == 1
 close_thread_loop()
 """
     assert set(LAZY) <= _loaded_after(code)
+
+
+def test_encoding_loads_only_the_formats_plugin() -> None:
+    """Saving WebP (the default format) must not make Pillow import all of its plugins
+    (``Image.init``, ~2 MiB and ~20 ms); each format still encodes."""
+    code = """
+import numpy as np
+from PIL import Image
+from flask_gallery.media.encode import encode_pixels
+from flask_gallery.media.thumbnails import thumbnail_bytes
+from flask_gallery.media.pixels import from_pil
+pixels = from_pil(Image.fromarray(np.full((8, 12, 3), 90, np.uint8)))
+assert encode_pixels(pixels, "webp")[8:12] == b"WEBP"
+alpha = Image.new("RGBA", (12, 8))
+assert thumbnail_bytes(alpha, 6, alpha=True)[8:12] == b"WEBP"
+assert thumbnail_bytes(alpha, 6, alpha=False, webp=True)[8:12] == b"WEBP"
+assert thumbnail_bytes(alpha, 6, alpha=False)[:2] == b"\\xff\\xd8"
+"""
+    loaded = _loaded_after(code)
+    assert "PIL.WebPImagePlugin" in loaded
+    assert not {"PIL.PdfImagePlugin", "PIL.TiffImagePlugin"} & loaded
+
+
+def test_every_format_encodes() -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from flask_gallery.media.encode import FORMAT_FILES, encode_pixels
+    from flask_gallery.media.pixels import from_pil
+
+    pixels = from_pil(Image.fromarray(np.full((8, 12, 3), 90, np.uint8)))
+    for name in FORMAT_FILES:
+        with Image.open(io.BytesIO(encode_pixels(pixels, name))) as image:
+            assert image.format == name.upper() and image.size == (12, 8)

@@ -11,12 +11,11 @@ image and a 384 px thumbnail that is 3 ms instead of 9 ms for a direct bicubic r
 
 from __future__ import annotations
 
-import io
 import typing as t
 
 from PIL import Image
 
-from .encode import flatten_alpha
+from .encode import flatten_alpha, save_image
 from .pixels import from_pil, to_image
 from .probe import orientation
 
@@ -41,18 +40,13 @@ def thumbnail_bytes(image: Image.Image, width: int, *, alpha: bool, webp: bool =
     if image.width > width:
         size = (width, scaled_height(image.width, image.height, width))
         image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=_REDUCING_GAP)
-    buffer = io.BytesIO()
     if alpha:
-        image.save(buffer, format="WEBP", quality=THUMB_QUALITY, method=4)
-    elif webp:
-        if image.mode not in _OPAQUE_MODES:
-            image = flatten_alpha(image)
-        image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=0)
-    else:
-        if image.mode not in _OPAQUE_MODES:
-            image = flatten_alpha(image)
-        image.save(buffer, format="JPEG", quality=THUMB_QUALITY, optimize=True)
-    return buffer.getvalue()
+        return save_image(image, "webp", quality=THUMB_QUALITY, method=4)
+    if image.mode not in _OPAQUE_MODES:
+        image = flatten_alpha(image)
+    if webp:
+        return save_image(image, "webp", quality=WEBP_QUALITY, method=0)
+    return save_image(image, "jpeg", quality=THUMB_QUALITY, optimize=True)
 
 
 def open_for_thumbnail(file: t.BinaryIO, width: int) -> Image.Image:
