@@ -70,6 +70,14 @@ def alert(level: str, text: str) -> Markup:
     return Markup('<p class="fg-alert fg-alert-{}" role="alert">{}</p>').format(level, text)
 
 
+def alerts_target(root: str) -> str | None:
+    """The selector of the alert area of the gallery whose root id the page sent, or None when
+    that id is not one a gallery can have (it came from the client)."""
+    if root and root.replace("-", "").replace("_", "").isalnum():
+        return f"#{root}-alerts"
+    return None
+
+
 def collect_inputs(listener: Listener, page: PageState, form: t.Mapping[str, str]) -> list[t.Any]:
     """The listener's input values as they are now: a gallery's items on this page, or a form
     field of the page (sent along with the request). A listener's ``js`` ran in the browser

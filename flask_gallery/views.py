@@ -1,5 +1,5 @@
-"""HTTP routes of the extension's blueprint. Thin: they read the request, call the media store,
-the page state, the interactions and the dispatcher, and answer with a fragment.
+"""HTTP routes of the extension's blueprint. Thin: they read the request, call the media store
+or the gallery's actions (:mod:`.actions`), and answer with a fragment.
 
 Media refusals (unknown or forged id, bad width) are the store's ``NotFound``; page refusals are
 403 (cross-site, another session's or a forged token), 410 (expired page) and 400 (forged or
@@ -8,25 +8,19 @@ stale index), each answered as a message htmx shows inside the gallery.
 
 from __future__ import annotations
 
-import contextlib
 import typing as t
 
 from flask import Blueprint, Response, request
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
-from . import interactions
-from .app_state import AppState
+from . import actions, interactions
 from .app_state import app_state as _state
-from .dispatch import alert, describe, fire, partial
-from .media.uploads import UploadRejected
-from .pages import PageGone, check_owner, check_request, parse_index
-from .state import GalleryState, PageState
-
-if t.TYPE_CHECKING:
-    from .component import Gallery
+from .dispatch import alert, alerts_target, describe, partial
 from .media import send_media
 from .media.serving import attachment_name
+from .media.uploads import UploadRejected
+from .pages import check_request
 from .zipstream import stream_zip, unique_names
 
 
@@ -74,77 +68,31 @@ def download_all(key: str) -> Response:
     return response
 
 
-@contextlib.contextmanager
-def _editing(page: str, name: str) -> t.Iterator[tuple[AppState, Gallery, PageState, GalleryState]]:
-    """Check the request belongs to this page and session, then hold the page while it changes."""
-    check_request(page)
-    state = _state()
-    gallery = state.extension.galleries.get(name)
-    if gallery is None:
-        raise NotFound(f"Unknown gallery {name!r}.")
-    with state.pages.edit(page) as page_state:
-        if page_state is None:
-            raise PageGone()
-        check_owner(page_state)
-        gallery_state = page_state.galleries.get(name)
-        if gallery_state is None:
-            raise NotFound(f"Gallery {name!r} is not on this page. Reload the page.")
-        yield state, gallery, page_state, gallery_state
-
-
-def _answer(
-    state: AppState, gallery: Gallery, page: PageState, fired: interactions.Fired
-) -> Markup:
-    html = state.extension.draw(gallery, page.galleries[gallery.name], page.token)
-    fire(state, gallery, page, fired, request.form)
-    return html
-
-
 def show(page: str, name: str) -> Markup:
     """The gallery as it stands on this page; also the base URL of its actions."""
-    with _editing(page, name) as (state, gallery, page_state, gallery_state):
+    check_request(page)
+    with actions.editing(page, name) as (state, gallery, page_state, gallery_state):
         return state.extension.draw(gallery, gallery_state, page_state.token)
 
 
-def _answer_selection(
-    state: AppState,
-    gallery: Gallery,
-    page: PageState,
-    before: int | None,
-    fired: interactions.Fired,
-) -> Markup:
-    gallery_state = page.galleries[gallery.name]
-    changed = {i for i in (before, gallery_state.selected) if i is not None}
-    html = state.extension.draw_selection(gallery, gallery_state, page.token, changed)
-    fire(state, gallery, page, fired, request.form)
-    return html
+def _answered(answer: actions.Answer) -> Markup:
+    answer.fire()
+    return answer.html
 
 
 def select(page: str, name: str, index: str) -> Markup:
-    with _editing(page, name) as (state, gallery, page_state, gallery_state):
-        i = parse_index(index, len(gallery_state.items))
-        props = state.extension.props_for(gallery, gallery_state.overrides)
-        before = gallery_state.selected
-        fired = interactions.select(gallery_state, i, props.allow_preview, describe)
-    return _answer_selection(state, gallery, page_state, before, fired)
+    check_request(page)
+    return _answered(actions.select(page, name, index, request.form))
 
 
 def close(page: str, name: str) -> Markup:
-    with _editing(page, name) as (state, gallery, page_state, gallery_state):
-        before = gallery_state.selected
-        fired = interactions.close(gallery_state)
-    return _answer_selection(state, gallery, page_state, before, fired)
+    check_request(page)
+    return _answered(actions.close(page, name, request.form))
 
 
 def delete(page: str, name: str, index: str) -> Markup:
-    with _editing(page, name) as (state, gallery, page_state, gallery_state):
-        if not state.extension.is_interactive(
-            gallery, state.extension.props_for(gallery, gallery_state.overrides)
-        ):
-            raise NotFound(f"Gallery {name!r} is not interactive: nothing can be deleted.")
-        i = parse_index(index, len(gallery_state.items))
-        fired = interactions.delete(gallery_state, i, describe)
-    return _answer(state, gallery, page_state, fired)
+    check_request(page)
+    return _answered(actions.delete(page, name, index, request.form))
 
 
 def upload(page: str, name: str) -> Markup:
@@ -160,10 +108,10 @@ def upload(page: str, name: str) -> Markup:
     source = request.form.get("source", "upload")
     if source not in ("upload", "clipboard", "webcam"):
         raise BadRequest(f"Unknown upload source {source!r}.")
-    with _editing(page, name) as (state, gallery, page_state, gallery_state):
+    check_request(page)
+    with actions.editing(page, name) as (state, gallery, page_state, gallery_state):
+        actions.check_interactive(state, gallery, gallery_state)
         props = state.extension.props_for(gallery, gallery_state.overrides)
-        if not state.extension.is_interactive(gallery, props):
-            raise NotFound(f"Gallery {name!r} is not interactive: it takes no uploads.")
         files = request.files.getlist("files")
         if len(files) > max_files:
             raise BadRequest(f"Too many files: {len(files)}. Upload at most {max_files} at once.")
@@ -190,7 +138,7 @@ def upload(page: str, name: str) -> Markup:
         else:
             fired = []
         dom_id = state.extension.dom_id(gallery, gallery_state)
-    html = _answer(state, gallery, page_state, fired)
+    html = _answered(actions.redrawn(state, gallery, page_state, fired, request.form, None))
     alerts = [
         partial(f"#{dom_id}-alerts", "beforeend", alert("error", f"{exc.filename}: {exc.reason}"))
         for exc in refused
@@ -204,9 +152,9 @@ def error(exc: HTTPException) -> Response:
     response = Response(
         alert("error", exc.description or exc.name), status=exc.code, mimetype="text/html"
     )
-    root = request.headers.get("X-Gallery-Root", "")
-    if request.headers.get("HX-Request") and root.replace("-", "").replace("_", "").isalnum():
-        response.headers["HX-Retarget"] = f"#{root}-alerts"
+    target = alerts_target(request.headers.get("X-Gallery-Root", ""))
+    if request.headers.get("HX-Request") and target:
+        response.headers["HX-Retarget"] = target
         response.headers["HX-Reswap"] = "innerHTML"
     return response
 

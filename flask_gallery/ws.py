@@ -1,30 +1,49 @@
-"""The page's WebSocket (flask-sock) and its polling fallback: they relay, nothing more.
+"""The page's WebSocket (flask-sock) and its polling fallback.
 
 Both check the request like every other gallery request (same origin, the page's token, the
 page's session) before anything is sent; the WebSocket does it before the handshake, so a
 cross-site page never gets a socket (flask-sock does not check ``Origin`` itself). Messages come
 from the engine's page channel; :class:`~flask_gallery.delivery.Renderer` makes them HTML.
+
+While it is open, the socket also carries the page's clicks (select, close, delete) the other
+way: a click then costs the browser one small frame on a connection it already has, not a new
+HTTP request (the dev server closes every connection), and its answer and its handlers' results
+come back in order on the same socket. The click is acted on exactly as its HTTP route would
+(:mod:`.actions`); handlers see the socket's handshake request as theirs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import queue
+import socket
+import threading
 import time
 import typing as t
 
-from flask import Blueprint, Response, request
-from werkzeug.exceptions import BadRequest, Forbidden
+from flask import Blueprint, Response, copy_current_request_context, current_app, request
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
 
+from . import actions
 from .app_state import AppState, app_state
 from .delivery import Renderer, StatusHold, coalesce
+from .dispatch import alert, alerts_target, partial
 from .pages import check_request, owned_page, same_origin
-from .request import snapshot
+from .request import Request, snapshot
 from .state import PageState
+
+logger = logging.getLogger(__name__)
 
 #: Seconds between two checks that the client is still there while nothing happens.
 _IDLE = 2.0
 #: Messages buffered for one socket before it is considered stuck and closed.
 _OUTBOX = 10_000
+#: The largest message a page may send (a click is its URL and the page's form fields).
+_MAX_CLICK = 1024 * 1024
 
 
 def _page_for(token: str) -> tuple[AppState, PageState]:
@@ -50,11 +69,22 @@ def _renderer(state: AppState, page: PageState) -> Renderer:
 
 
 def relay(ws: t.Any, page: str) -> None:
-    """Send the page every message of its channel until the client goes away."""
+    """Send the page every message of its channel until the client goes away, and act on the
+    clicks it sends meanwhile."""
     state, page_state = _page_for(page)
     engine = state.engine()
     renderer = _renderer(state, page_state)
     outbox: queue.Queue[dict[str, t.Any]] = queue.Queue(_OUTBOX)
+    lock = threading.Lock()  # ws.send is not thread-safe: clicks and results share the socket
+    # A click's answer and its result are two small frames in quick succession: with Nagle's
+    # algorithm the second waits for the browser's delayed ACK of the first (40 ms).
+    with contextlib.suppress(OSError, AttributeError):
+        ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    ws.max_message_size = _MAX_CLICK  # larger messages close the socket before they are read
+
+    def send(html: str) -> None:
+        with lock:
+            ws.send(html)
 
     def receive(message: dict[str, t.Any]) -> None:
         try:
@@ -63,10 +93,18 @@ def relay(ws: t.Any, page: str) -> None:
             ws.close(reason=1011, message="Too far behind.")
 
     unsubscribe = engine.subscribe(page, receive, after=page_state.delivered)
-    engine.connect_page(page, snapshot(page))
+    handshake = snapshot(page)
+    engine.connect_page(page, handshake)
+    clicks = threading.Thread(
+        target=copy_current_request_context(_serve_clicks),
+        args=(ws, page, handshake, send),
+        name="flask_gallery-socket-clicks",
+        daemon=True,
+    )
     try:
         if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
-            ws.send(state.extension.redraw_page(page_state))
+            send(state.extension.redraw_page(page_state))
+        clicks.start()
         hold = StatusHold(time.monotonic)
         while ws.connected:
             batch = []
@@ -78,12 +116,95 @@ def relay(ws: t.Any, page: str) -> None:
                 pass
             html = "".join(renderer.render(m) for m in coalesce(hold.feed(batch)))
             if html:
-                ws.send(html)
+                send(html)
             for message in batch:
                 page_state.delivered = max(page_state.delivered, int(message.get("seq", 0)))
     finally:
         unsubscribe()
         engine.disconnect_page(page)
+        if clicks.is_alive():  # it sees the socket closed within one idle wait
+            clicks.join(_IDLE * 2)
+
+
+def _serve_clicks(ws: t.Any, page: str, handshake: Request, send: t.Callable[[str], None]) -> None:
+    """Act on each click the page sends until the socket closes. A refused or failing click is
+    answered with a message in its gallery, and the next one is served as usual."""
+    from simple_websocket import ConnectionClosed
+
+    urls = current_app.url_map.bind_to_environ(request.environ)
+    while ws.connected:
+        try:
+            message = ws.receive(timeout=_IDLE)
+        except ConnectionClosed:
+            return
+        if message is None:
+            continue
+        root = ""
+        try:
+            click = _parse_click(message)
+            root = str(click.get("root", ""))
+            answer = _act(urls, page, click, handshake)
+        except HTTPException as exc:
+            _refuse(send, root, exc.description or exc.name)
+            continue
+        except Exception:
+            logger.exception("A click sent over the socket of page %s failed.", page)
+            _refuse(send, root, "The server could not act on this click. Try again.")
+            continue
+        # Marked with the gallery's id: the page settles its focus once this answer is in.
+        html = (
+            answer.html
+            if answer.target is None
+            else partial(answer.target, "outerMorph", answer.html)
+        )
+        send(_answer_mark(root) + html)
+        answer.fire()  # after its answer is sent: results come after the click's own update
+
+
+def _parse_click(message: str | bytes) -> dict[str, t.Any]:
+    try:
+        click = json.loads(message)
+    except ValueError:
+        raise BadRequest("A click message must be JSON.") from None
+    if not isinstance(click, dict) or not isinstance(click.get("action"), str):
+        raise BadRequest("A click message names its action's URL in 'action'.")
+    return click
+
+
+def _act(urls: t.Any, page: str, click: dict[str, t.Any], handshake: Request) -> actions.Answer:
+    """The click's HTTP route, found by its URL, run for this socket's page only."""
+    path = click["action"]
+    root = request.script_root
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    try:
+        endpoint, args = urls.match(path, method="POST", websocket=False)
+    except HTTPException:
+        raise BadRequest("This socket carries only the gallery's clicks.") from None
+    blueprint, _, name = str(endpoint).rpartition(".")
+    action = actions.BY_ENDPOINT.get(name)
+    if action is None or blueprint != request.blueprint or args.get("page") != page:
+        raise BadRequest("This socket carries only the gallery's clicks on its own page.")
+    values = click.get("values") or {}
+    if not isinstance(values, dict):
+        raise BadRequest("A click's 'values' must be an object of form fields.")
+    form: MultiDict[str, str] = MultiDict()
+    for key, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            form.add(str(key), str(item))
+    return action(form=form, request=handshake, **args)
+
+
+def _answer_mark(root: str) -> Markup:
+    return Markup(f"<!--fg-answer:{root}-->") if alerts_target(root) else Markup("")
+
+
+def _refuse(send: t.Callable[[str], None], root: str, text: str) -> None:
+    """Show why a click was refused in its gallery; a message naming no gallery of the page
+    (not sent by the page's script) gets no answer."""
+    target = alerts_target(root)
+    if target:
+        send(partial(target, "innerHTML", alert("error", text)))
 
 
 def poll(page: str) -> Response:

@@ -3,10 +3,13 @@ the page's session cookie, as the browser does: the Flask test client cannot ope
 
 The socket refuses another site's Origin (cross-site WebSocket hijacking) and another session;
 a select's result arrives over it; results produced while it was closed arrive after a reconnect.
+While it is open, the page sends its clicks over it: each is answered on it before its handlers'
+results, and a forged or foreign click is refused there without closing the socket.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -99,6 +102,11 @@ class Page:
             assert response.status == 200
             response.read()
 
+    def click(self, ws: Client, action: str, root: str = "fg-pics", **values: str) -> None:
+        """A click as gallery.js sends it over the open socket."""
+        url = f"/_gallery/p/{self.token}/pics/{action}"
+        ws.send(json.dumps({"action": url, "values": values, "root": root}))
+
 
 def receive_until(ws: Client, needle: str, limit: float = 10.0) -> str:
     """Everything received until a message contains ``needle`` (fails after ``limit`` s)."""
@@ -189,3 +197,57 @@ def test_the_poll_refuses_another_origin(server: LiveServer) -> None:
         urllib.request.urlopen(request)
     refused.value.close()
     assert refused.value.code == 403
+
+
+def test_a_click_over_the_socket_is_answered_before_its_result(server: LiveServer) -> None:
+    page = Page(server)
+    ws = page.socket()
+    try:
+        page.click(ws, "select/1")
+        received = receive_until(ws, "selected 1: green")
+    finally:
+        ws.close()
+    answer = received.index("<!--fg-answer:fg-pics-->")
+    highlight = received.index('<hx-partial hx-target="#fg-pics-item-1" hx-swap="outerMorph">')
+    assert answer < highlight < received.index("selected 1: green")
+    assert ran == [1]
+
+
+@pytest.mark.parametrize(
+    ("message", "why"),
+    [
+        # A click on an item that does not exist (forged, or the gallery changed).
+        ("select/99", "out of range"),
+        # Uploads carry files: only an HTTP request takes them.
+        ("upload", "only the gallery&#39;s clicks"),
+        # Another page's URL on this page's socket.
+        ("other page", "only the gallery&#39;s clicks on its own page"),
+        ("/_gallery/media/abc", "only the gallery&#39;s clicks"),
+        # Not a click as the page's script sends it: nothing to show it in, no answer.
+        ("not json", None),
+        (json.dumps(["select/0"]), None),
+    ],
+)
+def test_a_bad_click_over_the_socket_is_refused_and_the_socket_serves_on(
+    server: LiveServer, message: str, why: str | None
+) -> None:
+    page, other = Page(server), Page(server)
+    url = f"/_gallery/p/{page.token}/pics"
+    if message == "other page":
+        url = f"/_gallery/p/{other.token}/pics"
+        message = "select/0"
+    if message in ("select/99", "upload", "select/0"):
+        message = json.dumps({"action": f"{url}/{message}", "root": "fg-pics"})
+    elif message.startswith("/"):
+        message = json.dumps({"action": message, "root": "fg-pics"})
+    ws = page.socket()
+    try:
+        ws.send(message)
+        if why is not None:
+            assert 'role="alert"' in receive_until(ws, why)
+        page.click(ws, "select/2")  # the same socket serves the next click
+        received = receive_until(ws, "selected 2: blue")
+    finally:
+        ws.close()
+    assert ran == [2]  # the refused click fired nothing
+    assert "fg-alert" not in received

@@ -108,6 +108,48 @@
     }
   });
 
+  /* ---- clicks over the page's open WebSocket ------------------------------------------ */
+
+  // A select, close or delete would cost a new HTTP request (Flask's dev server closes every
+  // connection). While the page's socket is open the click goes as one frame on it instead, and
+  // its answer comes back on it, ahead of its handlers' results. Uploads (files) and the app's
+  // own buttons stay requests; so does everything while the socket is down.
+  let connection = null;
+  document.addEventListener("htmx:ws:after:connection", (event) => {
+    if (event.target.matches && event.target.matches(".fg-socket")) connection = event.detail.connection;
+  }, true);
+
+  const SOCKET_ACTIONS = ["select", "close", "delete"];
+
+  document.addEventListener("htmx:config:request", (event) => {
+    const ctx = event.detail.ctx;
+    const block = blockOf(ctx.sourceElement);
+    const socket = connection && connection.socket;
+    if (!block || !socket || socket.readyState !== WebSocket.OPEN) return;
+    const action = String(ctx.request.action);
+    if (!block.dataset.actions || !action.startsWith(`${block.dataset.actions}/`)) return;
+    if (!SOCKET_ACTIONS.includes(actionOf(action))) return;
+    const values = {};
+    if (ctx.request.body instanceof FormData) {
+      for (const [name, value] of ctx.request.body) {
+        if (typeof value !== "string") return;  // a file: only a request carries it
+        values[name] = name in values ? [].concat(values[name], value) : value;
+      }
+    }
+    event.preventDefault();
+    block.fgHadFocus = block.contains(document.activeElement);
+    socket.send(JSON.stringify({ action, values, root: block.id }));
+  });
+
+  // The server marks its answer to a click with the gallery's id: settle the focus there as after
+  // an HTTP answer's swap (into the preview when it opened, back to the thumbnail when it closed).
+  document.addEventListener("htmx:ws:after:message:incoming", (event) => {
+    const data = event.detail.message && event.detail.message.data;
+    const answer = typeof data === "string" && data.match(/^<!--fg-answer:([\w-]+)-->/);
+    const block = answer && document.getElementById(answer[1]);
+    if (block) settleFocus(block);
+  }, true);
+
   /* ---- toolbar: fullscreen and share -------------------------------------------------- */
 
   function toggleFullscreen(block) {
