@@ -23,7 +23,7 @@ import threading
 import time
 import typing as t
 
-from flask import Blueprint, Response, copy_current_request_context, current_app, request
+from flask import Blueprint, Response, current_app, request
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
@@ -70,95 +70,99 @@ def _renderer(state: AppState, page: PageState) -> Renderer:
 
 def relay(ws: t.Any, page: str) -> None:
     """Send the page every message of its channel until the client goes away, and act on the
-    clicks it sends meanwhile."""
+    clicks it sends meanwhile.
+
+    One thread does both, woken by simple-websocket's event: its reader sets it when a frame
+    arrives or the socket closes, and the engine's callback sets it after queueing a message.
+    A second thread per page would cost memory for every open page and a thread hand-off for
+    every click."""
     state, page_state = _page_for(page)
     engine = state.engine()
     renderer = _renderer(state, page_state)
     outbox: queue.Queue[dict[str, t.Any]] = queue.Queue(_OUTBOX)
-    lock = threading.Lock()  # ws.send is not thread-safe: clicks and results share the socket
+    wake: threading.Event = ws.event
     # A click's answer and its result are two small frames in quick succession: with Nagle's
     # algorithm the second waits for the browser's delayed ACK of the first (40 ms).
     with contextlib.suppress(OSError, AttributeError):
         ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     ws.max_message_size = _MAX_CLICK  # larger messages close the socket before they are read
 
-    def send(html: str) -> None:
-        with lock:
-            ws.send(html)
-
     def receive(message: dict[str, t.Any]) -> None:
         try:
             outbox.put_nowait(message)
         except queue.Full:  # the client stopped reading: drop the socket, it will reconnect
             ws.close(reason=1011, message="Too far behind.")
+        wake.set()
 
     unsubscribe = engine.subscribe(page, receive, after=page_state.delivered)
     handshake = snapshot(page)
     engine.connect_page(page, handshake)
-    clicks = threading.Thread(
-        target=copy_current_request_context(_serve_clicks),
-        args=(ws, page, handshake, send),
-        name="flask_gallery-socket-clicks",
-        daemon=True,
-    )
+    clicks = _Clicks(page, handshake, ws.send)
     try:
         if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
-            send(state.extension.redraw_page(page_state))
-        clicks.start()
+            ws.send(state.extension.redraw_page(page_state))
         hold = StatusHold(time.monotonic)
         while ws.connected:
+            # Cleared before both sources are read: whatever arrives from now on wakes the wait.
+            wake.clear()
+            if not clicks.serve(ws):
+                break
             batch = []
-            try:
-                batch.append(outbox.get(timeout=hold.wait(_IDLE)))
+            with contextlib.suppress(queue.Empty):
                 while True:  # everything already waiting goes out in one frame
                     batch.append(outbox.get_nowait())
-            except queue.Empty:
-                pass
             html = "".join(renderer.render(m) for m in coalesce(hold.feed(batch)))
             if html:
-                send(html)
+                ws.send(html)
             for message in batch:
                 page_state.delivered = max(page_state.delivered, int(message.get("seq", 0)))
+            wake.wait(hold.wait(_IDLE))
     finally:
         unsubscribe()
         engine.disconnect_page(page)
-        if clicks.is_alive():  # it sees the socket closed within one idle wait
-            clicks.join(_IDLE * 2)
 
 
-def _serve_clicks(ws: t.Any, page: str, handshake: Request, send: t.Callable[[str], None]) -> None:
-    """Act on each click the page sends until the socket closes. A refused or failing click is
-    answered with a message in its gallery, and the next one is served as usual."""
-    from simple_websocket import ConnectionClosed
+class _Clicks:
+    """The clicks a page sends over its socket, acted on as their HTTP routes would be."""
 
-    urls = current_app.url_map.bind_to_environ(request.environ)
-    while ws.connected:
-        try:
-            message = ws.receive(timeout=_IDLE)
-        except ConnectionClosed:
-            return
-        if message is None:
-            continue
+    def __init__(self, page: str, handshake: Request, send: t.Callable[[str], None]) -> None:
+        self.page, self.handshake, self.send = page, handshake, send
+        self.urls = current_app.url_map.bind_to_environ(request.environ)
+
+    def serve(self, ws: t.Any) -> bool:
+        """Act on every click received so far; False once the socket is closed."""
+        from simple_websocket import ConnectionClosed
+
+        while True:
+            try:
+                message = ws.receive(timeout=0)
+            except ConnectionClosed:
+                return False
+            if message is None:
+                return True
+            self.act(message)
+
+    def act(self, message: str | bytes) -> None:
+        """Answer one click, then submit its events (so its results come after its answer).
+        A refused or failing click is answered with a message in its gallery."""
         root = ""
         try:
             click = _parse_click(message)
             root = str(click.get("root", ""))
-            answer = _act(urls, page, click, handshake)
+            answer = _act(self.urls, self.page, click, self.handshake)
         except HTTPException as exc:
-            _refuse(send, root, exc.description or exc.name)
-            continue
+            _refuse(self.send, root, exc.description or exc.name)
+            return
         except Exception:
-            logger.exception("A click sent over the socket of page %s failed.", page)
-            _refuse(send, root, "The server could not act on this click. Try again.")
-            continue
+            logger.exception("A click sent over the socket of page %s failed.", self.page)
+            _refuse(self.send, root, "The server could not act on this click. Try again.")
+            return
         # Marked with the gallery's id: the page settles its focus once this answer is in.
-        html = (
-            answer.html
-            if answer.target is None
-            else partial(answer.target, "outerMorph", answer.html)
-        )
-        send(_answer_mark(root) + html)
-        answer.fire()  # after its answer is sent: results come after the click's own update
+        html = answer.html
+        if answer.target is not None:
+            html = partial(answer.target, "outerMorph", html)
+        self.send(_answer_mark(root) + html)
+        answer.fire()
 
 
 def _parse_click(message: str | bytes) -> dict[str, t.Any]:

@@ -5,7 +5,6 @@ parses it, so tests assert on elements and attributes rather than on whole strin
 from __future__ import annotations
 
 import threading
-import time
 import typing as t
 
 import pytest
@@ -15,9 +14,6 @@ from flask import Flask, render_template_string
 from flask_gallery import FlaskGallery
 from flask_gallery.app_state import shutdown_all
 
-#: Seconds a socket's thread may take to notice its socket closed after the test.
-SOCKET_CLOSE_GRACE = 5.0
-
 
 @pytest.fixture(autouse=True)
 def _stop_gallery_threads() -> t.Iterator[None]:
@@ -25,15 +21,7 @@ def _stop_gallery_threads() -> t.Iterator[None]:
     leaked worker or pool thread fails the test that leaked it."""
     yield
     shutdown_all()
-    # A socket's click reader ends with its socket, which the browser closes as the test's page
-    # closes: give it a moment to see the close, then it must be gone too.
-    deadline = time.monotonic() + SOCKET_CLOSE_GRACE
-    while True:
-        leaked = [th.name for th in threading.enumerate() if th.name.startswith("flask_gallery")]
-        sockets = [name for name in leaked if name.startswith("flask_gallery-socket")]
-        if not sockets or sockets != leaked or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
+    leaked = [th.name for th in threading.enumerate() if th.name.startswith("flask_gallery")]
     assert not leaked, f"threads left running after the test: {leaked}"
 
 
