@@ -144,6 +144,10 @@ class WebSocket:
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         self._writer.write(header + mask + masked)
 
+    def send(self, text: str) -> None:
+        """A text message (as the page's script sends a click)."""
+        self._send(0x1, text.encode())
+
     async def recv(self, timeout: float | None = None) -> str | None:
         """The next text message, or None once the server closed the socket."""
         return await asyncio.wait_for(self._recv(), timeout)

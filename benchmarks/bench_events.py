@@ -6,7 +6,9 @@ Werkzeug's threaded server (what ``flask run`` uses) and, unless ``--no-gunicorn
 threads (installed on first use into a throw-away venv under /tmp, never into the project). A
 light client (raw asyncio HTTP/1.1 and WebSocket, one connection of each per virtual client,
 ``_light_client.py``) loads the page (session cookie, page token), opens the page's socket, then
-clicks in a closed loop: POST select, wait for the HTTP answer and for the result on its socket.
+clicks in a closed loop: POST select, wait for the HTTP answer and for the result on its socket
+(the issue's measure). Since a page sends its clicks over its open socket, the same clicks are
+also timed that way: one JSON frame out, the answer and the result back on the socket.
 
 Printed, each beside a floor measured in the same run (a bare Flask POST on the same server) and
 Gradio 6.31's figures from issue 4 (or, with ``--with-gradio``, Gradio measured in this run):
@@ -208,7 +210,7 @@ class VirtualClient:
         self.results: asyncio.Queue[str] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self.headers: dict[str, str] = {}
-        self.actions = ""
+        self.actions = self.root = ""
 
     async def open(self, socket: bool = True) -> None:
         page = await self.http.request("GET", "/")
@@ -222,6 +224,7 @@ class VirtualClient:
         if not (token and actions and root and ws_path):
             raise Failure("the page has no gallery token, actions, root or socket")
         self.actions = actions.group(1)
+        self.root = root.group(1)
         self.headers = {
             "X-Gallery-Page": token.group(1),
             "X-Gallery-Root": root.group(1),
@@ -249,6 +252,18 @@ class VirtualClient:
         response = await self.http.request("POST", f"{self.actions}/select/{index}", self.headers)
         if response.status != 200:
             raise Failure(f"select answered {response.status}: {response.body[:200]!r}")
+        value = await asyncio.wait_for(self.results.get(), CLICK_TIMEOUT)
+        elapsed = time.perf_counter() - start
+        if value != str(index):
+            raise Failure(f"clicked {index}, the page was told {value!r}")
+        return elapsed
+
+    async def click_socket(self, index: int) -> float:
+        """Send select over the page's socket, as gallery.js does while it is open, and wait
+        for the result on it: seconds."""
+        assert self.ws is not None
+        start = time.perf_counter()
+        self.ws.send(json.dumps({"action": f"{self.actions}/select/{index}", "root": self.root}))
         value = await asyncio.wait_for(self.results.get(), CLICK_TIMEOUT)
         elapsed = time.perf_counter() - start
         if value != str(index):
@@ -322,9 +337,15 @@ async def _closed_loop(
     kind = GradioClient if server.kind == "gradio" else VirtualClient
     vcs = [kind(server.port) for _ in range(clients)]
     try:
-        await asyncio.gather(*(vc.open(socket=what == "select") for vc in vcs))
+        clicks: dict[str, t.Callable[[t.Any, int], t.Awaitable[float]]] = {
+            "select": lambda vc, i: vc.click(i),
+            "socket": lambda vc, i: vc.click_socket(i),
+            "bare": lambda vc, _: vc.bare(),
+        }
+        await asyncio.gather(*(vc.open(socket=what != "bare") for vc in vcs))
+        act = clicks[what]
         for vc in vcs:  # warm up each connection (and the server's caches), untimed
-            await (vc.click(1) if what == "select" else vc.bare())
+            await act(vc, 1)
         latencies: list[float] = []
         failures = [0]
         limit = count if count is not None else 10_000_000
@@ -335,10 +356,7 @@ async def _closed_loop(
             n = n0
             while time.perf_counter() < deadline and n - n0 < limit:
                 try:
-                    if what == "select":
-                        latencies.append(await vc.click(n % 3))
-                    else:
-                        latencies.append(await vc.bare())
+                    latencies.append(await act(vc, n % 3))
                 except (Failure, TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
                     failures[0] += 1
                     if failures[0] <= 3:
@@ -445,6 +463,12 @@ def wire(
             f" {verdict(o <= GRADIO['rtt'])}",
         )
         line("", f"CPU {ms(cpu_per(one))}/event", "(server, 1 client)")
+        sock1 = closed_loop(server, 1, 60, rtt_count, what="socket")
+        line(
+            "click over the socket, 1 client",
+            f"median {ms(median(sock1.latencies))} p95 {ms(p95(sock1.latencies))}",
+            f"CPU {ms(cpu_per(sock1))}/event; what pages send while their socket is open",
+        )
         bare16 = closed_loop(server, 16, min(seconds[0], 5), what="bare")
         bare32 = closed_loop(server, 32, min(seconds[0], 5), what="bare")
         line(
@@ -460,6 +484,9 @@ def wire(
         bare = eps(out["bare"]) if "bare" in out else None
         report_run(f"32 clients, {s:g} s", run, gradio_eps, bare, cpu_key)
         out[s] = run
+    # What a browser does while the page's socket is open: the click is a frame on it.
+    run = closed_loop(server, 32, seconds[0], what="socket")
+    report_run(f"32 clients over the socket, {seconds[0]:g} s", run, gradio_eps, None, cpu_key)
     return out
 
 
