@@ -67,6 +67,8 @@ GRADIO = {
     "browser_p95": 31e-3,
     "browser_cpu": 9.4e-3,
 }
+#: Flask + flask-sock alone doing the same exchange (``_floor_app.py``), measured in the run.
+FLOOR: dict[str, float] = {}
 #: The bare Flask POST of NOTES.md on the Werkzeug threaded server.
 NOTES_BARE = "0.56 ms median, 1372 req/s with 16 clients"
 
@@ -116,6 +118,8 @@ class Server:
         env = dict(os.environ, BENCH_LIMIT=limit, BENCH_INSTANCE=str(instance))
         if kind == "werkzeug":
             cmd = [sys.executable, str(HERE / "_events_app.py"), "werkzeug", str(self.port)]
+        elif kind == "floor":
+            cmd = [sys.executable, str(HERE / "_floor_app.py"), str(self.port)]
         elif kind == "gradio":
             env.update(GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH="")
             cmd = [str(GRADIO_PYTHON), str(HERE / "_gradio_app.py"), str(self.port)]
@@ -635,6 +639,8 @@ def report_rss(server: Server) -> float:
     rss = server.peak_rss()
     if server.kind == "gradio":
         line("Gradio: server peak RSS (VmHWM)", f"{rss:.1f} MiB", "(issue: 177 MiB)")
+    elif server.kind == "floor":
+        line("floor: peak RSS (VmHWM)", f"{rss:.1f} MiB")
     else:
         line(
             "server peak RSS (VmHWM)",
@@ -642,7 +648,24 @@ def report_rss(server: Server) -> float:
             f"{rss / GRADIO['rss']:.2f}x Gradio's {GRADIO['rss']:.0f} MiB; target < 60 MiB:"
             f" {verdict(rss < 60)}",
         )
+        if "rss" in FLOOR:
+            line("", f"+{rss - FLOOR['rss']:.1f} MiB", "over the floor (Flask + flask-sock alone)")
     return rss
+
+
+def floor_side(tmp: Path, seconds: float) -> None:
+    """Flask and flask-sock alone, driven by the same clients: what any Flask app doing this
+    exchange costs, so the figures below can say what flask_gallery adds."""
+    with Server("floor", "none", tmp / "floor") as server:
+        print("\nfloor: Flask + flask-sock alone (_floor_app.py), Werkzeug threaded server")
+        for what, label in (("select", "POST, result on socket"), ("socket", "over the socket")):
+            run = closed_loop(server, 32, seconds, what=what)
+            line(
+                f"floor: 32 clients, {label}",
+                f"{eps(run):,.0f} events/s",
+                f"median {ms(median(run.latencies))}  CPU {ms(cpu_per(run))}/event",
+            )
+        FLOOR["rss"] = report_rss(server)
 
 
 def gradio_side(tmp: Path, args: argparse.Namespace) -> None:
@@ -709,6 +732,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench_events_") as tmp:
         if args.with_gradio:
             gradio_side(Path(tmp), args)
+        floor_side(Path(tmp), args.seconds[0])
         kinds = ["werkzeug"]
         gunicorn = None if args.no_gunicorn else ensure_gunicorn()
         if gunicorn:
