@@ -145,24 +145,26 @@ class _Clicks:
     def act(self, message: str | bytes) -> None:
         """Answer one click, then submit its events (so its results come after its answer).
         A refused or failing click is answered with a message in its gallery."""
+        from simple_websocket import ConnectionClosed
+
         root = ""
         try:
             click = _parse_click(message)
             root = str(click.get("root", ""))
             answer = _act(self.urls, self.page, click, self.handshake)
+            # Marked with the gallery's id: the page settles its focus once this answer is in.
+            html = answer.html
+            if answer.target is not None:
+                html = partial(answer.target, "outerMorph", html)
+            self.send(_answer_mark(root) + html)
+            answer.fire()
         except HTTPException as exc:
             _refuse(self.send, root, exc.description or exc.name)
-            return
+        except (ConnectionClosed, OSError):
+            raise  # the socket is gone: the relay ends
         except Exception:
             logger.exception("A click sent over the socket of page %s failed.", self.page)
             _refuse(self.send, root, "The server could not act on this click. Try again.")
-            return
-        # Marked with the gallery's id: the page settles its focus once this answer is in.
-        html = answer.html
-        if answer.target is not None:
-            html = partial(answer.target, "outerMorph", html)
-        self.send(_answer_mark(root) + html)
-        answer.fire()
 
 
 def _parse_click(message: str | bytes) -> dict[str, t.Any]:

@@ -251,3 +251,25 @@ def test_a_bad_click_over_the_socket_is_refused_and_the_socket_serves_on(
         ws.close()
     assert ran == [2]  # the refused click fired nothing
     assert "fg-alert" not in received
+
+
+def test_a_click_that_fails_on_the_server_is_reported_and_the_socket_serves_on(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while acting on a click (a fault no request can cause, so it is patched in) is
+    logged and shown in the gallery; the page's socket keeps serving."""
+    from flask_gallery import actions
+
+    def broken(**kwargs: t.Any) -> t.NoReturn:
+        raise RuntimeError("a bug")
+
+    page = Page(server)
+    ws = page.socket()
+    try:
+        monkeypatch.setitem(actions.BY_ENDPOINT, "close", broken)
+        page.click(ws, "close")
+        assert 'role="alert"' in receive_until(ws, "could not act on this click")
+        page.click(ws, "select/0")
+        receive_until(ws, "selected 0: red")
+    finally:
+        ws.close()
