@@ -248,3 +248,7 @@ def register(bp: Blueprint) -> None:
         # Refuse before flask-sock answers the handshake: a refused socket is a plain 403/410.
         if request.endpoint == f"{bp.name}.relay" and request.view_args:
             _page_for(str(request.view_args["page"]))
+            # No permessage-deflate (every browser offers it; simple-websocket accepts it): the
+            # frames are small fragments, and each socket's zlib state costs the server ~80 KiB
+            # and a compression per frame. Without the offer the handshake agrees to none.
+            request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
