@@ -55,8 +55,9 @@ def describe(item: MediaItem) -> dict[str, t.Any]:
 
 def partial(target: str, swap: str, content: str) -> Markup:
     """One update for the page: htmx 4's ``<hx-partial>`` puts ``content`` at ``target``."""
-    return Markup('<hx-partial hx-target="{}" hx-swap="{}">{}</hx-partial>').format(
-        target, swap, Markup(content)
+    # Concatenated, not Markup.format: this runs for every update of every click and result.
+    return Markup(
+        f'<hx-partial hx-target="{escape(target)}" hx-swap="{escape(swap)}">{content}</hx-partial>'
     )
 
 

@@ -3,7 +3,7 @@ then by substitution, so a 200-item gallery costs a handful of route builds, not
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import g, url_for
 
 _PLACEHOLDER = "MEDIA-ID"
 
@@ -35,4 +35,10 @@ class Urls:
 
 
 def urls() -> Urls:
-    return Urls()
+    """The :class:`Urls` of the current app context (a request, a page's socket for its whole
+    life, a handler's run): the routes cannot change within one, and a click over the socket
+    then builds no route at all."""
+    cached: Urls | None = g.get("_flask_gallery_urls")
+    if cached is None:
+        cached = g._flask_gallery_urls = Urls()
+    return cached
