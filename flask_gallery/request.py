@@ -10,6 +10,7 @@ need it, so the engine can import :class:`Request` without pulling in Flask.
 from __future__ import annotations
 
 import contextlib
+import functools
 import typing as t
 from dataclasses import dataclass, field
 
@@ -66,6 +67,26 @@ class Request:
             if key.lower() == lowered:
                 return value
         return default
+
+    @functools.cached_property
+    def _environ(self) -> dict[str, t.Any]:
+        """A WSGI environ of this request (no body), built once: every click a page sends over
+        its socket shares the socket's snapshot, and building an environ is most of what
+        rebuilding a handler's request context costs. Copy it before use."""
+        from werkzeug.test import EnvironBuilder
+
+        builder = EnvironBuilder(
+            path=self.path,
+            base_url=self.url_root,
+            method=self.method,
+            headers=list(self.headers),
+            query_string=_query_string(self.args),
+            environ_base={"REMOTE_ADDR": self.remote_addr or ""},
+        )
+        try:
+            return builder.get_environ()
+        finally:
+            builder.close()
 
     def to_dict(self) -> dict[str, t.Any]:
         """A JSON-safe dict; the session is serialised as Flask's cookie session serialises it, so
@@ -131,24 +152,11 @@ def request_context(app: Flask, snapshot: Request | None) -> t.Iterator[None]:
         return
     from flask.ctx import RequestContext
     from flask.sessions import SecureCookieSession
-    from werkzeug.test import EnvironBuilder
 
-    builder = EnvironBuilder(
-        path=snapshot.path,
-        base_url=snapshot.url_root,
-        method=snapshot.method,
-        headers=list(snapshot.headers),
-        query_string=_query_string(snapshot.args),
-        environ_base={"REMOTE_ADDR": snapshot.remote_addr or ""},
-    )
-    try:
-        environ = builder.get_environ()
-    finally:
-        builder.close()
     # Handing the session over means Flask does not reopen it from the cookie: the snapshot is
     # what the view saw, even where the cookie has since changed or the session is server-side.
     session = SecureCookieSession(dict(snapshot.session))
-    with RequestContext(app, environ, session=session):
+    with RequestContext(app, dict(snapshot._environ), session=session):
         yield
 
 
