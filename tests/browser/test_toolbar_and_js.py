@@ -1,6 +1,7 @@
 """The rest of the preview toolbar and listener ``js`` in chromium: Fullscreen puts the gallery
 in fullscreen, Share only shows where the browser has a share sheet, and a listener's js runs
-before the request with its return replacing the inputs."""
+before the request with its return replacing the inputs, and a form field of the page reaches a
+handler as it is when the click is made (the click goes over the page's socket)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ expect = pytest.importorskip("playwright.sync_api").expect
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>toolbar</title>
 <link rel="icon" href="data:,">{{ gallery_assets() }}</head><body>
 <input name="who" value="ada">
-{{ gallery("g") }}<output id="out"></output></body></html>"""
+{{ gallery("g") }}<output id="out"></output><output id="who"></output></body></html>"""
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
     )
     def greet(who: str, items: t.Any) -> str:
         return f"{who} sees {len(items)}"
+
+    @gallery.on_preview_close(inputs=["who"], outputs="#who")
+    def closed_by(who: str) -> str:
+        return f"closed by {who}"
 
     @app.get("/")
     def page() -> str:
@@ -71,3 +76,15 @@ def test_fullscreen_and_share(page: Page, server: LiveServer) -> None:
     )
     preview.get_by_role("button", name="Fullscreen").click()
     page.wait_for_function("() => document.fullscreenElement === null")
+
+
+def test_a_form_field_reaches_the_handler_as_typed(page: Page, server: LiveServer) -> None:
+    goto_connected(page, server.url + "/")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.get_by_role("button", name="Thumbnail 1 of 3").first.click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.locator("input[name=who]").fill("grace")
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    expect(page.locator("#who")).to_have_text("closed by grace")
+    assert posts == []  # both clicks went over the socket
