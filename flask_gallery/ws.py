@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 _IDLE = 2.0
 #: Messages buffered for one socket before it is considered stuck and closed.
 _OUTBOX = 10_000
+#: Close codes of a page that left on purpose (navigated away, tab closed): its replay buffer
+#: can go at once. Dropped connections (1006) keep it for the reconnect.
+_LEFT = (1000, 1001)
 #: The largest message a page may send (a click is its URL and the page's form fields).
 _MAX_CLICK = 1024 * 1024
 
@@ -120,6 +123,8 @@ def relay(ws: t.Any, page: str) -> None:
     finally:
         unsubscribe()
         engine.disconnect_page(page)
+        if getattr(ws, "close_reason", None) in _LEFT:
+            engine.release_page(page)
 
 
 class _Clicks:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 import typing as t
@@ -163,14 +164,29 @@ def test_a_select_result_arrives_over_the_socket(server: LiveServer) -> None:
     )
 
 
+def engine_of(server: LiveServer) -> t.Any:
+    return server.app.extensions["flask_gallery"].engine()
+
+
+def drop_connection(server: LiveServer, ws: Client, token: str) -> None:
+    """Lose the socket as a network failure does (no close frame), and wait until the server's
+    relay for the page has noticed (the engine's page channel has no listener left): only then
+    is a result certain to be produced while nobody listens."""
+    ws.sock.shutdown(socket.SHUT_RDWR)
+    ws.sock.close()
+    channels = engine_of(server).backend._channels  # the channel's listeners, to sequence the test
+    deadline = time.monotonic() + 10
+    while channels._pages[token].subscriptions:
+        assert time.monotonic() < deadline, "the server never noticed the dropped socket"
+        time.sleep(0.01)
+
+
 def test_results_produced_while_disconnected_arrive_after_a_reconnect(server: LiveServer) -> None:
     page = Page(server)
     ws = page.socket()
-    try:
-        page.select(0)
-        receive_until(ws, "selected 0: red")
-    finally:
-        ws.close()
+    page.select(0)
+    receive_until(ws, "selected 0: red")
+    drop_connection(server, ws, page.token)
     ran_event.clear()
     page.select(2)  # nobody is listening: the result waits for the page
     assert ran_event.wait(10)
@@ -181,6 +197,25 @@ def test_results_produced_while_disconnected_arrive_after_a_reconnect(server: Li
         ws.close()
     assert "selected 0: red" not in received  # what was delivered is not sent again
     assert ran == [0, 2]
+
+
+def test_a_page_that_leaves_frees_its_replay_at_once(server: LiveServer) -> None:
+    """A socket closed normally (the page navigated away or its tab closed) needs no replay:
+    the buffered results go at once instead of after the replay's minute."""
+    page = Page(server)
+    engine = engine_of(server)
+    ws = page.socket()
+    try:
+        page.click(ws, "select/1")
+        receive_until(ws, "selected 1: green")
+        assert engine.replay(page.token).messages  # buffered for a reconnect while open
+    finally:
+        ws.close()  # close code 1000, as hx-ws sends on pagehide
+    deadline = time.monotonic() + 10
+    while engine.replay(page.token).messages:
+        assert time.monotonic() < deadline, "the replay buffer was kept after a normal close"
+        time.sleep(0.01)
+    assert not engine.replay(page.token).complete  # a late reconnect is told it missed some
 
 
 def test_the_poll_refuses_another_origin(server: LiveServer) -> None:
@@ -279,7 +314,6 @@ def test_the_socket_declines_compression(server: LiveServer) -> None:
     """Browsers offer permessage-deflate; the page's socket answers without it (a zlib state
     per open page for small fragments), and works uncompressed."""
     import base64
-    import socket
 
     page = Page(server)
     key = base64.b64encode(b"0123456789abcdef").decode()

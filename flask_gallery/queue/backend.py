@@ -65,5 +65,8 @@ class Backend(t.Protocol):
 
     def replay(self, page: str, after: int = 0) -> Replay: ...
 
+    def release(self, page: str) -> None:
+        """Free what is buffered for a page whose client left on purpose (no replay wanted)."""
+
     def shutdown(self, *, drain: bool, timeout: float | None) -> None:
         """Stop: finish (``drain``) or cancel what is queued, then join every thread."""

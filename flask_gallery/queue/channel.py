@@ -175,10 +175,18 @@ class PageChannels:
             complete = state.lost <= after <= state.seq
             return Replay(messages, complete, state.seq)
 
-    def drop(self, page: str) -> None:
-        """Forget a page that is gone for good."""
+    def release(self, page: str) -> None:
+        """Free the buffered messages of a page its client closed on purpose (it navigated
+        away): nobody will ask for a replay. Kept while anyone still listens. The sequence goes
+        on, so a late reconnect's cursor still means what it meant, and the replay it gets says
+        it is incomplete."""
         with self._lock:
-            self._pages.pop(page, None)
+            state = self._pages.get(page)
+            if state is None or state.subscriptions:
+                return
+            state.buffer.clear()
+            state.status.clear()
+            state.lost = state.seq
 
     def _after(self, state: _Page, after: int, now: float) -> list[Message]:
         state.expire(now, self._ttl)

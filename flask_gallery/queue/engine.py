@@ -213,6 +213,11 @@ class EventEngine:
         block); with ``after``, first with the buffered messages after that ``seq``."""
         return self.backend.subscribe(page, callback, after)
 
+    def release_page(self, page: str) -> None:
+        """The page's client left on purpose (its socket closed normally): free its buffered
+        messages, which only a reconnect would have asked for. Its submissions keep running."""
+        self.backend.release(page)
+
     def replay(self, page: str, after: int = 0) -> Replay:
         """Buffered messages for ``page`` after ``seq`` ``after`` (polling fallback, reconnect)."""
         return self.backend.replay(page, after)

@@ -463,6 +463,9 @@ class ThreadsBackend:
     def replay(self, page: str, after: int = 0) -> Replay:
         return self._channels.replay(page, after)
 
+    def release(self, page: str) -> None:
+        self._channels.release(page)
+
     # -- shutdown ---------------------------------------------------------------------------
 
     def shutdown(self, *, drain: bool, timeout: float | None) -> None:
