@@ -26,6 +26,7 @@ from .state import GalleryState, PageState
 
 if t.TYPE_CHECKING:
     from .component import Gallery
+    from .props import GalleryProps
 
 Form = t.Mapping[str, str]
 
@@ -113,11 +114,15 @@ def close(page: str, name: str, form: Form, request: Request | None = None) -> A
     return _reselected(state, gallery, page_state, before, fired, form, request)
 
 
-def check_interactive(state: AppState, gallery: Gallery, gallery_state: GalleryState) -> None:
-    """Deletes and uploads only change a gallery the user may edit (Gradio's ``interactive``)."""
+def check_interactive(
+    state: AppState, gallery: Gallery, gallery_state: GalleryState
+) -> GalleryProps:
+    """Deletes and uploads only change a gallery the user may edit (Gradio's ``interactive``).
+    Returns the gallery's properties on this page, which the check had to resolve."""
     props = state.extension.props_for(gallery, gallery_state.overrides)
     if not state.extension.is_interactive(gallery, props):
         raise NotFound(f"Gallery {gallery.name!r} is not interactive: its items cannot change.")
+    return props
 
 
 def delete(page: str, name: str, index: str, form: Form, request: Request | None = None) -> Answer:

@@ -110,8 +110,7 @@ def upload(page: str, name: str) -> Markup:
         raise BadRequest(f"Unknown upload source {source!r}.")
     check_request(page)
     with actions.editing(page, name) as (state, gallery, page_state, gallery_state):
-        actions.check_interactive(state, gallery, gallery_state)
-        props = state.extension.props_for(gallery, gallery_state.overrides)
+        props = actions.check_interactive(state, gallery, gallery_state)
         files = request.files.getlist("files")
         if len(files) > max_files:
             raise BadRequest(f"Too many files: {len(files)}. Upload at most {max_files} at once.")
@@ -137,13 +136,12 @@ def upload(page: str, name: str) -> Markup:
             fired = interactions.set_value(gallery_state, [*gallery_state.items, *added])
         else:
             fired = []
-        dom_id = state.extension.dom_id(gallery, gallery_state)
-    html = _answered(actions.redrawn(state, gallery, page_state, fired, request.form, None))
+    answer = actions.redrawn(state, gallery, page_state, fired, request.form, None)
     alerts = [
-        partial(f"#{dom_id}-alerts", "beforeend", alert("error", f"{exc.filename}: {exc.reason}"))
-        for exc in refused
+        partial(f"{answer.target}-alerts", "beforeend", alert("error", f"{e.filename}: {e.reason}"))
+        for e in refused
     ]
-    return html + Markup("").join(alerts)
+    return _answered(answer) + Markup("").join(alerts)
 
 
 def error(exc: HTTPException) -> Response:
