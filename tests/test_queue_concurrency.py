@@ -8,8 +8,17 @@ import typing as t
 import pytest
 
 from flask_gallery.queue import EventEngine
+from flask_gallery.queue.threads import EAGER_WORKERS
 
-from .test_queue_support import WAIT, Comp, Concurrency, Gates, Recorder, running_engine
+from .test_queue_support import (
+    WAIT,
+    Comp,
+    Concurrency,
+    Gates,
+    Recorder,
+    engine_threads,
+    running_engine,
+)
 
 
 @pytest.fixture
@@ -55,6 +64,35 @@ def test_no_limit_and_default_limit() -> None:
         jobs += [engine.submit(free, "p").job_id for _ in range(6)]
         # Barriers pass only if 3 (the configured default) and 6 (no limit) run at once.
         assert [rec.terminal(job)["type"] for job in jobs] == ["done"] * 9
+
+
+def test_blocked_handlers_get_more_workers_than_the_eager_ones() -> None:
+    """Handlers that wait (I/O, sleeps) all run at once: past the first workers, more start
+    as soon as the queue stands still."""
+    count = EAGER_WORKERS * 3
+    with running_engine() as engine:
+        everyone = threading.Barrier(count, timeout=WAIT)
+        listener = Comp().select(
+            lambda: everyone.wait(), trigger_mode="multiple", concurrency_limit=None
+        )
+        rec = Recorder(engine, "p")
+        jobs = [engine.submit(listener, "p").job_id for _ in range(count)]
+        # The barrier passes only if all of them run at the same time.
+        assert [rec.terminal(job)["type"] for job in jobs] == ["done"] * count
+
+
+def test_quick_handlers_do_not_start_a_thread_each() -> None:
+    """A burst of quick jobs is worked through by the workers already there: a thread per
+    job would cost memory and GIL contention and run nothing sooner."""
+    with running_engine() as engine:
+        listener = Comp().select(
+            lambda k: k, inputs="k", trigger_mode="multiple", concurrency_limit=None
+        )
+        rec = Recorder(engine, "p")
+        jobs = [engine.submit(listener, "p", [k]).job_id for k in range(300)]
+        assert [rec.terminal(job)["type"] for job in jobs] == ["done"] * 300
+        # Before, each job that found no idle worker started one, up to max_threads (40).
+        assert len(engine_threads()) <= EAGER_WORKERS + 10
 
 
 def test_max_threads_bounds_unlimited_listeners() -> None:

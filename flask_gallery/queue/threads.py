@@ -5,6 +5,12 @@ done...) is recorded in the page channel while it is held, then delivered after 
 so subscribers see a job's messages in the order its state changed and never run under the lock.
 Workers start on demand up to ``max_threads`` and each takes the oldest runnable job of any
 concurrency group that is below its limit, so one busy group never holds up another.
+
+The first :data:`EAGER_WORKERS` start the moment a job finds no idle worker. Past them, a worker
+starts only when the queue has stood still for :data:`STALL_DELAY`: busy workers that keep
+taking jobs are short of CPU, not of threads (under the GIL a new thread only adds memory,
+~60 KiB each, and contention), while workers that take nothing are blocked in their handlers
+(I/O, sleeps, waits), which is what more threads are for.
 """
 
 from __future__ import annotations
@@ -30,6 +36,12 @@ _log = logging.getLogger("flask_gallery.queue")
 
 #: Prefix of every thread this backend starts (tests look for leftovers by it).
 THREAD_PREFIX = "flask_gallery-"
+
+#: Workers started at once when a job finds none idle (fewer if ``max_threads`` is lower).
+EAGER_WORKERS = 4
+
+#: Seconds runnable jobs wait without any worker taking a job before more workers start.
+STALL_DELAY = 0.01
 
 
 class _Group:
@@ -90,6 +102,9 @@ class ThreadsBackend:
         self._times = RunTimes()
         self._threads: list[threading.Thread] = []
         self._idle = 0
+        #: Runs taken by workers so far, and the pending check that the queue is moving.
+        self._taken = 0
+        self._stall_check: TimerHandle | None = None
         self._closing = False
         self._stopping = False
         self._undelivered: set[str] = set()
@@ -266,12 +281,44 @@ class ThreadsBackend:
         if self._idle > 0:
             self._idle -= 1
             self._cond.notify()
-        elif len(self._threads) < self._config.max_threads:
-            thread = threading.Thread(
-                target=self._work, name=f"{THREAD_PREFIX}worker-{len(self._threads)}", daemon=True
-            )
-            self._threads.append(thread)
-            thread.start()
+        elif len(self._threads) < min(EAGER_WORKERS, self._config.max_threads):
+            self._spawn_locked()
+        elif len(self._threads) < self._config.max_threads and self._stall_check is None:
+            self._arm_stall_check_locked()
+
+    def _spawn_locked(self) -> None:
+        thread = threading.Thread(
+            target=self._work, name=f"{THREAD_PREFIX}worker-{len(self._threads)}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    def _arm_stall_check_locked(self) -> None:
+        taken = self._taken
+        self._stall_check = self._scheduler.call_later(
+            STALL_DELAY, lambda: self._check_stall(taken)
+        )
+
+    def _check_stall(self, taken: int) -> None:
+        """Start a worker per waiting job when none was taken since the check was armed."""
+        with self._cond:
+            self._stall_check = None
+            waiting = self._runnable_locked()
+            if self._stopping or waiting == 0:
+                return
+            if self._taken != taken:  # the queue moves: look again later
+                self._arm_stall_check_locked()
+                return
+            for _ in range(min(waiting, self._config.max_threads - len(self._threads))):
+                self._spawn_locked()
+
+    def _runnable_locked(self) -> int:
+        """Jobs a worker could take now (a batch counts once per job: an upper bound)."""
+        count = len(self._immediate)
+        for group in self._ready:
+            room = len(group.queue) if group.limit is None else group.limit - len(group.running)
+            count += min(len(group.queue), max(room, 0))
+        return count
 
     def _work(self) -> None:
         try:
@@ -296,6 +343,7 @@ class ThreadsBackend:
         if self._immediate:
             job = self._immediate.popleft()
             self._start_locked([job], now)
+            self._taken += 1
             return [job], None
         best: _Group | None = None
         for group in self._ready:
@@ -319,6 +367,7 @@ class ThreadsBackend:
         self._queued -= len(batch)
         best.running[head.id] = (listener.id, now)
         self._start_locked(batch, now)
+        self._taken += 1
         if best.queue:
             self._reestimate_locked(best)
         return batch, best
