@@ -57,7 +57,11 @@ class AppState:
         media_dir = config["GALLERY_MEDIA_DIR"] or os.path.join(
             app.instance_path, "flask_gallery_media"
         )
-        self.media = MediaStore(Path(media_dir), t.cast("str | bytes", app.secret_key))
+        self.media = MediaStore(
+            Path(media_dir),
+            t.cast("str | bytes", app.secret_key),
+            encode_ahead=config["GALLERY_ENCODE_AHEAD"],
+        )
         "The content-addressed store every item of this app goes through."
         self.pages: PageStore = MemoryPageStore(
             ttl=config["GALLERY_PAGE_TTL"], max_pages=config["GALLERY_MAX_PAGES"]

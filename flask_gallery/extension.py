@@ -52,6 +52,9 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_MAX_PAGES": 10_000,
     #: Worker threads running handlers at most, across all listeners (Gradio's max_threads).
     "GALLERY_MAX_THREADS": 40,
+    #: Encode thumbnails and full files of new media in background threads at once, instead
+    #: of on their first request (costs CPU and memory for items never shown).
+    "GALLERY_ENCODE_AHEAD": False,
 }
 
 

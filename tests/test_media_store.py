@@ -120,7 +120,7 @@ def test_another_process_waits_for_pixels_still_being_written(
     monkeypatch.setattr("flask_gallery.media.store.PENDING_PIXELS_WAIT", 0.05)
     gate = threading.Event()
     with (
-        MediaStore(tmp_path, "s", background=True, workers=1) as a,
+        MediaStore(tmp_path, "s", background=True, encode_ahead=True, workers=1) as a,
         MediaStore(tmp_path, "s", background=False) as b,
     ):
         for pool in (a._writer, a._background):
@@ -235,7 +235,7 @@ def test_a_file_seen_before_is_not_read_again(store: MediaStore, tmp_path: pathl
 
 
 def test_background_makes_grid_thumbnails_and_full_files(tmp_path: pathlib.Path) -> None:
-    with MediaStore(tmp_path, "s", background=True) as store:
+    with MediaStore(tmp_path, "s", background=True, encode_ahead=True) as store:
         items = store.postprocess([photo(800, 600), photo(400, 300, channels=4)])
         store.join()
     names = stored_files(tmp_path)
@@ -243,6 +243,19 @@ def test_background_makes_grid_thumbnails_and_full_files(tmp_path: pathlib.Path)
     assert {"thumb-384.jpg", "thumb-640.webp", "thumb-384.webp", "thumb-400.webp"} <= set(names)
     assert "pixels.npy" not in names
     assert [item.width for item in items] == [800, 400]
+
+
+def test_by_default_files_are_made_when_first_asked_for(tmp_path: pathlib.Path) -> None:
+    """Only the raw pixels are written ahead; a thumbnail or full file nobody asks for is
+    never encoded, and the pixels are not held in memory once written."""
+    with MediaStore(tmp_path, "s") as store:
+        (item,) = store.postprocess([photo(800, 600)])
+        store.join()
+        assert stored_files(tmp_path) == ["meta.json", "pixels.npy"]
+        assert (store._fresh, store._fresh_bytes) == ({}, 0)
+        data = read_variant(store, item, "thumb", 384)
+        assert Image.open(io.BytesIO(data)).size == (384, 288)
+        assert sorted(stored_files(tmp_path)) == ["meta.json", "pixels.npy", "thumb-384.jpg"]
 
 
 def test_closing_drops_queued_work() -> None:
@@ -297,7 +310,7 @@ def test_a_files_thumbnails_cost_at_most_two_decodes(
     monkeypatch.setattr(store_module, "open_for_thumbnail", counting)
     path = tmp_path / "big.png"
     Image.fromarray(photo(1000, 500)).save(path)
-    with MediaStore(tmp_path / "media", "s", background=True) as store:
+    with MediaStore(tmp_path / "media", "s", background=True, encode_ahead=True) as store:
         store.postprocess([path])
         store.join()
     assert 1 <= len(decodes) <= 2

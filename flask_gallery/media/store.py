@@ -9,10 +9,14 @@ after it returns:
 
 - a writer thread persists the raw pixels to ``pixels.npy`` (3 MB per megapixel: on a busy disk
   that write alone can take longer than the hashing, so it is kept off the render);
-- a background pool encodes every item's grid thumbnail first, then the other widths, then the
-  full file in ``format``, from the pixels still in memory;
 - a request for a file not made yet makes it, or waits for the thread already making it
-  (:class:`~.jobs.Once`), so nothing is encoded twice and no half-written file is ever served.
+  (:class:`~.jobs.Once`), so nothing is encoded twice and no half-written file is ever served;
+- with ``encode_ahead``, a background pool also encodes every item's grid thumbnail first, then
+  the other widths, then the full file in ``format``, from the pixels still in memory. It is off
+  by default: the browser asks for a thumbnail a few milliseconds after the page or result
+  arrives, so encoding ahead gains little time, while it encodes every width and full file of
+  every item, also those never shown (off-screen thumbnails load lazily, most items are never
+  previewed), and keeps the codecs' working memory (~2 MiB for WebP) in its own threads.
 
 Raw pixels are persisted, not only held in memory, so that a restart or another worker process
 serving the thumbnail request can still encode them (that process waits up to
@@ -87,8 +91,10 @@ class MediaStore:
     :param secret: The app's secret; ids minted with another secret are refused.
     :param thumbnail_widths: The widths offered for grid thumbnails (srcset).
     :param grid_width: The thumbnail width made first in the background.
-    :param background: Make thumbnails and full files in a background pool right away; when
-        False they are made on first request only.
+    :param background: Write new raw pixels in a writer thread after ``postprocess`` returns;
+        when False they are written before it returns and no thread is started.
+    :param encode_ahead: Also make thumbnails and full files in a background pool right away
+        (needs ``background``); when False they are made on first request.
     :param workers: Threads of the background pool and of the pool that hashes a value's
         items; default: the number of cores, at most 4.
     """
@@ -101,6 +107,7 @@ class MediaStore:
         thumbnail_widths: t.Iterable[int] = DEFAULT_THUMBNAIL_WIDTHS,
         grid_width: int = DEFAULT_GRID_WIDTH,
         background: bool = True,
+        encode_ahead: bool = False,
         workers: int | None = None,
     ) -> None:
         requested = tuple(thumbnail_widths)
@@ -117,9 +124,12 @@ class MediaStore:
         )
         self._file_keys_lock = threading.Lock()
         self._once = Once()
-        self._background = Pool(workers, "flask_gallery-media") if background else None
+        self._background = (
+            Pool(workers, "flask_gallery-media") if background and encode_ahead else None
+        )
         #: Writes raw pixels to disk after postprocess returned (IO, so one thread).
         self._writer = Pool(1, "flask_gallery-media-writer")
+        self._write_later = background
         #: Separate from the background pool, so a render never queues behind thumbnails.
         self.converters = Pool(workers, "flask_gallery-convert")
         self._fresh: dict[str, Pixels] = {}
@@ -429,9 +439,9 @@ class MediaStore:
         return min(width, record.width or width)
 
     def _keep_fresh(self, key: str, pixels: Pixels) -> bool:
-        """Hold new pixels in memory until written and encoded, up to a byte budget; False
-        when they must be written now instead."""
-        if self._background is None or self._closed:
+        """Hold new pixels in memory until written (and, encoding ahead, encoded), up to a byte
+        budget; False when they must be written now instead."""
+        if not self._write_later or self._closed:
             return False
         with self._fresh_lock:
             if key in self._fresh:  # the same picture twice in one value
@@ -452,6 +462,9 @@ class MediaStore:
         if pixels is not None and not self.layout.exists(key, record.full_name):
             self._write_pixels(key, pixels)
             self._drop_pixels_when_done(key, record)
+        if self._background is None:
+            # Nothing is encoding them ahead: requests read the file (or the full file) now.
+            self._forget_fresh(key)
 
     def _forget_fresh(self, key: str) -> None:
         with self._fresh_lock:
