@@ -133,7 +133,8 @@ def delete(page: str, name: str, index: str, form: Form, request: Request | None
     return redrawn(state, gallery, page_state, fired, form, request)
 
 
-#: The clicks the page's socket may carry, by the name of their HTTP route. Uploads stay HTTP
+#: The clicks the page's socket may carry, by the name of their HTTP route (the page is told
+#: the names: gallery.js sends only these over the socket). Uploads stay HTTP
 #: requests: their bodies are files, sent with a progress bar.
 BY_ENDPOINT: dict[str, t.Callable[..., Answer]] = {
     "select": select,

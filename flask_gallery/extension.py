@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
 
-from . import __version__, api, views, ws
+from . import __version__, actions, api, views, ws
 from .app_state import AppState, app_state
 from .assets import asset_tags
 from .component import Gallery, GalleryValue
@@ -201,6 +201,7 @@ class FlaskGallery:
                         ws_url=urlsplit(url_for("flask_gallery.relay", page=page.token)).path,
                         poll_url=url_for("flask_gallery.poll", page=page.token),
                         page=page.token,
+                        socket_actions=" ".join(actions.BY_ENDPOINT),
                     )
                 )
                 + html

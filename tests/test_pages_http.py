@@ -108,6 +108,17 @@ def test_render_binds_a_page_token_to_the_session(site: Flask, galleries: FlaskG
     assert Page(site, client, ["g"]).token != page.token
 
 
+def test_the_page_is_told_which_clicks_its_socket_may_carry(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    """gallery.js reads the list from the page, so it can never offer the socket a click the
+    server would refuse there, nor keep one the server has added over HTTP."""
+    galleries.gallery("g", pixels(2))
+    page = Page(site, site.test_client(), ["g"])
+    names = page.soup.select_one(".fg-socket")["data-socket-actions"].split()
+    assert names == ["select", "close", "delete"]
+
+
 def test_select_opens_the_preview_and_fires_select(site: Flask, galleries: FlaskGallery) -> None:
     gallery = galleries.gallery("g", [(a, f"c{i}") for i, a in enumerate(pixels(3))])
     seen: list[tuple[int, t.Any]] = []

@@ -115,11 +115,12 @@
   // its answer comes back on it, ahead of its handlers' results. Uploads (files) and the app's
   // own buttons stay requests; so does everything while the socket is down.
   let connection = null;
+  let socketActions = [];  // the server's own list of what it accepts on the socket
   document.addEventListener("htmx:ws:after:connection", (event) => {
-    if (event.target.matches && event.target.matches(".fg-socket")) connection = event.detail.connection;
+    if (!event.target.matches || !event.target.matches(".fg-socket")) return;
+    connection = event.detail.connection;
+    socketActions = (event.target.dataset.socketActions || "").split(" ");
   }, true);
-
-  const SOCKET_ACTIONS = ["select", "close", "delete"];
 
   document.addEventListener("htmx:config:request", (event) => {
     const ctx = event.detail.ctx;
@@ -128,7 +129,7 @@
     if (!block || !socket || socket.readyState !== WebSocket.OPEN) return;
     const action = String(ctx.request.action);
     if (!block.dataset.actions || !action.startsWith(`${block.dataset.actions}/`)) return;
-    if (!SOCKET_ACTIONS.includes(actionOf(action))) return;
+    if (!socketActions.includes(actionOf(action))) return;
     const values = {};
     if (ctx.request.body instanceof FormData) {
       for (const [name, value] of ctx.request.body) {
