@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import threading
 import typing as t
 
 import numpy as np
@@ -235,3 +236,20 @@ def test_every_format_stores_every_channel_count(
         rgba = np.asarray(image.convert("RGBA"))
     if format in ("jpeg", "jpg") and channels in (2, 4):
         assert rgba[0, 0, :3].min() > 240  # alpha flattened onto white, not black
+
+
+def test_only_a_large_value_is_hashed_in_parallel(store: MediaStore) -> None:
+    """Threads pay off for megapixels, not for thumbnails' worth of pixels: a small value is
+    converted in the calling thread and starts none."""
+
+    before = set(threading.enumerate())  # other tests' stores may still have theirs
+
+    def converters() -> list[str]:
+        return [th.name for th in set(threading.enumerate()) - before if "convert" in th.name]
+
+    small = [np.full((64, 64, 3), i, np.uint8) for i in range(3)]
+    assert [item.width for item in store.postprocess(small)] == [64, 64, 64]
+    assert converters() == []
+    large = [np.full((1024, 1024, 3), i, np.uint8) for i in range(3)]  # 9 MiB to hash
+    assert [item.width for item in store.postprocess(large)] == [1024, 1024, 1024]
+    assert converters() != []

@@ -121,6 +121,27 @@ def convert_one(store: MediaStore, index: int, entry: object, format: str) -> Me
         raise ValueError(f"Gallery item {index}: {exc}") from exc
 
 
+#: Bytes to hash below which a value's items are converted one after another in the calling
+#: thread: handing them to the pool (and starting its threads) costs more than hashing them.
+PARALLEL_BYTES = 4 << 20
+
+
+def work_bytes(entry: object) -> int:
+    """Roughly how many bytes converting ``entry`` hashes: its pixels or its file (0 for a URL
+    or anything unknown)."""
+    media = entry[0] if isinstance(entry, (tuple, list)) and len(entry) == 2 else entry
+    if isinstance(media, np.ndarray):
+        return int(media.nbytes)
+    if isinstance(media, Image.Image):
+        return media.width * media.height * len(media.getbands())
+    if isinstance(media, (str, os.PathLike)) and not (isinstance(media, str) and is_url(media)):
+        try:
+            return os.stat(media).st_size
+        except (OSError, ValueError):
+            return 0
+    return 0
+
+
 def postprocess(
     store: MediaStore, value: object, format: MediaFormat | str = "webp"
 ) -> list[MediaItem]:
@@ -138,7 +159,14 @@ def postprocess(
         )
     name = normalize_format(format)
     entries = list(enumerate(value))
-    items = store.converters.map(lambda entry: convert_one(store, *entry, name), entries)
+
+    def convert(entry: tuple[int, object]) -> MediaItem:
+        return convert_one(store, *entry, name)
+
+    if sum(work_bytes(media) for _, media in entries) >= PARALLEL_BYTES:
+        items = store.converters.map(convert, entries)
+    else:
+        items = [convert(entry) for entry in entries]
     store.warm(items)
     return items
 

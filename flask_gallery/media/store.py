@@ -4,8 +4,8 @@ Files live under ``root`` by content key (identical media are stored once); the 
 ever sees ids minted with the app's secret (:mod:`.ids`).
 
 Speed: all ``postprocess`` waits for is hashing a numpy/PIL output's pixels (about 1 ms per
-megapixel, items in parallel) and writing a small ``meta.json`` per new key. The rest happens
-after it returns:
+megapixel, the items of a large value in parallel) and writing a small ``meta.json`` per new
+key. The rest happens after it returns:
 
 - a writer thread persists the raw pixels to ``pixels.npy`` (3 MB per megapixel: on a busy disk
   that write alone can take longer than the hashing, so it is kept off the render);
