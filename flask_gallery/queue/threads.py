@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import typing as t
 from collections import deque
@@ -37,8 +38,9 @@ _log = logging.getLogger("flask_gallery.queue")
 #: Prefix of every thread this backend starts (tests look for leftovers by it).
 THREAD_PREFIX = "flask_gallery-"
 
-#: Workers started at once when a job finds none idle (fewer if ``max_threads`` is lower).
-EAGER_WORKERS = 4
+#: Workers started at once when a job finds none idle (fewer if ``max_threads`` is lower): one
+#: per core, as many as can run handlers that release the GIL (numpy, Pillow) side by side.
+EAGER_WORKERS = os.cpu_count() or 1
 
 #: Seconds runnable jobs wait without any worker taking a job before more workers start.
 STALL_DELAY = 0.01
