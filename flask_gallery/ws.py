@@ -10,6 +10,10 @@ way: a click then costs the browser one small frame on a connection it already h
 HTTP request (the dev server closes every connection), and its answer and its handlers' results
 come back in order on the same socket. The click is acted on exactly as its HTTP route would
 (:mod:`.actions`); handlers see the socket's handshake request as theirs.
+
+Each frame of results carries its last message's seq (``<!--fg-seq:N-->``); the page keeps the
+newest it had and names it when it reconnects or polls, so a result written into a connection
+that dropped before it arrived is sent again (:func:`_resume_point`).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ _OUTBOX = 10_000
 _LEFT = (1000, 1001)
 #: The largest message a page may send (a click is its URL and the page's form fields).
 _MAX_CLICK = 1024 * 1024
+#: Seconds a reconnecting socket waits for the page to say which message it had last.
+_RESUME_WAIT = 1.0
 
 
 def _page_for(token: str) -> tuple[AppState, PageState]:
@@ -97,13 +103,21 @@ def relay(ws: t.Any, page: str) -> None:
             ws.close(reason=1011, message="Too far behind.")
         wake.set()
 
-    unsubscribe = engine.subscribe(page, receive, after=page_state.delivered)
+    from simple_websocket import ConnectionClosed
+
+    try:
+        after, first = _resume_point(ws, page_state.delivered)
+    except ConnectionClosed:
+        return
+    unsubscribe = engine.subscribe(page, receive, after=after)
     handshake = snapshot(page)
     engine.connect_page(page, handshake)
     clicks = _Clicks(page, handshake, ws.send)
     try:
         if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
             ws.send(state.extension.redraw_page(page_state))
+        if first is not None:
+            clicks.act(first)
         hold = StatusHold(time.monotonic)
         while ws.connected:
             # Cleared before both sources are read: whatever arrives from now on wakes the wait.
@@ -115,16 +129,48 @@ def relay(ws: t.Any, page: str) -> None:
                 while True:  # everything already waiting goes out in one frame
                     batch.append(outbox.get_nowait())
             html = "".join(renderer.render(m) for m in coalesce(hold.feed(batch)))
+            last = max((int(message.get("seq", 0)) for message in batch), default=0)
             if html:
-                ws.send(html)
-            for message in batch:
-                page_state.delivered = max(page_state.delivered, int(message.get("seq", 0)))
+                # The page keeps the mark, and names it when it reconnects (_resume_point).
+                ws.send(f"<!--fg-seq:{last}-->{html}" if last else html)
+            page_state.delivered = max(page_state.delivered, last)
             wake.wait(hold.wait(_IDLE))
     finally:
         unsubscribe()
         engine.disconnect_page(page)
         if getattr(ws, "close_reason", None) in _LEFT:
             engine.release_page(page)
+
+
+def _resume_point(ws: t.Any, delivered: int) -> tuple[int, str | bytes | None]:
+    """Where this socket's replay starts, and the first frame if it was a click instead.
+
+    Messages written into a connection just before it dropped count as delivered, yet may
+    never have reached the page. So a reconnecting page (gallery.js) first sends
+    ``{"resume": <the last message's seq it had>}`` and the replay starts there; a page that
+    says nothing within :data:`_RESUME_WAIT` (another client) gets what was not sent yet.
+    A first connection has nothing to replay and does not wait."""
+    if not delivered:
+        return 0, None
+    first = ws.receive(timeout=_RESUME_WAIT)
+    resume = _resume_of(first)
+    if resume is None:
+        return delivered, first
+    return min(resume, delivered), None  # never past what was sent: no gaps
+
+
+def _resume_of(message: str | bytes | None) -> int | None:
+    """The seq of a ``{"resume": seq}`` frame; None for anything else."""
+    if message is None:
+        return None
+    try:
+        frame = json.loads(message)
+    except ValueError:
+        return None
+    resume = frame.get("resume") if isinstance(frame, dict) else None
+    if isinstance(resume, int) and not isinstance(resume, bool) and resume >= 0:
+        return resume
+    return None
 
 
 class _Clicks:
@@ -153,6 +199,8 @@ class _Clicks:
         from simple_websocket import ConnectionClosed
 
         root = ""
+        if _resume_of(message) is not None:
+            return  # sent on every connection; only a reconnect waits for it (_resume_point)
         try:
             click = _parse_click(message)
             root = str(click.get("root", ""))

@@ -181,7 +181,9 @@ def drop_connection(server: LiveServer, ws: Client, token: str) -> None:
         time.sleep(0.01)
 
 
-def test_results_produced_while_disconnected_arrive_after_a_reconnect(server: LiveServer) -> None:
+def reconnect_after_a_result(server: LiveServer, first_frame: str | None) -> str:
+    """Select 0 (received), lose the socket, select 2 while nobody listens, reconnect (sending
+    ``first_frame`` first, as gallery.js sends its resume): what the reconnection received."""
     page = Page(server)
     ws = page.socket()
     page.select(0)
@@ -192,11 +194,50 @@ def test_results_produced_while_disconnected_arrive_after_a_reconnect(server: Li
     assert ran_event.wait(10)
     ws = page.socket()
     try:
-        received = receive_until(ws, "selected 2: blue")
+        if first_frame is not None:
+            ws.send(first_frame)
+        return receive_until(ws, "selected 2: blue")
     finally:
         ws.close()
+
+
+def test_results_produced_while_disconnected_arrive_after_a_reconnect(server: LiveServer) -> None:
+    # The client says nothing (not gallery.js): the replay starts after what was sent.
+    received = reconnect_after_a_result(server, None)
     assert "selected 0: red" not in received  # what was delivered is not sent again
     assert ran == [0, 2]
+
+
+def seq_of(frame: str) -> int:
+    """The seq the server marks a frame of results with (gallery.js keeps the newest)."""
+    match = re.match(r"<!--fg-seq:(\d+)-->", frame)
+    assert match, f"a frame of results without its seq mark: {frame[:80]!r}"
+    return int(match.group(1))
+
+
+def test_a_result_the_dropped_connection_lost_is_sent_again(server: LiveServer) -> None:
+    """What the server wrote into a connection just before it dropped may never have reached
+    the page: the page names the last message it had, and the replay starts there."""
+    page = Page(server)
+    ws = page.socket()
+    page.select(0)
+    had = seq_of(receive_until(ws, "selected 0: red"))
+    page.select(1)
+    lost = receive_until(ws, "selected 1: green")  # written by the server; say it never arrived
+    assert seq_of(lost) > had
+    drop_connection(server, ws, page.token)
+    ws = page.socket()
+    try:
+        ws.send(json.dumps({"resume": had}))
+        received = receive_until(ws, "selected 1: green")
+    finally:
+        ws.close()
+    assert "selected 0: red" not in received  # what the page had is not sent again
+
+
+def test_a_resume_past_what_was_sent_loses_nothing(server: LiveServer) -> None:
+    received = reconnect_after_a_result(server, json.dumps({"resume": 10**9}))  # forged
+    assert "selected 0: red" not in received
 
 
 def test_a_page_that_leaves_frees_its_replay_at_once(server: LiveServer) -> None:

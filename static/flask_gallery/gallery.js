@@ -390,23 +390,39 @@
     }, 0);
     let open = false;
     let timer = null;
-    let after = null;
+    // The newest message this page has had, by socket (the server marks each frame of results
+    // with its seq) or by poll. Polls ask for what follows it, and every (re)connection names
+    // it: what the server wrote into a connection just before it dropped may never have
+    // arrived, and is then sent again.
+    let lastSeq = 0;
+    const seen = (seq) => { if (seq > lastSeq) lastSeq = seq; };
     const poll = async () => {
       timer = null;
       if (open || !socket.isConnected) return;
       const url = new URL(socket.dataset.poll, location.href);
-      if (after !== null) url.searchParams.set("after", after);
+      url.searchParams.set("after", lastSeq);
       try {
         const response = await fetch(url, { headers: { "X-Gallery-Page": socket.dataset.page } });
         if (response.ok) {
-          after = response.headers.get("X-Gallery-Seq") || after;
+          seen(Number(response.headers.get("X-Gallery-Seq")) || 0);
           await applyUpdates(socket, await response.text());
         }
       } catch (_) { /* offline for now: try again */ }
       if (!open) timer = setTimeout(poll, POLL_MS);
     };
     const startPolling = () => { if (!open && timer === null) timer = setTimeout(poll, 0); };
-    socket.addEventListener("htmx:ws:after:connection", () => { open = true; after = null; });
+    socket.addEventListener("htmx:ws:after:connection", (event) => {
+      open = true;
+      const ws = event.detail.connection && event.detail.connection.socket;
+      const resume = () => ws.send(JSON.stringify({ resume: lastSeq }));
+      if (ws && ws.readyState === WebSocket.OPEN) resume();
+      else if (ws) ws.addEventListener("open", resume, { once: true });
+    });
+    socket.addEventListener("htmx:ws:after:message:incoming", (event) => {
+      const data = event.detail.message && event.detail.message.data;
+      const mark = typeof data === "string" && data.match(/^<!--fg-seq:(\d+)-->/);
+      if (mark) seen(Number(mark[1]));
+    });
     socket.addEventListener("htmx:ws:close", () => { open = false; startPolling(); });
     socket.addEventListener("htmx:ws:error", () => { open = false; startPolling(); });
     setTimeout(startPolling, CONNECT_GRACE_MS);
