@@ -178,6 +178,7 @@ class FlaskGallery:
         if not props.render:
             return Markup("")
         state = app_state()
+        state.compile_templates(current_app.jinja_env)
         items = state.items_for(gallery)
         selected = initial_selection(props, len(items))
         gallery_state = GalleryState(

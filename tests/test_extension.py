@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import typing as t
 from pathlib import Path
 
@@ -125,3 +126,44 @@ def test_using_it_on_an_unregistered_app_says_so(tmp_path: Path) -> None:
     other.jinja_env.globals["gallery"] = galleries.render
     with other.test_request_context("/"), pytest.raises(RuntimeError, match="init_app"):
         render_template_string("{{ gallery('g') }}")
+
+
+def test_pages_opened_together_on_a_fresh_server_do_first_time_work_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted server under load gets many first pages at once: each template is compiled
+    and a fixed value converted once, by the first of them, not by every one."""
+    app = make_app(tmp_path, "herd")
+    galleries = FlaskGallery(app)
+    galleries.gallery("g", [np.full((64, 64, 3), i, np.uint8) for i in range(3)])
+    app.add_url_rule("/", "page", lambda: render_template_string('{{ gallery("g") }}'))
+    compiled: list[str | None] = []
+    converted: list[str] = []
+    compile_ = app.jinja_env.compile
+    state = app.extensions["flask_gallery"]
+    convert = state.convert
+
+    def counting_compile(source: t.Any, name: str | None = None, *args: t.Any) -> t.Any:
+        compiled.append(name)
+        return compile_(source, name, *args)
+
+    def counting_convert(gallery: t.Any, value: t.Any) -> t.Any:
+        converted.append(gallery.name)
+        return convert(gallery, value)
+
+    monkeypatch.setattr(app.jinja_env, "compile", counting_compile)
+    monkeypatch.setattr(state, "convert", counting_convert)
+    start = threading.Barrier(8)
+
+    def open_page() -> None:
+        start.wait()
+        assert app.test_client().get("/").status_code == 200
+
+    pages = [threading.Thread(target=open_page) for _ in range(8)]
+    for page in pages:
+        page.start()
+    for page in pages:
+        page.join()
+    ours = [name for name in compiled if name and name.startswith("flask_gallery/")]
+    assert sorted(ours) == sorted(set(ours)) and "flask_gallery/gallery.html" in ours
+    assert converted == ["g"]
