@@ -198,9 +198,9 @@ class _Clicks:
         A refused or failing click is answered with a message in its gallery."""
         from simple_websocket import ConnectionClosed
 
+        # The page's resume frame, sent on every connection (only a reconnect waits for it,
+        # _resume_point), is no click: refused like any frame naming no gallery, unanswered.
         root = ""
-        if _resume_of(message) is not None:
-            return  # sent on every connection; only a reconnect waits for it (_resume_point)
         try:
             click = _parse_click(message)
             root = str(click.get("root", ""))
