@@ -22,7 +22,7 @@ import typing as t
 from pathlib import Path
 
 import numpy as np
-from flask import Flask, render_template_string
+from flask import Flask, render_template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -59,9 +59,13 @@ def create_app() -> Flask:
     def on_select(evt: SelectData) -> str:
         return str(evt.index)
 
+    # Compiled once, as `render_template("page.html")` would be by Jinja's loader cache:
+    # `render_template_string` compiles on every request, which no real app pays for.
+    template = app.jinja_env.from_string(PAGE)
+
     @app.get("/")
     def page() -> str:
-        return render_template_string(PAGE)
+        return render_template(template)
 
     @app.post("/bare")
     def bare() -> str:
