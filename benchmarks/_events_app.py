@@ -75,20 +75,11 @@ def create_app() -> Flask:
 
 
 def main() -> None:
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, *args: t.Any) -> None:
-            pass
+    from _serve import serve  # beside this script, on sys.path when run as one
 
     kind, port = sys.argv[1], int(sys.argv[2])
     assert kind == "werkzeug", kind
-    # What `flask run` does: Werkzeug's server, one thread per connection (HTTP/1.1 keep-alive).
-    server = make_server(
-        "127.0.0.1", port, create_app(), threaded=True, request_handler=QuietHandler
-    )
-    print(f"listening on {server.server_port}", flush=True)
-    server.serve_forever()
+    serve(create_app(), port)
 
 
 if __name__ == "__main__":

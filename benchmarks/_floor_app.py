@@ -70,17 +70,9 @@ def create_app() -> Flask:
 
 
 def main() -> None:
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from _serve import serve  # beside this script, on sys.path when run as one
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, *args: t.Any) -> None:
-            pass
-
-    server = make_server(
-        "127.0.0.1", int(sys.argv[1]), create_app(), threaded=True, request_handler=QuietHandler
-    )
-    print(f"listening on {server.server_port}", flush=True)
-    server.serve_forever()
+    serve(create_app(), int(sys.argv[1]))
 
 
 if __name__ == "__main__":

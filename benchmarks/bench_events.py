@@ -256,11 +256,7 @@ class VirtualClient:
         response = await self.http.request("POST", f"{self.actions}/select/{index}", self.headers)
         if response.status != 200:
             raise Failure(f"select answered {response.status}: {response.body[:200]!r}")
-        value = await asyncio.wait_for(self.results.get(), CLICK_TIMEOUT)
-        elapsed = time.perf_counter() - start
-        if value != str(index):
-            raise Failure(f"clicked {index}, the page was told {value!r}")
-        return elapsed
+        return await self._result(index, start)
 
     async def click_socket(self, index: int) -> float:
         """Send select over the page's socket, as gallery.js does while it is open, and wait
@@ -268,6 +264,10 @@ class VirtualClient:
         assert self.ws is not None
         start = time.perf_counter()
         self.ws.send(json.dumps({"action": f"{self.actions}/select/{index}", "root": self.root}))
+        return await self._result(index, start)
+
+    async def _result(self, index: int, start: float) -> float:
+        """Wait for the result of clicking ``index`` on the socket: seconds since ``start``."""
         value = await asyncio.wait_for(self.results.get(), CLICK_TIMEOUT)
         elapsed = time.perf_counter() - start
         if value != str(index):
