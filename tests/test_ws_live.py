@@ -25,6 +25,7 @@ from simple_websocket import Client, ConnectionError
 from flask_gallery import SelectData
 
 from .browser.conftest import gallery_app
+from .clients import Page, receive_until
 from .live import LiveServer
 
 CAPTIONS = ("red", "green", "blue")
@@ -51,76 +52,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
     app = gallery_app(tmp_path_factory.mktemp("ws_live") / "instance", declare)
     with LiveServer(app) as live:
         yield live
-
-
-class BrowserClient(Client):
-    """``simple_websocket``'s client sends ``Host`` without the port; a browser sends
-    ``host:port``, and the server compares ``Origin`` with it. A refused handshake closes the
-    client's socket (the library leaves it open)."""
-
-    def handshake(self) -> None:
-        self.host = f"{self.host}:{self.port}"
-        try:
-            super().handshake()
-        except BaseException:
-            self.sock.close()  # a refused handshake would leave it open
-            raise
-
-
-class Page:
-    """One rendered page as a browser holds it: its token and its session cookie."""
-
-    def __init__(self, server: LiveServer) -> None:
-        self.server = server
-        with urllib.request.urlopen(server.url + "/") as response:
-            html = response.read().decode()
-            cookies = response.headers.get_all("Set-Cookie") or []
-        match = re.search(r'class="fg-socket"[^>]*data-page="([^"]+)"', html)
-        assert match, "the page has no WebSocket connection element"
-        self.token = match.group(1)
-        self.cookie = "; ".join(c.split(";", 1)[0] for c in cookies)
-        assert self.cookie.startswith("session="), cookies
-
-    def socket(self, origin: str | None = None, cookie: str | None = None) -> Client:
-        headers = {"Origin": origin or self.server.url, "Cookie": self.cookie}
-        if cookie is not None:
-            headers["Cookie"] = cookie
-        return BrowserClient(f"ws://{self.server.host}/_gallery/ws/{self.token}", headers=headers)
-
-    def select(self, index: int) -> None:
-        request = urllib.request.Request(
-            f"{self.server.url}/_gallery/p/{self.token}/pics/select/{index}",
-            data=b"",
-            method="POST",
-            headers={
-                "X-Gallery-Page": self.token,
-                "Cookie": self.cookie,
-                "Origin": self.server.url,
-                "HX-Request": "true",
-            },
-        )
-        with urllib.request.urlopen(request) as response:
-            assert response.status == 200
-            response.read()
-
-    def click(self, ws: Client, action: str, root: str = "fg-pics", **values: str) -> None:
-        """A click as gallery.js sends it over the open socket."""
-        url = f"/_gallery/p/{self.token}/pics/{action}"
-        ws.send(json.dumps({"action": url, "values": values, "root": root}))
-
-
-def receive_until(ws: Client, needle: str, limit: float = 10.0) -> str:
-    """Everything received until a message contains ``needle`` (fails after ``limit`` s)."""
-    received: list[str] = []
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        message = ws.receive(timeout=max(0.0, deadline - time.monotonic()))
-        if message is None:
-            break
-        received.append(str(message))
-        if needle in str(message):
-            return "".join(received)
-    raise AssertionError(f"{needle!r} never arrived; received: {received!r}")
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,75 @@
+"""The app the hostile-client and crash suites attack, served by :mod:`tests.servers`.
+
+Config comes from the environment (:data:`tests.servers.CONFIG_ENV`), so one module serves every
+limit a test wants to try. Galleries: ``pics`` and ``other`` (three small images each, a select
+handler writing to ``#out`` / ``#other-out``), ``uploads`` (interactive, an upload handler
+writing the count to ``#uploaded``) and ``hang`` (a select handler that blocks for
+``TEST_HANG_SECONDS``, as a handler stuck in I/O or C code would). ``/`` shows them all, ``/?g=a``
+only ``a``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import typing as t
+
+import numpy as np
+from flask import Flask, render_template_string, request
+
+from flask_gallery import FlaskGallery, SelectData
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8">{{ gallery_assets() }}</head><body>
+{% for name in names %}{{ gallery(name) }}{% endfor %}
+<div id="out"></div><div id="other-out"></div><div id="uploaded"></div><div id="hung"></div>
+</body></html>"""
+
+
+def create_app() -> Flask:
+    app = Flask("hostile_app", instance_path=os.environ["FG_TEST_INSTANCE"])
+    app.config.update(SECRET_KEY="hostile-test-secret", TEST_HANG_SECONDS=30.0)
+    app.config.update(json.loads(os.environ.get("FG_TEST_CONFIG", "{}")))
+    galleries = FlaskGallery(app)
+    declare(galleries, float(app.config["TEST_HANG_SECONDS"]))
+
+    @app.get("/")
+    def page() -> str:
+        names = request.args.getlist("g") or list(galleries.galleries)
+        return render_template_string(PAGE, names=names)
+
+    @app.get("/plain")
+    def plain() -> str:
+        """What every other view of the app stands for: it must answer whatever the gallery's
+        clients do."""
+        return "plain"
+
+    return app
+
+
+def declare(galleries: FlaskGallery, hang_seconds: float) -> None:
+    def pictures(shade: int) -> list[t.Any]:
+        return [(np.full((8, 8, 3), shade + 40 * i, np.uint8), f"item {i}") for i in range(3)]
+
+    pics = galleries.gallery("pics", pictures(0))
+    other = galleries.gallery("other", pictures(100))
+    uploads = galleries.gallery("uploads", None, interactive=True)
+    hang = galleries.gallery("hang", pictures(50))
+    released = threading.Event()
+
+    @pics.on_select(outputs="#out", trigger_mode="multiple")
+    def show(evt: SelectData) -> str:
+        return f"selected {evt.index}"
+
+    @other.on_select(outputs="#other-out")
+    def show_other(evt: SelectData) -> str:
+        return f"other {evt.index}"
+
+    @uploads.on_upload(inputs=uploads, outputs="#uploaded")
+    def count(value: list[t.Any] | None) -> str:
+        return f"{len(value or [])} uploaded"
+
+    @hang.on_select(outputs="#hung")
+    def stuck(evt: SelectData) -> str:
+        released.wait(hang_seconds)
+        return f"hung {evt.index}"

@@ -1,0 +1,186 @@
+"""The app under test in a server process of its own, on loopback.
+
+An in-process server cannot show what the hostile-client and crash suites assert on: the
+server's own memory and threads, ``kill -9`` and a restart over the same media folder. So these
+tests start the server as a deployment would, in its own process group: Werkzeug's threaded
+server (what ``flask run`` uses), gunicorn's gthread worker (README's deployment) or gunicorn's
+gevent worker (many open pages). The app is a factory (``"module:function"``) that reads its
+config from :data:`CONFIG_ENV`, so each test picks its limits without a module of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import typing as t
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+#: JSON object of config keys the test app applies over its defaults.
+CONFIG_ENV = "FG_TEST_CONFIG"
+#: The app's instance folder (its media store lives there).
+INSTANCE_ENV = "FG_TEST_INSTANCE"
+Kind = t.Literal["werkzeug", "gunicorn", "gevent"]
+KINDS: tuple[Kind, ...] = ("werkzeug", "gunicorn", "gevent")
+#: Seconds a server may take to listen (gunicorn with gevent imports a lot on a busy machine).
+START_LIMIT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """``app`` served by ``kind`` in a new process group; a context manager that stops it.
+
+    :param app: the app factory, ``"module:function"`` importable from the repository root.
+    :param instance: the app's instance folder; it outlives :meth:`kill`, so a restart with
+        :meth:`start` finds what the killed process stored.
+    :param config: ``GALLERY_*`` (and other) config keys for the app, as JSON values.
+    :param threads: gunicorn's ``--threads`` (gthread) or ``--worker-connections`` (gevent).
+    """
+
+    def __init__(
+        self,
+        app: str,
+        instance: Path,
+        *,
+        kind: Kind = "werkzeug",
+        config: t.Mapping[str, t.Any] | None = None,
+        threads: int = 32,
+        env: t.Mapping[str, str] | None = None,
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"Unknown server kind {kind!r}: use one of {KINDS}.")
+        self.app, self.instance, self.kind, self.threads = app, instance, kind, threads
+        self.config = dict(config or {})
+        self.extra_env = dict(env or {})
+        self.port = free_port()
+        self.host = f"{HOST}:{self.port}"
+        self.url = f"http://{self.host}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        if self.kind == "werkzeug":
+            return [sys.executable, "-m", "tests.apps.run", self.app, str(self.port)]
+        worker = (
+            ["--worker-class=gevent", f"--worker-connections={self.threads}"]
+            if self.kind == "gevent"
+            else [f"--threads={self.threads}"]
+        )
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers=1",
+            *worker,
+            f"--bind={self.host}",
+            f"--chdir={ROOT}",
+            "--log-level=warning",
+            "--graceful-timeout=5",
+            f"{self.app}()",
+        ]
+
+    def start(self) -> ServerProcess:
+        """Start (or, after :meth:`kill`, start again) and wait until it listens."""
+        env = dict(os.environ, **self.extra_env)
+        env[CONFIG_ENV] = json.dumps(self.config)
+        env[INSTANCE_ENV] = str(self.instance)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(self.command(), env=env, cwd=ROOT, start_new_session=True)
+        deadline = time.monotonic() + START_LIMIT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the {self.kind} server exited with {self.proc.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.2):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the {self.kind} server did not listen within {START_LIMIT:.0f} s")
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+
+    def stop(self) -> None:
+        """SIGTERM to the group, SIGKILL after 10 s."""
+        if self.proc is None:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """``kill -9`` of every process of the server, as a crash or the OOM killer would."""
+        if self.proc is None:
+            return
+        self._signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def pids(self) -> list[int]:
+        """The server process and its descendants (gunicorn's worker)."""
+        if self.proc is None:
+            return []
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += [child for child, parent in parents.items() if parent == pid]
+        return found
+
+    def worker_pid(self) -> int:
+        """The process that runs the app: gunicorn's worker, else the server itself."""
+        pids = self.pids()
+        return pids[-1] if self.kind != "werkzeug" else pids[0]
+
+    def _status(self, field: str) -> int:
+        """The largest value of a ``/proc/<pid>/status`` field among the server's processes."""
+        largest = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith(field + ":"):
+                        largest = max(largest, int(line.split()[1]))
+        return largest
+
+    def rss_mib(self) -> float:
+        """Resident memory now (MiB) of the server's largest process."""
+        return self._status("VmRSS") / 1024
+
+    def peak_rss_mib(self) -> float:
+        """Peak resident memory (MiB) since start or :meth:`reset_peak`."""
+        return self._status("VmHWM") / 1024
+
+    def reset_peak(self) -> None:
+        """Start the peak over from the current RSS (Linux: ``clear_refs`` 5)."""
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+    def threads_now(self) -> int:
+        """OS threads of the server's largest process."""
+        return self._status("Threads")
