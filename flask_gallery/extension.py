@@ -44,6 +44,10 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_MAX_UPLOAD_BYTES": 50 * 1024 * 1024,
     #: Files accepted in one upload request.
     "GALLERY_MAX_UPLOAD_FILES": 100,
+    #: Largest upload request, in bytes, all files together: a larger ``Content-Length`` is
+    #: refused (413) unread, a chunked body is cut off there. Every other gallery request (form
+    #: fields, an API call) may send 1 MiB. The app's own ``MAX_CONTENT_LENGTH`` is untouched.
+    "GALLERY_MAX_UPLOAD_REQUEST_BYTES": 200 * 1024 * 1024,
     #: Largest accepted image, in pixels (width x height), against decompression bombs.
     "GALLERY_MAX_IMAGE_PIXELS": 64_000_000,
     #: Seconds a rendered page's gallery state is kept after its last request.
@@ -88,7 +92,9 @@ class FlaskGallery:
 
         Reads these config keys once (defaults in :data:`DEFAULT_CONFIG`):
         ``GALLERY_MEDIA_DIR``, ``GALLERY_URL_PREFIX``, ``GALLERY_DEFAULT_CONCURRENCY_LIMIT``,
-        ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``.
+        ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_UPLOAD_FILES``,
+        ``GALLERY_MAX_UPLOAD_REQUEST_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``, ``GALLERY_PAGE_TTL``,
+        ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``, ``GALLERY_ENCODE_AHEAD``.
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(
