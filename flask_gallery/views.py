@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, Response, request, session
+from flask import Blueprint, Response, jsonify, request, session
 from markupsafe import Markup
 from werkzeug.exceptions import (
     BadRequest,
@@ -36,6 +36,8 @@ from .zipstream import stream_zip, unique_names
 MAX_FORM_BYTES = 1024 * 1024
 #: Routes of one page (``/p/<page>/...``), checked against the page before anything is read.
 PAGE_ENDPOINTS = frozenset({"actions", "select", "close", "delete", "upload"})
+#: Routes of the JSON API (:mod:`.api`), which answer errors in JSON.
+API_ENDPOINTS = frozenset({"api_info", "api_call"})
 
 
 def media(media_id: str) -> Response:
@@ -197,14 +199,24 @@ def upload(page: str, name: str) -> Markup:
 
 def error(exc: HTTPException) -> Response:
     """A refused gallery request as a message inside the gallery: htmx swaps 4xx responses, so
-    the answer is retargeted to the gallery's alert area and the gallery itself stays as it was."""
-    response = Response(
-        alert("error", exc.description or exc.name), status=exc.code, mimetype="text/html"
-    )
-    target = alerts_target(request.headers.get("X-Gallery-Root", ""))
-    if request.headers.get("HX-Request") and target:
-        response.headers["HX-Retarget"] = target
-        response.headers["HX-Reswap"] = "innerHTML"
+    the answer is retargeted to the gallery's alert area and the gallery itself stays as it was.
+    The JSON API answers ``{"error": message}``; ``abort(response)`` (an API guard's) is sent as
+    it was made."""
+    if exc.response is not None:
+        return t.cast(Response, exc.response)
+    text = exc.description or exc.name
+    if (request.endpoint or "").rpartition(".")[2] in API_ENDPOINTS:
+        response = jsonify({"error": text})
+        response.status_code = exc.code or 500
+    else:
+        response = Response(alert("error", text), status=exc.code, mimetype="text/html")
+        target = alerts_target(request.headers.get("X-Gallery-Root", ""))
+        if request.headers.get("HX-Request") and target:
+            response.headers["HX-Retarget"] = target
+            response.headers["HX-Reswap"] = "innerHTML"
+    for header, value in exc.get_headers():  # WWW-Authenticate of a 401, Allow of a 405...
+        if header.lower() != "content-type":
+            response.headers[header] = value
     return response
 
 
