@@ -18,9 +18,10 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from . import interactions
-from .app_state import AppState, app_state
+from .app_state import AppState, TooManyItems, app_state
 from .events import Listenable, Listener
 from .media import MediaItem
+from .notify import Error
 from .request import Request, snapshot
 from .urls import urls
 from .wire import API_PAGE, items_from_wire, loads
@@ -173,7 +174,17 @@ def _values_per_output(listener: Listener, value: t.Any) -> tuple[t.Any, ...]:
 
 
 def apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
-    """Write a result into the page and render what the page must show (see module doc)."""
+    """Write a result into the page and render what the page must show (see module doc).
+
+    A gallery output over ``GALLERY_MAX_ITEMS`` fails the run with a message naming the
+    setting (any other exception here shows the user only a generic message)."""
+    try:
+        return _apply_outputs(value, job)
+    except TooManyItems as exc:
+        raise Error(str(exc)) from exc
+
+
+def _apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
     from .component import GalleryUpdate
 
     listener = job.listener

@@ -50,6 +50,9 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     #: refused (413) unread, a chunked body is cut off there. Every other gallery request (form
     #: fields, an API call) may send 1 MiB. The app's own ``MAX_CONTENT_LENGTH`` is untouched.
     "GALLERY_MAX_UPLOAD_REQUEST_BYTES": 200 * 1024 * 1024,
+    #: Items one gallery value may hold (uploads past it are refused by name; a handler output,
+    #: ``page.update`` or declared value over it fails with a message naming this setting).
+    "GALLERY_MAX_ITEMS": 1000,
     #: Every listener is a JSON endpoint (``POST <prefix>/api/<api_name>``). Off by default:
     #: then only listeners given ``api_visibility="public"`` (or ``show_api=True``) are. Either
     #: way each call must pass the guard registered with ``@galleries.api_guard``.
@@ -101,8 +104,8 @@ class FlaskGallery:
         Reads these config keys once (defaults in :data:`DEFAULT_CONFIG`):
         ``GALLERY_MEDIA_DIR``, ``GALLERY_URL_PREFIX``, ``GALLERY_DEFAULT_CONCURRENCY_LIMIT``,
         ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_UPLOAD_FILES``,
-        ``GALLERY_MAX_UPLOAD_REQUEST_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``, ``GALLERY_API``,
-        ``GALLERY_PAGE_TTL``, ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``,
+        ``GALLERY_MAX_UPLOAD_REQUEST_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``, ``GALLERY_MAX_ITEMS``,
+        ``GALLERY_API``, ``GALLERY_PAGE_TTL``, ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``,
         ``GALLERY_ENCODE_AHEAD``.
         """
         if "flask_gallery" in app.extensions:

@@ -28,7 +28,7 @@ from .app_state import app_state as _state
 from .dispatch import alert, alerts_target, describe, partial
 from .media import MediaItem, send_media
 from .media.serving import attachment_name
-from .media.uploads import UploadRejected
+from .media.uploads import UploadRejected, clean_filename
 from .pages import SESSION_KEY, check_request, owned_page
 from .zipstream import stream_zip, unique_names
 
@@ -154,23 +154,32 @@ def delete(page: str, name: str, index: str) -> Markup:
 def upload(page: str, name: str) -> Markup:
     """Files from the picker, a drop, the clipboard or the webcam. Each is checked by content;
     the good ones are appended together (never half an upload), each refused one is named with
-    its reason. The picker and drops fire ``upload`` then ``change``; clipboard and webcam only
-    ``change``, as Gradio."""
+    its reason, as is each one past ``GALLERY_MAX_ITEMS`` (never decoded). The picker and drops
+    fire ``upload`` then ``change``; clipboard and webcam only ``change``, as Gradio."""
     source = request.form.get("source", "upload")
     if source not in ("upload", "clipboard", "webcam"):
         raise BadRequest(f"Unknown upload source {source[:100]!r}.")
     with actions.editing(page, name) as (state, gallery, page_state, gallery_state):
         props = actions.check_interactive(state, gallery, gallery_state)
         config = state.config
-        max_files = config["GALLERY_MAX_UPLOAD_FILES"]
+        max_files, max_items = config["GALLERY_MAX_UPLOAD_FILES"], config["GALLERY_MAX_ITEMS"]
         files = request.files.getlist("files")
         if len(files) > max_files:
             raise BadRequest(f"Too many files: {len(files)}. Upload at most {max_files} at once.")
         if not files:
             raise BadRequest("No file was sent: choose, drop or paste one or more images.")
+        room = max_items - len(gallery_state.items)
         added: list[MediaItem] = []
         refused: list[UploadRejected] = []
         for file in files:
+            if len(added) >= room:
+                refused.append(
+                    UploadRejected(
+                        clean_filename(file.filename),
+                        f"the gallery holds at most {max_items} items.",
+                    )
+                )
+                continue
             try:
                 added.append(
                     state.media.add_upload(

@@ -36,11 +36,17 @@ def loads(raw: str | bytes) -> t.Any:
 
 def items_from_wire(state: AppState, value: t.Any, where: str) -> list[MediaItem]:
     """Gallery items in Gradio's wire form (or URL strings) that name this app's media; 400
-    for anything else."""
+    for anything else, and for more items than a gallery may hold (``GALLERY_MAX_ITEMS``)."""
     if value is None:
         return []
     if not isinstance(value, list):
         raise BadRequest(f"{where} must be a list of gallery items or null.")
+    max_items = state.config["GALLERY_MAX_ITEMS"]
+    if len(value) > max_items:
+        raise BadRequest(
+            f"{where} has {len(value)} items; a gallery holds at most {max_items} "
+            "(GALLERY_MAX_ITEMS)."
+        )
     items = []
     prefix = f"{request.script_root}{state.config['GALLERY_URL_PREFIX']}/media/"
     for n, entry in enumerate(value):

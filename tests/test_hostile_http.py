@@ -1,5 +1,5 @@
-"""Hostile HTTP clients against a real server (issue 10, point 5): refusals cost the server
-the request's headers, never its body.
+"""Hostile HTTP clients against a real server (issue 10, points 5 and 8): refusals cost the
+server the request's headers, never its body, and a gallery holds at most ``GALLERY_MAX_ITEMS``.
 
 The body tests speak raw HTTP over a socket, as an attacker's client would: they send the
 headers and the first bytes of a body far larger than anything they will send, and the answer
@@ -10,6 +10,7 @@ must arrive while most of it is unsent, with nothing spooled to the server's tem
 from __future__ import annotations
 
 import io
+import re
 import select
 import time
 import typing as t
@@ -25,7 +26,7 @@ from . import test_pages_http as in_process
 from .clients import Page, raw_request, read_status
 from .clients import request as http
 from .servers import ServerProcess
-from .test_pages_http import PAGE
+from .test_pages_http import PAGE, Channel, png_bytes
 
 MiB = 1024 * 1024
 #: What the attacker announces: far more than the server may ever read.
@@ -154,6 +155,31 @@ def test_a_chunked_upload_is_cut_off_at_the_limit(server: ServerProcess) -> None
     still_serves(server)
 
 
+def test_uploads_past_max_items_are_refused_by_name(server: ServerProcess) -> None:
+    """1,006 files in 11 requests, into a gallery that holds 1,000 (the default)."""
+    page = Page(server, "/?g=uploads")
+    png = png_bytes((4, 4))
+
+    def upload(first: int, count: int) -> str:
+        names = [(f"f{n}.png", png) for n in range(first, first + count)]
+        response = page.upload("uploads", names)
+        assert response.status == 200, response
+        return response.body
+
+    for start in range(0, 900, 100):
+        upload(start, 100)
+    body = upload(900, 95)
+    assert "Thumbnail 995 of 995" in body
+    body = upload(995, 10)  # five fit, five are refused by name
+    assert "Thumbnail 1000 of 1000" in body and "of 1001" not in body
+    refused = re.findall(r"(f\d+\.png): the gallery holds at most 1000 items\.", body)
+    assert refused == [f"f{n}.png" for n in range(1000, 1005)]
+    body = upload(1005, 1)
+    assert "f1005.png: the gallery holds at most 1000 items." in body
+    assert "Thumbnail 1000 of 1000" in body
+    still_serves(server)
+
+
 # In process: what runs before a refusal, and the limits' defaults
 
 
@@ -257,3 +283,63 @@ def test_the_apps_own_views_keep_their_limit(guarded_app: tuple[Flask, list[str]
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert page.post("g/select/0", data=big, headers={**page.headers(), **form}).status_code == 413
     assert page.post("g/select/0").status_code == 200
+
+
+# Bounded galleries: every way items enter one
+
+
+@pytest.fixture
+def small_app(tmp_path: Path) -> tuple[Flask, FlaskGallery]:
+    app = Flask("small", instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY="k", TESTING=True, GALLERY_MAX_ITEMS=3)
+    galleries = FlaskGallery(app)
+
+    @app.get("/page")
+    def page() -> str:
+        return render_template_string(PAGE, names=request.args.getlist("n"))
+
+    return app, galleries
+
+
+def pixels(n: int) -> list[np.ndarray]:
+    return [np.full((8, 8, 3), 10 * i, np.uint8) for i in range(n)]
+
+
+def test_a_handler_output_over_the_limit_fails_naming_the_setting(
+    small_app: tuple[Flask, FlaskGallery],
+) -> None:
+    app, galleries = small_app
+    gallery = galleries.gallery("g", pixels(2))
+    gallery.select(lambda: pixels(4), outputs=gallery)
+    page = in_process.Page(app, app.test_client(), ["g"])
+    channel = Channel(app, page)
+    assert page.post("g/select/0").status_code == 200
+    (failed,) = [m for m in channel.wait(1) if m["type"] == "failed"]
+    assert "GALLERY_MAX_ITEMS" in failed["error"] and "at most 3" in failed["error"]
+    assert len(page.state("g").items) == 2  # the value is as it was
+
+
+def test_page_update_over_the_limit_is_refused(small_app: tuple[Flask, FlaskGallery]) -> None:
+    app, galleries = small_app
+    galleries.gallery("g", pixels(2))
+
+    @app.post("/grow")
+    def grow() -> t.Any:
+        return galleries.page().update("g", value=pixels(4))
+
+    client = app.test_client()
+    page = in_process.Page(app, client, ["g"])
+    with pytest.raises(ValueError, match="GALLERY_MAX_ITEMS"):
+        client.post("/grow", headers=page.headers())
+    assert len(page.state("g").items) == 2
+
+
+def test_a_declared_value_over_the_limit_fails_at_first_render(
+    small_app: tuple[Flask, FlaskGallery],
+) -> None:
+    app, galleries = small_app
+    galleries.gallery("g", pixels(4))
+    galleries.gallery("c", lambda: pixels(5))
+    for name, count in (("g", 4), ("c", 5)):
+        with pytest.raises(ValueError, match=rf"'{name}' was given {count} items.*at most 3"):
+            app.test_client().get(f"/page?n={name}")
