@@ -134,7 +134,7 @@ def info() -> Response:
     _check_origin()
     state = app_state()
     listeners = _open_listeners(state)
-    if not listeners:
+    if not listeners and not state.config["GALLERY_API"]:
         raise NotFound(API_OFF)
     endpoints = {
         f"/{name}": {

@@ -167,6 +167,11 @@ def test_a_listener_the_app_opens_is_an_endpoint_while_the_api_is_off(make_app: 
     assert set(client.get("/_gallery/api").get_json()["endpoints"]) == {"/a", "/b"}
 
 
+def test_an_api_without_endpoints_lists_none(client: t.Any, galleries: FlaskGallery) -> None:
+    galleries.gallery("g").change(lambda: None, api_name=False)
+    assert client.get("/_gallery/api").get_json() == {"endpoints": {}}
+
+
 def test_without_a_guard_every_call_is_refused(make_app: t.Any) -> None:
     app, galleries = make_app(GALLERY_API=True)
     ran: list[str] = []
