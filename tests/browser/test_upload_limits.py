@@ -10,7 +10,7 @@ import typing as t
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from flask_gallery import FlaskGallery
 
@@ -48,12 +48,18 @@ def choose(page: Page, files: list[tuple[str, bytes]]) -> None:
     )
 
 
-def test_a_request_over_the_limit_is_named_and_changes_nothing(
-    page: Page, server: LiveServer
-) -> None:
+def open_edit(page: Page, server: LiveServer) -> Locator:
+    """The page with the gallery, connected; its thumbnails (one to start with)."""
     goto_connected(page, f"{server.url}/?g=edit")
     thumbs = page.locator("#fg-edit .fg-grid .fg-thumb")
     expect(thumbs).to_have_count(1)
+    return thumbs
+
+
+def test_a_request_over_the_limit_is_named_and_changes_nothing(
+    page: Page, server: LiveServer
+) -> None:
+    thumbs = open_edit(page, server)
     big = png(1, 256)  # about 197 KB of noise: over the 64 KiB request limit
     assert len(big) > LIMIT
     choose(page, [("big.png", big)])
@@ -65,9 +71,7 @@ def test_a_request_over_the_limit_is_named_and_changes_nothing(
 def test_files_past_the_item_limit_are_named_and_the_rest_kept(
     page: Page, server: LiveServer
 ) -> None:
-    goto_connected(page, f"{server.url}/?g=edit")
-    thumbs = page.locator("#fg-edit .fg-grid .fg-thumb")
-    expect(thumbs).to_have_count(1)
+    thumbs = open_edit(page, server)
     choose(page, [(f"photo-{n}.png", png(n)) for n in range(4)])
     expect(thumbs).to_have_count(3)
     alerts = page.locator("#fg-edit [role=alert]")
