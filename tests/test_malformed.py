@@ -44,6 +44,10 @@ HEADERS: list[dict[str, str]] = [
     {"X-Gallery-Root": "fg-pics\x7f<script>"},
     {"X-Gallery-Page": "\xff" * 40},
     {"Cookie": "session=\xff\xfe; session=garbage"},
+    {"Content-Length": "-5"},
+    {"Content-Length": "abc"},
+    {"Content-Length": "9" * 30},
+    {"Content-Length": "1, 2"},
 ]
 NESTED = b"[" * 200_000 + b"]" * 200_000
 FORM = "application/x-www-form-urlencoded"
@@ -109,7 +113,7 @@ def status_of(
     """The status the server answers a raw request with (0: closed without an answer)."""
     headers = {"Connection": "close", **headers}
     if method == "POST":
-        headers["Content-Length"] = str(len(body))
+        headers.setdefault("Content-Length", str(len(body)))
     with raw_request(server, path, headers, body, method=method) as sock:
         sock.settimeout(30)
         received = b""
