@@ -50,6 +50,10 @@ def _ours(name: str) -> bool:
 DOWNLOAD_SETS = 1024
 
 
+class TooManyItems(ValueError):
+    """A gallery value longer than ``GALLERY_MAX_ITEMS`` (its message names the setting)."""
+
+
 class AppState:
     """What the extension keeps for one app: its config snapshot, media store and values."""
 
@@ -164,6 +168,14 @@ class AppState:
             return self._download_sets.get(key)
 
     def convert(self, gallery: Gallery, value: GalleryValue) -> list[MediaItem]:
+        """Every way items enter a gallery (a declared or callable value, a handler's output,
+        ``page.update``) comes here: the size limit is checked before any item is converted."""
+        max_items = self.config["GALLERY_MAX_ITEMS"]
+        if isinstance(value, (list, tuple)) and len(value) > max_items:
+            raise TooManyItems(
+                f"Gallery {gallery.name!r} was given {len(value)} items; a gallery holds at "
+                f"most {max_items}. Give it fewer, or raise GALLERY_MAX_ITEMS in the app's config."
+            )
         try:
             return self.media.postprocess(value, format=gallery.props.format)
         except (TypeError, ValueError) as exc:

@@ -264,6 +264,7 @@ class Listener:
         concurrency_limit: ConcurrencyLimit,
         concurrency_id: str | None,
         api_visibility: ApiVisibility,
+        api_opened: bool = False,
     ) -> None:
         #: Unique per gallery and stable across processes: ``"<gallery>.<event>.<n>"``.
         self.id = id
@@ -287,6 +288,9 @@ class Listener:
         self.concurrency_limit = concurrency_limit
         self.concurrency_id = concurrency_id
         self.api_visibility = api_visibility
+        #: The app itself passed ``show_api=True`` or ``api_visibility="public"``: the listener
+        #: is a JSON endpoint even while ``GALLERY_API`` is off (a default is no such intent).
+        self.api_opened = api_opened
         self.spec: HandlerSpec | None = HandlerSpec(fn) if fn is not None else None
         self.preprocess_hook: PreprocessHook | None = None
         self.postprocess_hook: PostprocessHook | None = None
@@ -361,7 +365,7 @@ def make_listener(
     js: str | bool | None = None,
     concurrency_limit: ConcurrencyLimit = "default",
     concurrency_id: str | None = None,
-    show_api: bool = True,
+    show_api: bool | None = None,
     api_visibility: ApiVisibility | None = None,
 ) -> Listener:
     """Validate Gradio's listener arguments and build the :class:`Listener`.
@@ -389,7 +393,6 @@ def make_listener(
         ("batch", batch),
         ("preprocess", preprocess),
         ("postprocess", postprocess),
-        ("show_api", show_api),
     ):
         if not isinstance(value, bool):
             raise TypeError(f"{flag!r} must be True or False, got {value!r}.")
@@ -439,7 +442,7 @@ def make_listener(
         raise TypeError(
             f"'concurrency_id' must be a non-empty str or None, got {concurrency_id!r}."
         )
-    visibility = _visibility(show_api, api_visibility)
+    visibility, opened = _visibility(show_api, api_visibility)
     if api_name is False:
         name: str | None = "false"
         visibility = "private"
@@ -480,6 +483,7 @@ def make_listener(
         concurrency_limit=concurrency_limit,
         concurrency_id=concurrency_id,
         api_visibility=visibility,
+        api_opened=opened and visibility != "private",
     )
     if listener.spec is not None:
         _check_arity(listener.spec, t.cast(Handler, fn), len(in_items))
@@ -512,17 +516,23 @@ def _items(param: str, value: Inputs | Outputs) -> tuple[t.Any, ...]:
     return items
 
 
-def _visibility(show_api: bool, api_visibility: ApiVisibility | None) -> ApiVisibility:
+def _visibility(
+    show_api: bool | None, api_visibility: ApiVisibility | None
+) -> tuple[ApiVisibility, bool]:
+    """The listener's visibility, and whether the app opened it on purpose: Gradio's defaults
+    (``show_api=True``) make every listener public, so only an argument the app wrote counts."""
+    if show_api is not None and not isinstance(show_api, bool):
+        raise TypeError(f"'show_api' must be True or False, got {show_api!r}.")
     if api_visibility is None:
-        return "public" if show_api else "undocumented"
+        return ("undocumented" if show_api is False else "public"), show_api is True
     if api_visibility not in API_VISIBILITY:
         raise ValueError(_choices("api_visibility", api_visibility, API_VISIBILITY))
-    if not show_api and api_visibility == "public":
+    if show_api is False and api_visibility == "public":
         raise ValueError(
             "show_api=False conflicts with api_visibility='public': pass only one of them"
             " (api_visibility is the newer name)."
         )
-    return api_visibility
+    return api_visibility, api_visibility == "public"
 
 
 def _api_name(fn: Handler | None) -> str | None:

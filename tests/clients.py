@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 import typing as t
 import urllib.request
@@ -149,3 +150,29 @@ def receive_until(ws: Client, needle: str, limit: float = 10.0) -> str:
         if needle in str(message):
             return "".join(received)
     raise AssertionError(f"{needle!r} never arrived; received: {received!r}")
+
+
+def raw_request(
+    server: Server, path: str, headers: t.Mapping[str, str], body: bytes = b"", method: str = "POST"
+) -> socket.socket:
+    """The request line, headers and ``body`` sent on a new connection, which stays open: the
+    body may be only the start of what ``Content-Length`` announces (a client that is still
+    sending), and the test decides what else to send."""
+    port = int(server.host.rpartition(":")[2])
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {server.host}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    # Latin-1, as HTTP/1.1 reads it: a test may send any byte in the path or a header.
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    return sock
+
+
+def read_status(sock: socket.socket, limit: float = 10.0) -> int:
+    """The status code of the response arriving on ``sock`` (fails after ``limit`` s)."""
+    sock.settimeout(limit)
+    received = b""
+    while b"\r\n" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection without an answer: {received!r}"
+        received += chunk
+    return int(received.split(b" ", 2)[1])

@@ -181,6 +181,19 @@ class ServerProcess:
             with contextlib.suppress(OSError):
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
 
+    def held_bytes(self, folder: Path) -> int:
+        """Bytes of the files under ``folder`` the server's processes hold open, deleted ones
+        included (Python's temporary files are unlinked at once): how much of a request body
+        the server spooled there, with ``TMPDIR=folder`` in its environment."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    with contextlib.suppress(OSError):
+                        if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(str(folder)):
+                            total += os.stat(f"/proc/{pid}/fd/{fd}").st_size
+        return total
+
     def threads_now(self) -> int:
         """OS threads of the server's largest process."""
         return self._status("Threads")
