@@ -139,7 +139,14 @@ def call(api_name: str) -> Response:
         ),
     )
     try:
-        engine.submit(listener, page, inputs, body.get("event_data"), snapshot(page))
+        engine.submit(
+            listener,
+            page,
+            inputs,
+            body.get("event_data"),
+            snapshot(page),
+            client=request.remote_addr,
+        )
         try:
             message = ended.get(timeout=TIMEOUT)
         except queue.Empty:
