@@ -104,14 +104,6 @@ class Quotas:
         if not jobs:
             del self._clients[job.client]
 
-    def waiting(self, *, page: str | None = None, session: str | None = None) -> int:
-        """Submissions waiting for ``page`` or ``session`` (for tests and monitoring)."""
-        if page is not None:
-            return self._pages.get(page, 0)
-        if session is not None:
-            return self._sessions.get(session, 0)
-        return self.count
-
 
 def _decrement(counts: dict[str, int], key: str) -> None:
     left = counts[key] - 1
