@@ -231,7 +231,7 @@ def _run(state: AppState, listener: Listener, inputs: list[t.Any], data: t.Any) 
         ),
     )
     try:
-        engine.submit(listener, page, inputs, data, snapshot(page))
+        engine.submit(listener, page, inputs, data, snapshot(page), client=request.remote_addr)
         try:
             message = ended.get(timeout=TIMEOUT)
         except queue.Empty:

@@ -101,6 +101,9 @@ class AppState:
                 engine = EventEngine(
                     default_concurrency_limit=self.config["GALLERY_DEFAULT_CONCURRENCY_LIMIT"],
                     max_queue_size=self.config["GALLERY_MAX_QUEUE_SIZE"],
+                    max_queued_per_page=self.config["GALLERY_MAX_QUEUED_PER_PAGE"],
+                    max_queued_per_session=self.config["GALLERY_MAX_QUEUED_PER_SESSION"],
+                    handler_timeout=self.config["GALLERY_HANDLER_TIMEOUT"],
                     max_threads=self.config["GALLERY_MAX_THREADS"],
                     debug=self._debug,
                     run_context=run_context(app),

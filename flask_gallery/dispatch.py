@@ -135,7 +135,15 @@ def fire(
             if request is None:
                 request = snapshot(page.token)
             engine = state.engine()
-            engine.submit(listener, page.token, collect_inputs(listener, page, form), data, request)
+            engine.submit(
+                listener,
+                page.token,
+                collect_inputs(listener, page, form),
+                data,
+                request,
+                session=page.session_id,
+                client=request.remote_addr,
+            )
 
 
 def preprocess_inputs(values: list[t.Any], job: Job) -> list[t.Any]:

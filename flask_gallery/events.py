@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import re
 import typing as t
 import weakref
@@ -36,6 +37,8 @@ TriggerMode = t.Literal["once", "multiple", "always_last"]
 ShowProgress = t.Literal["full", "minimal", "hidden"]
 ApiVisibility = t.Literal["public", "private", "undocumented"]
 ConcurrencyLimit = int | None | t.Literal["default"]
+#: Seconds a run may take, ``None`` for no limit, or ``"default"`` (``GALLERY_HANDLER_TIMEOUT``).
+Timeout = float | None | t.Literal["default"]
 
 
 class _Named(t.Protocol):
@@ -265,6 +268,7 @@ class Listener:
         concurrency_id: str | None,
         api_visibility: ApiVisibility,
         api_opened: bool = False,
+        timeout: Timeout = "default",
     ) -> None:
         #: Unique per gallery and stable across processes: ``"<gallery>.<event>.<n>"``.
         self.id = id
@@ -291,6 +295,9 @@ class Listener:
         #: The app itself passed ``show_api=True`` or ``api_visibility="public"``: the listener
         #: is a JSON endpoint even while ``GALLERY_API`` is off (a default is no such intent).
         self.api_opened = api_opened
+        #: Seconds a run may take before it fails and its concurrency slot is freed; the
+        #: engine reads ``"default"`` from its config.
+        self.timeout = timeout
         self.spec: HandlerSpec | None = HandlerSpec(fn) if fn is not None else None
         self.preprocess_hook: PreprocessHook | None = None
         self.postprocess_hook: PostprocessHook | None = None
@@ -329,6 +336,7 @@ class _ListenerArgs(t.TypedDict, total=False):
     concurrency_id: str | None
     show_api: bool
     api_visibility: ApiVisibility | None
+    timeout: Timeout
 
 
 class ListenerOptions(_ListenerArgs, total=False):
@@ -367,8 +375,10 @@ def make_listener(
     concurrency_id: str | None = None,
     show_api: bool | None = None,
     api_visibility: ApiVisibility | None = None,
+    timeout: Timeout = "default",
 ) -> Listener:
-    """Validate Gradio's listener arguments and build the :class:`Listener`.
+    """Validate Gradio's listener arguments (and ``timeout``, ours) and build the
+    :class:`Listener`.
 
     :meta private:
     """
@@ -408,10 +418,13 @@ def make_listener(
         or max_batch_size < 1
     ):
         raise ValueError(f"'max_batch_size' must be an int >= 1, got {max_batch_size!r}.")
-    if every is not None and (
-        isinstance(every, bool) or not isinstance(every, (int, float)) or not every > 0
-    ):
+    if every is not None and not is_seconds(every):
         raise ValueError(f"'every' must be a number of seconds > 0 or None, got {every!r}.")
+    if not (timeout is None or timeout == "default" or is_seconds(timeout)):
+        raise ValueError(
+            f"'timeout' must be a number of seconds > 0, None (no timeout) or 'default' (the"
+            f" app's GALLERY_HANDLER_TIMEOUT), got {timeout!r}."
+        )
     if event is None and every is None:
         raise ValueError("A listener without an event needs 'every': pass every=<seconds>.")
     if trigger_mode is None:
@@ -484,10 +497,21 @@ def make_listener(
         concurrency_id=concurrency_id,
         api_visibility=visibility,
         api_opened=opened and visibility != "private",
+        timeout=float(timeout) if isinstance(timeout, (int, float)) else timeout,
     )
     if listener.spec is not None:
         _check_arity(listener.spec, t.cast(Handler, fn), len(in_items))
     return listener
+
+
+def is_seconds(value: object) -> bool:
+    """A finite number of seconds > 0 (``every``, ``timeout``); a bool is no number here."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _choices(param: str, value: object, allowed: t.Iterable[object]) -> str:

@@ -40,8 +40,19 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_URL_PREFIX": "/_gallery",
     #: Gradio's default ``concurrency_limit`` for listeners that say ``"default"``.
     "GALLERY_DEFAULT_CONCURRENCY_LIMIT": 1,
-    #: Queued submissions beyond this are rejected at once with "queue full".
+    #: Queued submissions beyond this are rejected at once with "queue full"; when it is reached,
+    #: a client (remote address) holding fewer waiting submissions than another still gets in,
+    #: in place of the newest submission of the client holding the most.
     "GALLERY_MAX_QUEUE_SIZE": 1000,
+    #: Submissions one page may have waiting (queued or deferred); more get "queue full" on
+    #: that page only.
+    "GALLERY_MAX_QUEUED_PER_PAGE": 20,
+    #: Submissions all pages of one session may have waiting together.
+    "GALLERY_MAX_QUEUED_PER_SESSION": 50,
+    #: Seconds a handler run may take when its listener's ``timeout`` is ``"default"`` (the
+    #: default); ``None`` for no limit, as Gradio. When it lapses the page gets an error and the
+    #: listener's concurrency slot is freed.
+    "GALLERY_HANDLER_TIMEOUT": None,
     #: Largest accepted upload, per file, in bytes.
     "GALLERY_MAX_UPLOAD_BYTES": 50 * 1024 * 1024,
     #: Files accepted in one upload request.
@@ -103,7 +114,9 @@ class FlaskGallery:
 
         Reads these config keys once (defaults in :data:`DEFAULT_CONFIG`):
         ``GALLERY_MEDIA_DIR``, ``GALLERY_URL_PREFIX``, ``GALLERY_DEFAULT_CONCURRENCY_LIMIT``,
-        ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_UPLOAD_FILES``,
+        ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_QUEUED_PER_PAGE``,
+        ``GALLERY_MAX_QUEUED_PER_SESSION``, ``GALLERY_HANDLER_TIMEOUT``,
+        ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_UPLOAD_FILES``,
         ``GALLERY_MAX_UPLOAD_REQUEST_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``, ``GALLERY_MAX_ITEMS``,
         ``GALLERY_API``, ``GALLERY_PAGE_TTL``, ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``,
         ``GALLERY_ENCODE_AHEAD``.
