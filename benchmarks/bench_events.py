@@ -44,7 +44,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from _light_client import HttpConnection, WebSocket  # noqa: E402
+from _light_client import HttpConnection, WebSocket, read_page  # noqa: E402
 
 from tests.servers import HOST, ServerProcess  # noqa: E402
 
@@ -130,21 +130,16 @@ class VirtualClient:
         self.actions = self.root = ""
 
     async def open(self, socket: bool = True) -> None:
-        page = await self.http.request("GET", "/")
-        html = page.body.decode()
-        if page.status != 200:
-            raise Failure(f"GET / answered {page.status}")
-        token = re.search(r'data-page="([^"]+)"', html)
-        actions = re.search(r'data-actions="([^"]+)"', html)
-        root = re.search(r'<div id="([^"]+)" class="[^"]*" data-gallery="bench"', html)
-        ws_path = re.search(r'hx-ws:connect="([^"]+)"', html)
-        if not (token and actions and root and ws_path):
+        response = await self.http.request("GET", "/")
+        if response.status != 200:
+            raise Failure(f"GET / answered {response.status}")
+        page = read_page(response.body.decode())
+        if not (page and "bench" in page.galleries and page.socket):
             raise Failure("the page has no gallery token, actions, root or socket")
-        self.actions = actions.group(1)
-        self.root = root.group(1)
+        self.root, self.actions = page.galleries["bench"]
         self.headers = {
-            "X-Gallery-Page": token.group(1),
-            "X-Gallery-Root": root.group(1),
+            "X-Gallery-Page": page.token,
+            "X-Gallery-Root": self.root,
             "HX-Request": "true",
             "Origin": f"http://{HOST}:{self.port}",
         }
@@ -152,7 +147,7 @@ class VirtualClient:
             self.ws = await WebSocket.connect(
                 HOST,
                 self.port,
-                ws_path.group(1),
+                page.socket,
                 {"Cookie": self.http.cookie_header(), "Origin": f"http://{HOST}:{self.port}"},
             )
             self._reader = asyncio.create_task(self._read())

@@ -50,6 +50,8 @@ class ServerProcess:
     :param config: ``GALLERY_*`` (and other) config keys for the app, as JSON values.
     :param threads: gunicorn's ``--threads`` (gthread) or ``--worker-connections`` (gevent).
     :param env: environment variables for the server, over this process's.
+    :param log: a file the server's output (stdout and stderr) is appended to, instead of this
+        process's.
     """
 
     #: Server kinds a subclass may add to (with a :meth:`command` of its own for them).
@@ -65,12 +67,14 @@ class ServerProcess:
         config: t.Mapping[str, t.Any] | None = None,
         threads: int = 32,
         env: t.Mapping[str, str] | None = None,
+        log: Path | None = None,
     ) -> None:
         if kind not in self.kinds:
             raise ValueError(f"Unknown server kind {kind!r}: use one of {self.kinds}.")
         self.app, self.instance, self.kind, self.threads = app, instance, kind, threads
         self.config = dict(config or {})
         self.extra_env = dict(env or {})
+        self.log = log
         self.port = free_port()
         self.host = f"{HOST}:{self.port}"
         self.url = f"http://{self.host}"
@@ -103,7 +107,16 @@ class ServerProcess:
         env[CONFIG_ENV] = json.dumps(self.config)
         env[INSTANCE_ENV] = str(self.instance)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(self.command(), env=env, cwd=ROOT, start_new_session=True)
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(self.log.open("ab")) if self.log else None
+            self.proc = subprocess.Popen(
+                self.command(),
+                env=env,
+                cwd=ROOT,
+                start_new_session=True,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+            )
         deadline = time.monotonic() + self.start_limit
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
