@@ -377,17 +377,18 @@ async def _stream(
     sent = 0
     chunk = bytes(1024 * 1024)
     try:
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + prefix)
-        while sent < send and not answer.done() and not a.stopped:
-            n = min(len(chunk), send - sent)
-            writer.write(chunk[:n])
-            await asyncio.wait_for(writer.drain(), 10)
-            sent += n
+        try:
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + prefix)
+            while sent < send and not answer.done() and not a.stopped:
+                n = min(len(chunk), send - sent)
+                writer.write(chunk[:n])
+                await asyncio.wait_for(writer.drain(), 10)
+                sent += n
+        except (OSError, TimeoutError):  # the server stopped reading, or closed: its answer?
+            wait = min(wait, 5.0)
         response = await asyncio.wait_for(asyncio.shield(answer), wait)
         return response.status, sent
     except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        if answer.done() and answer.exception() is None:
-            return answer.result().status, sent
         return ("no answer" if isinstance(exc, TimeoutError) else type(exc).__name__), sent
     finally:
         answer.cancel()
