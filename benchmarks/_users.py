@@ -127,8 +127,10 @@ class User:
         timeout: float,
         think: float,
         upload_share: float,
+        sockets: bool = True,
     ) -> None:
         self.port, self.rng, self.photos, self.record = port, rng, photos, record
+        self.sockets = sockets  # False: a network that blocks WebSockets (gallery.js polls)
         self.timeout, self.think, self.upload_share = timeout, think, upload_share
         self.origin = f"http://{HOST}:{port}"
         self.http = HttpConnection(HOST, port)
@@ -166,6 +168,8 @@ class User:
         self.page, self.seq, self.items = page, 0, 0
         if page.socket is None:
             self.record.sockets["no socket on the page"] += 1
+        elif not self.sockets:
+            self.record.sockets["WebSockets blocked: polling"] += 1
         else:
             try:
                 self.ws = await asyncio.wait_for(
@@ -187,7 +191,13 @@ class User:
             self.ws.send(json.dumps({"resume": 0}))  # what gallery.js sends on every connection
             self.tasks.append(asyncio.create_task(self._read(self.ws)))
         else:
-            self.tasks.append(asyncio.create_task(self._poll()))
+            self._start_polling()
+
+    def _start_polling(self) -> None:
+        if self.page is not None and self.page.poll is None:
+            self.record.sockets["no poll URL either: results never come"] += 1
+        elif self.page is not None:
+            self.tasks.append(asyncio.create_task(self._poll(self.page)))
 
     async def leave(self) -> None:
         for task in self.tasks:
@@ -215,11 +225,9 @@ class User:
         self.record.sockets[f"closed by the server ({ws.close_code})"] += 1
         if self.ws is ws:
             self.ws = None
-            self.tasks.append(asyncio.create_task(self._poll()))
+            self._start_polling()
 
-    async def _poll(self) -> None:
-        assert self.page is not None and self.page.poll is not None
-        page = self.page
+    async def _poll(self, page: Page) -> None:
         while True:
             try:
                 response = await self.poller.request(
@@ -253,6 +261,7 @@ class User:
                 self.record.finished.append(now)
                 return
             if got == "expired":
+                self.record.refused["the page expired (its poll answered 410)"] += 1
                 raise Expired(value)
             if got == "alert":
                 self.record.refused[alert_kind(value)] += 1
