@@ -259,7 +259,6 @@ async def socket_hoarder(a: Attack) -> None:
                 if ws is None or a.stopped:
                     break
                 readers.append(asyncio.create_task(a.drain(ws)))
-            a.tally.notes["sockets opened"] = len(a.held)
         await conn.close()
         if a.stopped:
             break

@@ -89,6 +89,12 @@ class Record:
     def results(self) -> int:
         return sum(len(v) for k, v in self.latencies.items() if k != "page")
 
+    @property
+    def unanswered(self) -> int:
+        """Actions without their result (lost, refused, failed requests) and pages that did
+        not load: every time a user was left without an answer."""
+        return sum(self.attempted.values()) - self.results + self.page_failures
+
     def clicks(self) -> list[float]:
         return self.latencies["socket click"] + self.latencies["polled click"]
 
@@ -102,8 +108,8 @@ class Record:
         """Every wait a user had (page loads, clicks, uploads), with every action that got no
         result and every page that did not load counted as never answered: a server that
         stalls pages or uploads shows here even when the clicks that got through were quick."""
-        failed = sum(self.attempted.values()) - self.results + self.page_failures
-        return [x for values in self.latencies.values() for x in values] + [math.inf] * failed
+        waits = [x for values in self.latencies.values() for x in values]
+        return waits + [math.inf] * self.unanswered
 
 
 class Expired(Exception):

@@ -293,7 +293,7 @@ def report(p: Phase) -> None:
         f" uploads) {ms(percentile(r.waits_with_failures(), 0.99))}",
     )
     line("how pages got results", counts(r.sockets))
-    line("lost results", counts(r.lost))
+    line("lost results (timed out)", counts(r.lost))
     line("refused (alert instead)", counts(r.refused))
     line("5xx", counts(r.status_5xx))
     line("4xx", counts(r.status_4xx))
@@ -341,9 +341,13 @@ def compare(base: Phase, hostile: Phase) -> float:
         "pages that did not load", f"{base.record.page_failures} -> {hostile.record.page_failures}"
     )
     line("events/s", f"{events(base):,.1f} -> {events(hostile):,.1f}")
-    lost = sum(hostile.record.lost.values())
-    before = sum(base.record.lost.values())
-    line("lost results", f"{before} -> {lost} (issue: 0): {verdict(lost == 0)}")
+    lost = hostile.record.unanswered
+    before = base.record.unanswered
+    line("left without an answer", f"{before:,} -> {lost:,} (issue: 0 lost): {verdict(lost == 0)}")
+    line(
+        "  of which timed out (lost)",
+        f"{sum(base.record.lost.values())} -> {sum(hostile.record.lost.values())}",
+    )
     errors = sum(hostile.record.status_5xx.values())
     before = sum(base.record.status_5xx.values())
     line("users' 5xx", f"{before} -> {errors} (issue: 0): {verdict(errors == 0)}")
@@ -404,6 +408,7 @@ def summary(p: Phase) -> dict[str, t.Any]:
         },
         "click_p99_ms_failures_counted": percentile(r.clicks_with_failures(), 0.99) * 1000,
         "every_wait_p99_ms_failures_counted": percentile(r.waits_with_failures(), 0.99) * 1000,
+        "unanswered": r.unanswered,
         "lost": dict(r.lost),
         "refused": dict(r.refused),
         "5xx": dict(r.status_5xx),
