@@ -56,7 +56,8 @@ HANG_PAGES = 20
 MALFORMED, MALFORMED_RATE = 100, 20
 #: Files per upload request of the item flooder, and how far past GALLERY_MAX_ITEMS it goes.
 ITEM_BATCH, ITEMS_PAST = 100, 200
-#: Seconds any one request of a hostile may take before it gives up on it.
+#: Seconds any one exchange of a hostile may take in all (the light client also gives up on an
+#: answer that takes over its READ_TIMEOUT, 15 s, to arrive).
 REQUEST_TIMEOUT = 60.0
 
 NESTED = "[" * 100_000 + "]" * 100_000

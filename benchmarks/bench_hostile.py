@@ -443,7 +443,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="a result later is lost")
     parser.add_argument("--head-start", type=float, default=2.0, help="hostiles start first, s")
     parser.add_argument("--config", type=json.loads, default={}, help="app config, a JSON object")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--json", type=Path, help="also write the figures to this file (NaN: no ratio)"
+    )
     args = parser.parse_args(argv)
     kinds = list(args.only or KINDS)
 
