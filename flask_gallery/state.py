@@ -180,15 +180,20 @@ class MemoryPageStore:
             collections.OrderedDict(),
             collections.OrderedDict(),
         )
+        #: The queues whose pages expire when idle (a connected page is never idle).
+        self._idle_tiers = self._tiers[:_CONNECTED]
         #: Each session's tokens, least recently used first.
         self._sessions: dict[str, collections.OrderedDict[str, None]] = {}
         self._lock = threading.Lock()
         self._page_locks: dict[str, threading.Lock] = {}
 
     def __len__(self) -> int:
-        with self._dropping() as dropped:
+        dropped: list[str] = []
+        with self._lock:
             self._expire(dropped)
-            return len(self._entries)
+            count = len(self._entries)
+        self._report(dropped)
+        return count
 
     def create(self, session_id: str, path: str = "/") -> PageState:
         page = PageState(token=new_token(), session_id=session_id, path=path)
@@ -196,38 +201,34 @@ class MemoryPageStore:
         return page
 
     def get(self, token: str) -> PageState | None:
-        with self._dropping() as dropped:
+        dropped: list[str] = []
+        with self._lock:
             self._expire(dropped)
             entry = self._entries.get(token)
-            if entry is None:
-                return None
-            self._touch(entry, _ACTIVE)
-            return entry.page
+            if entry is not None:
+                self._touch(entry, _ACTIVE)
+        self._report(dropped)
+        return None if entry is None else entry.page
 
     def peek(self, token: str) -> PageState | None:
-        with self._dropping() as dropped:
+        dropped: list[str] = []
+        with self._lock:
             self._expire(dropped)
             entry = self._entries.get(token)
-            return None if entry is None else entry.page
+        self._report(dropped)
+        return None if entry is None else entry.page
 
     def save(self, page: PageState) -> None:
         """Keep ``page`` (a new one, or one rendered again), without counting it as used."""
-        with self._dropping() as dropped:
+        dropped: list[str] = []
+        with self._lock:
             entry = self._entries.get(page.token)
             if entry is not None:
                 entry.page = page
                 self._touch(entry, entry.tier)
-                return
-            self._expire(dropped)
-            entry = self._entries[page.token] = _Entry(page, self._clock())
-            self._tiers[_FRESH][page.token] = entry
-            session = self._sessions.setdefault(page.session_id, collections.OrderedDict())
-            session[page.token] = None
-            self._page_locks[page.token] = threading.Lock()
-            if len(session) > self.max_pages_per_session:
-                self._drop(self._session_victim(session, page.token), dropped)
-            while len(self._entries) > self.max_pages:
-                self._drop(self._victim(page.token), dropped)
+            else:
+                self._add(page, dropped)
+        self._report(dropped)
 
     @contextlib.contextmanager
     def edit(self, token: str, *, touch: bool = True) -> t.Iterator[PageState | None]:
@@ -243,19 +244,22 @@ class MemoryPageStore:
             yield self.get(token) if touch else self.peek(token)
 
     def discard(self, token: str) -> None:
-        with self._dropping() as dropped:
+        dropped: list[str] = []
+        with self._lock:
             if token in self._entries:
                 self._drop(token, dropped)
+        self._report(dropped)
 
     def connect(self, token: str) -> bool:
-        with self._dropping() as dropped:
+        dropped: list[str] = []
+        with self._lock:
             self._expire(dropped)
             entry = self._entries.get(token)
-            if entry is None:
-                return False
-            entry.sockets += 1
-            self._touch(entry, _CONNECTED)
-            return True
+            if entry is not None:
+                entry.sockets += 1
+                self._touch(entry, _CONNECTED)
+        self._report(dropped)
+        return entry is not None
 
     def disconnect(self, token: str) -> None:
         with self._lock:
@@ -267,20 +271,32 @@ class MemoryPageStore:
                 self._touch(entry, _ACTIVE)
 
     def live_pages(self) -> list[PageState]:
-        with self._dropping() as dropped:
-            self._expire(dropped)
-            return [entry.page for entry in self._entries.values()]
-
-    @contextlib.contextmanager
-    def _dropping(self) -> t.Iterator[list[str]]:
-        """The store's lock, and the pages dropped under it reported once it is released (the
-        callback may take other locks, or read the store)."""
         dropped: list[str] = []
         with self._lock:
-            yield dropped
+            self._expire(dropped)
+            pages = [entry.page for entry in self._entries.values()]
+        self._report(dropped)
+        return pages
+
+    def _report(self, dropped: list[str]) -> None:
+        """Tell ``on_drop`` of the pages dropped, once the store's lock is released (the
+        callback may take other locks, or read the store)."""
         if self._on_drop is not None:
             for token in dropped:
                 self._on_drop(token)
+
+    def _add(self, page: PageState, dropped: list[str]) -> None:
+        """Keep a new page, then drop what its session's cap and the store's cap leave over."""
+        self._expire(dropped)
+        entry = self._entries[page.token] = _Entry(page, self._clock())
+        self._tiers[_FRESH][page.token] = entry
+        session = self._sessions.setdefault(page.session_id, collections.OrderedDict())
+        session[page.token] = None
+        self._page_locks[page.token] = threading.Lock()
+        if len(session) > self.max_pages_per_session:
+            self._drop(self._session_victim(session, page.token), dropped)
+        while len(self._entries) > self.max_pages:
+            self._drop(self._victim(page.token), dropped)
 
     def _touch(self, entry: _Entry, tier: int) -> None:
         """Mark the page used now, standing ``tier`` (a connected page stays connected)."""
@@ -332,7 +348,7 @@ class MemoryPageStore:
         """Drop the pages idle longer than the TTL: the oldest of each queue but the connected
         one (a page is idle only without a socket), in order, so this costs what it drops."""
         deadline = self._clock() - self.ttl
-        for tier in self._tiers[:_CONNECTED]:
+        for tier in self._idle_tiers:
             while tier:
                 token, entry = next(iter(tier.items()))
                 if entry.touched > deadline:
