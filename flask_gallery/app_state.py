@@ -22,6 +22,7 @@ from .component import Gallery, GalleryValue
 from .media import MediaItem, MediaStore
 from .queue import EventEngine
 from .request import run_context
+from .sockets import SocketRegistry
 from .state import MemoryPageStore, PageStore
 
 if t.TYPE_CHECKING:
@@ -77,6 +78,11 @@ class AppState:
             on_drop=_page_dropped(weakref.ref(self)),
         )
         "Per-page gallery state (value, selection, preview), bounded in count and idle time."
+        self.sockets = SocketRegistry(
+            max_sockets=config["GALLERY_MAX_SOCKETS"],
+            max_per_session=config["GALLERY_MAX_SOCKETS_PER_SESSION"],
+        )
+        "The pages' open sockets, kept below what the server can hold besides its requests."
         self._static_items: dict[str, list[MediaItem]] = {}
         #: Held by the first render while it converts static values and compiles templates.
         self._first_render = threading.Lock()

@@ -285,22 +285,7 @@ def test_a_click_that_fails_on_the_server_is_reported_and_the_socket_serves_on(
 def test_the_socket_declines_compression(server: LiveServer) -> None:
     """Browsers offer permessage-deflate; the page's socket answers without it (a zlib state
     per open page for small fragments), and works uncompressed."""
-    import base64
-
-    page = Page(server)
-    key = base64.b64encode(b"0123456789abcdef").decode()
-    handshake = (
-        f"GET /_gallery/ws/{page.token} HTTP/1.1\r\nHost: {server.host}\r\n"
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nOrigin: {server.url}\r\nCookie: {page.cookie}\r\n"
-        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
-    )
-    host, port = server.host.split(":")
-    with socket.create_connection((host, int(port))) as raw:
-        raw.sendall(handshake.encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += raw.recv(4096)
-    status, *headers = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
-    assert status.startswith("HTTP/1.1 101"), status
-    assert not [h for h in headers if h.lower().startswith("sec-websocket-extensions")], headers
+    status, extensions, raw = Page(server).raw_socket(compress=True)
+    raw.close()
+    assert status == 101
+    assert extensions == []
