@@ -9,11 +9,15 @@ points 2 and 4), each in a process of its own (:mod:`tests.servers`), attacked o
   next click answer "This page has expired" (``GALLERY_MAX_PAGES=50``).
 - A page that leaves (its socket closed normally) has its queued submissions cancelled; one
   whose tab only went to the background (1005) keeps them.
+- Many open pages: gunicorn's gevent worker holds 1,000 pages with their sockets open, and
+  still answers ``GET /plain`` within a second and runs clicks, ticks and media work
+  (benchmarks/bench_open_pages.py measures it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import typing as t
 from pathlib import Path
@@ -25,7 +29,7 @@ from wsproto.frame_protocol import CloseReason
 from flask_gallery.capacity import UNBOUNDED_SERVER_SOCKETS, below
 
 from .clients import Page, receive_until, request
-from .servers import Kind, ServerProcess
+from .servers import Kind, ServerProcess, raise_open_files
 
 APP = "tests.apps.hostile:create_app"
 #: The page most tests load: the one gallery they click.
@@ -201,3 +205,57 @@ def test_a_page_that_leaves_has_its_queued_submissions_cancelled(
             assert ("hung 1" in b.poll().body) is kept
         finally:
             c_ws.close()
+
+
+#: Pages the gevent worker must hold open (issue 10).
+OPEN_PAGES = 1000
+
+
+@pytest.mark.slow
+def test_a_gevent_worker_holds_a_thousand_open_pages(tmp_path: Path) -> None:
+    """Under gevent the engine's threads are greenlets: its handlers, its ticks (``every``)
+    and the media pools must run there too. ``--worker-connections`` must exceed the open
+    pages (the default 1,000 leaves no connection for a plain request)."""
+    raise_open_files(2 * OPEN_PAGES + 512)
+    config = {"TEST_TICK_SECONDS": 0.5, "GALLERY_ENCODE_AHEAD": True}
+    connections = 2 * OPEN_PAGES
+    with ServerProcess(
+        APP, tmp_path / "instance", kind="gevent", config=config, threads=connections
+    ) as (server):
+        pages = [Page(server, PICS) for _ in range(OPEN_PAGES)]
+        sockets = [page.raw_socket() for page in pages]
+        try:
+            assert [s.status for s in sockets] == [101] * OPEN_PAGES
+            for _ in range(20):
+                assert_plain_answers(server)
+            assert server.threads_now() < OWN_THREADS  # greenlets, not a thread per socket
+
+            clicking = Page(server, PICS)
+            ws = clicking.socket()
+            try:
+                clicking.click(ws, "select/2")
+                receive_until(ws, "selected 2")
+            finally:
+                ws.close()
+
+            ticking = Page(server, "/?g=ticking")
+            rendered = int(re.findall(r"tick (\d+)", ticking.html)[0])
+            ws = ticking.socket()
+            try:
+                for _ in range(100):  # every new value is drawn with its caption
+                    ticks = re.findall(r"tick (\d+)", receive_until(ws, "tick "))
+                    if max(map(int, ticks)) > rendered:
+                        break
+                else:
+                    raise AssertionError("the ticking gallery never ticked")
+            finally:
+                ws.close()
+
+            thumbnail = re.findall(r'src="(/_gallery/media/[^"]+)"', clicking.html)[0]
+            response = request(server.url + thumbnail.replace("&amp;", "&"))
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith("image/")
+            assert_plain_answers(server)
+        finally:
+            for opened in sockets:
+                opened.sock.close()
