@@ -71,7 +71,7 @@ _RESUME_WAIT = 1.0
 _PING = 25.0
 #: Close code of a socket that must not come back (replaced by a newer one of its page, or its
 #: page is gone): hx-ws does not reconnect after it.
-_REPLACED = 1008
+_NO_RETRY = 1008
 _REPLACED_WHY = "Replaced by a newer connection of this page."
 #: WSGI environ key of the slot admitted before the handshake (released when the request ends).
 _SLOT = "flask_gallery.socket_slot"
@@ -134,10 +134,10 @@ def relay(ws: t.Any, page: str) -> None:
     except ConnectionClosed:
         return
     if slot.replaced:  # a newer socket of the page came while this one waited
-        _close(ws, _REPLACED, _REPLACED_WHY)
+        _close(ws, _NO_RETRY, _REPLACED_WHY)
         return
     if not state.pages.connect(page):  # dropped since its handshake was checked
-        _close(ws, _REPLACED, PageGone.description)
+        _close(ws, _NO_RETRY, PageGone.description)
         return
     unsubscribe = engine.subscribe(page, receive, after=after)
     handshake = snapshot(page)
@@ -167,7 +167,7 @@ def relay(ws: t.Any, page: str) -> None:
             page_state.delivered = max(page_state.delivered, last)
             wake.wait(hold.wait(_IDLE))
         if slot.replaced:
-            _close(ws, _REPLACED, _REPLACED_WHY)
+            _close(ws, _NO_RETRY, _REPLACED_WHY)
     finally:
         unsubscribe()
         engine.disconnect_page(page)

@@ -289,3 +289,33 @@ def test_the_socket_declines_compression(server: LiveServer) -> None:
     raw.close()
     assert status == 101
     assert extensions == []
+
+
+def test_a_client_that_stops_answering_pings_gives_its_place_back(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that dropped without a close (a phone losing its network) goes unseen until
+    the server writes to it: the page's socket pings its client, and one that has not answered
+    by the next ping is let go, with the thread and the place it held. (The interval is
+    shortened from its 25 s.)"""
+    from flask_gallery import ws as page_socket
+
+    monkeypatch.setattr(page_socket, "_PING", 0.2)
+    monkeypatch.setattr(page_socket, "_IDLE", 0.2)  # how often an idle relay looks up
+    app = gallery_app(tmp_path / "instance", declare)
+    sockets = app.extensions["flask_gallery"].sockets
+    with LiveServer(app) as server:
+        answering_page = Page(server)
+        silent = Page(server).raw_socket()  # reads nothing, so answers no ping
+        answering = answering_page.socket()  # simple-websocket answers pings, as browsers do
+        try:
+            assert silent.status == 101 and len(sockets) == 2
+            deadline = time.monotonic() + 10
+            while len(sockets) > 1:
+                assert time.monotonic() < deadline, "the silent client kept its place"
+                time.sleep(0.05)
+            answering_page.click(answering, "select/0")
+            receive_until(answering, "selected 0: red")
+        finally:
+            silent.sock.close()
+            answering.close()
