@@ -207,6 +207,22 @@ def test_a_page_that_leaves_has_its_queued_submissions_cancelled(
             c_ws.close()
 
 
+def test_a_gevent_worker_keeps_connections_for_plain_requests(tmp_path: Path) -> None:
+    """Under gevent a socket holds one of ``--worker-connections`` (at the default 1,000, 1,000
+    sockets left none for a plain request): the cap keeps a quarter of them."""
+    connections = 40
+    sockets: list[Client] = []
+    with ServerProcess(APP, tmp_path / "instance", kind="gevent", threads=connections) as server:
+        try:
+            opened, refused = open_sockets(Page(server, PICS) for _ in range(connections))
+            sockets += opened
+            assert len(opened) == below(connections)
+            assert {status for _, status in refused} == {503}
+            assert_plain_answers(server)
+        finally:
+            close_all(sockets)
+
+
 #: Pages the gevent worker must hold open (issue 10).
 OPEN_PAGES = 1000
 
