@@ -22,6 +22,7 @@ from .component import Gallery, GalleryValue
 from .media import MediaItem, MediaStore
 from .queue import EventEngine
 from .request import run_context
+from .sockets import SocketRegistry
 from .state import MemoryPageStore, PageStore
 
 if t.TYPE_CHECKING:
@@ -75,9 +76,17 @@ class AppState:
         )
         "The content-addressed store every item of this app goes through."
         self.pages: PageStore = MemoryPageStore(
-            ttl=config["GALLERY_PAGE_TTL"], max_pages=config["GALLERY_MAX_PAGES"]
+            ttl=config["GALLERY_PAGE_TTL"],
+            max_pages=config["GALLERY_MAX_PAGES"],
+            max_pages_per_session=config["GALLERY_MAX_PAGES_PER_SESSION"],
+            on_drop=_page_dropped(weakref.ref(self)),
         )
         "Per-page gallery state (value, selection, preview), bounded in count and idle time."
+        self.sockets = SocketRegistry(
+            max_sockets=config["GALLERY_MAX_SOCKETS"],
+            max_per_session=config["GALLERY_MAX_SOCKETS_PER_SESSION"],
+        )
+        "The pages' open sockets, kept below what the server can hold besides its requests."
         self._static_items: dict[str, list[MediaItem]] = {}
         #: Held by the first render while it converts static values and compiles templates.
         self._first_render = threading.Lock()
@@ -113,6 +122,11 @@ class AppState:
                         install_hooks(listener)
                     engine.register(gallery)
                 self._engine = engine
+            return self._engine
+
+    def running_engine(self) -> EventEngine | None:
+        """The engine if it has started (None otherwise: this never starts it)."""
+        with self._lock:
             return self._engine
 
     def shutdown(self, timeout: float = 10.0) -> None:
@@ -183,6 +197,20 @@ class AppState:
             return self.media.postprocess(value, format=gallery.props.format)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"Gallery {gallery.name!r}: {exc}") from exc
+
+
+def _page_dropped(state: weakref.ref[AppState]) -> t.Callable[[str], None]:
+    """What a dropped page (expired, evicted, over its session's cap) leaves behind: its queued,
+    deferred and running submissions are cancelled, as Gradio drops the events of a client
+    that went away. An engine that never started has none, and is not started for that."""
+
+    def dropped(token: str) -> None:
+        app = state()
+        engine = app.running_engine() if app is not None else None
+        if engine is not None:
+            engine.close_page(token)
+
+    return dropped
 
 
 def app_state() -> AppState:

@@ -154,7 +154,7 @@ def preprocess_inputs(values: list[t.Any], job: Job) -> list[t.Any]:
     if len(values) != len(job.listener.inputs):
         # A periodic run (``every``) is submitted by the engine's clock, not by a request: its
         # inputs are the page's values as they are now.
-        page = state.pages.get(job.page)
+        page = state.pages.peek(job.page)
         values = collect_inputs(job.listener, page, {}) if page is not None else []
         if len(values) != len(job.listener.inputs):
             return [None] * len(job.listener.inputs)
@@ -220,7 +220,7 @@ def _apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
         }
     parts: list[str] = []
     changed: list[tuple[Gallery, interactions.Fired]] = []
-    with state.pages.edit(job.page) as page:
+    with state.pages.edit(job.page, touch=False) as page:  # not the page's own activity
         if page is None:  # the page expired meanwhile: nothing to show it on
             return None
         for target, output in zip(listener.outputs, values, strict=True):

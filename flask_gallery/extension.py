@@ -70,10 +70,22 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_API": False,
     #: Largest accepted image, in pixels (width x height), against decompression bombs.
     "GALLERY_MAX_IMAGE_PIXELS": 64_000_000,
-    #: Seconds a rendered page's gallery state is kept after its last request.
+    #: Seconds a rendered page's gallery state is kept after its last request (or after its
+    #: socket closed: an open socket keeps it).
     "GALLERY_PAGE_TTL": 3600,
-    #: Pages whose state is kept at most (least recently used dropped first).
+    #: Pages whose state is kept at most. Dropped first: pages never clicked, polled or
+    #: connected, then those idle the longest; pages with an open socket last.
     "GALLERY_MAX_PAGES": 10_000,
+    #: Pages one session keeps at most (its least recently used unconnected page dropped first).
+    "GALLERY_MAX_PAGES_PER_SESSION": 50,
+    #: Open page sockets in this process at most; pages beyond it get their results by polling.
+    #: ``None``: chosen from the server at its first socket, below what it can hold at once
+    #: (gunicorn gthread: 3/4 of ``--threads``; gevent: 3/4 of ``--worker-connections`` and of
+    #: the open-files limit; other threaded servers, Werkzeug's included: 64).
+    "GALLERY_MAX_SOCKETS": None,
+    #: Open page sockets of one session at most (one per page: a page's new socket replaces
+    #: its old one).
+    "GALLERY_MAX_SOCKETS_PER_SESSION": 8,
     #: Worker threads running handlers at most, across all listeners (Gradio's max_threads).
     "GALLERY_MAX_THREADS": 40,
     #: Encode thumbnails and full files of new media in background threads at once, instead

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import itertools
 import secrets
 import threading
 import time
@@ -91,13 +92,28 @@ class PageStore(t.Protocol):
 
     def create(self, session_id: str, path: str = "/") -> PageState: ...
 
-    def get(self, token: str) -> PageState | None: ...
+    def get(self, token: str) -> PageState | None:
+        """The page, for a request the page made (a click, a poll, its socket): keeps its slot."""
+
+    def peek(self, token: str) -> PageState | None:
+        """The page, for the server's own use (a handler reading or writing its outputs): not
+        the page's activity, so its slot is not refreshed."""
 
     def save(self, page: PageState) -> None: ...
 
-    def edit(self, token: str) -> t.ContextManager[PageState | None]: ...
+    def edit(self, token: str, *, touch: bool = True) -> t.ContextManager[PageState | None]: ...
 
     def discard(self, token: str) -> None: ...
+
+    def connect(self, token: str) -> bool:
+        """The page's socket opened: the page counts as active until :meth:`disconnect` (calls
+        are counted). False when the page is not kept."""
+
+    def disconnect(self, token: str) -> None:
+        """One of the page's sockets closed."""
+
+    def live_pages(self) -> list[PageState]:
+        """Every page kept now (the media sweeper keeps what they show)."""
 
 
 def new_token() -> str:
@@ -105,11 +121,36 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-class MemoryPageStore:
-    """Page state in this process, least recently used first out, idle pages expire.
+#: A page's standing when the store must drop one: lowest first.
+_FRESH, _ACTIVE, _CONNECTED = 0, 1, 2
 
-    :param ttl: seconds a page may stay untouched before it expires.
-    :param max_pages: how many pages are kept at most; the least recently used go first.
+
+class _Entry:
+    __slots__ = ("page", "sockets", "tier", "touched")
+
+    def __init__(self, page: PageState, touched: float) -> None:
+        self.page = page
+        self.touched = touched
+        self.tier = _FRESH
+        self.sockets = 0
+
+
+class MemoryPageStore:
+    """Page state in this process, bounded in count, per session and in idle time.
+
+    When it must drop a page, a page nobody uses goes first: one rendered but never clicked,
+    polled or connected (what a crawler or a flood of page loads leaves), then the one idle the
+    longest; a page with an open socket is active for as long as it stays open, and goes last.
+    So a flood of page loads, even from many sessions, evicts its own pages, not the pages of
+    people using theirs. Each session keeps at most ``max_pages_per_session`` pages, its least
+    recently used unconnected page dropped first. Every operation is O(1) (a session's cap
+    skips its connected pages, a handful at most).
+
+    :param ttl: seconds a page may stay untouched (no request, no open socket) before it expires.
+    :param max_pages: how many pages are kept at most.
+    :param max_pages_per_session: how many pages one session keeps at most.
+    :param on_drop: called with the token of every page dropped (expired, evicted, over its
+        session's cap, discarded), outside the store's lock.
     """
 
     def __init__(
@@ -117,21 +158,42 @@ class MemoryPageStore:
         *,
         ttl: float = 3600.0,
         max_pages: int = 10_000,
+        max_pages_per_session: int = 50,
+        on_drop: t.Callable[[str], None] | None = None,
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
+        for name, value in (
+            ("max_pages", max_pages),
+            ("max_pages_per_session", max_pages_per_session),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name!r} must be an int >= 1 (pages kept), got {value!r}.")
         self.ttl = ttl
         self.max_pages = max_pages
+        self.max_pages_per_session = max_pages_per_session
+        self._on_drop = on_drop
         self._clock = clock
-        self._pages: collections.OrderedDict[str, tuple[float, PageState]] = (
-            collections.OrderedDict()
+        #: Every page by token, in three queues by standing, least recently used first.
+        self._entries: dict[str, _Entry] = {}
+        self._tiers: tuple[collections.OrderedDict[str, _Entry], ...] = (
+            collections.OrderedDict(),
+            collections.OrderedDict(),
+            collections.OrderedDict(),
         )
+        #: The queues whose pages expire when idle (a connected page is never idle).
+        self._idle_tiers = self._tiers[:_CONNECTED]
+        #: Each session's tokens, least recently used first.
+        self._sessions: dict[str, collections.OrderedDict[str, None]] = {}
         self._lock = threading.Lock()
         self._page_locks: dict[str, threading.Lock] = {}
 
     def __len__(self) -> int:
+        dropped: list[str] = []
         with self._lock:
-            self._expire()
-            return len(self._pages)
+            self._expire(dropped)
+            count = len(self._entries)
+        self._report(dropped)
+        return count
 
     def create(self, session_id: str, path: str = "/") -> PageState:
         page = PageState(token=new_token(), session_id=session_id, path=path)
@@ -139,49 +201,156 @@ class MemoryPageStore:
         return page
 
     def get(self, token: str) -> PageState | None:
+        dropped: list[str] = []
         with self._lock:
-            self._expire()
-            entry = self._pages.get(token)
-            if entry is None:
-                return None
-            self._pages[token] = (self._clock(), entry[1])
-            self._pages.move_to_end(token)
-            return entry[1]
+            self._expire(dropped)
+            entry = self._entries.get(token)
+            if entry is not None:
+                self._touch(entry, _ACTIVE)
+        self._report(dropped)
+        return None if entry is None else entry.page
+
+    def peek(self, token: str) -> PageState | None:
+        dropped: list[str] = []
+        with self._lock:
+            self._expire(dropped)
+            entry = self._entries.get(token)
+        self._report(dropped)
+        return None if entry is None else entry.page
 
     def save(self, page: PageState) -> None:
+        """Keep ``page`` (a new one, or one rendered again), without counting it as used."""
+        dropped: list[str] = []
         with self._lock:
-            self._pages[page.token] = (self._clock(), page)
-            self._pages.move_to_end(page.token)
-            self._page_locks.setdefault(page.token, threading.Lock())
-            while len(self._pages) > self.max_pages:
-                token, _ = self._pages.popitem(last=False)
-                self._page_locks.pop(token, None)
+            entry = self._entries.get(page.token)
+            if entry is not None:
+                entry.page = page
+                self._touch(entry, entry.tier)
+            else:
+                self._add(page, dropped)
+        self._report(dropped)
 
     @contextlib.contextmanager
-    def edit(self, token: str) -> t.Iterator[PageState | None]:
+    def edit(self, token: str, *, touch: bool = True) -> t.Iterator[PageState | None]:
         """Hold the page's own lock while a request changes it: a select and an upload on the
-        same page never interleave, while other pages go on in parallel."""
+        same page never interleave, while other pages go on in parallel. ``touch=False`` for
+        the server's own changes (a handler's outputs), which do not keep the page's slot."""
         with self._lock:
             lock = self._page_locks.get(token)
         if lock is None:
             yield None
             return
         with lock:
-            page = self.get(token)
-            yield page
-            if page is not None:
-                self.save(page)
+            yield self.get(token) if touch else self.peek(token)
 
     def discard(self, token: str) -> None:
+        dropped: list[str] = []
         with self._lock:
-            self._pages.pop(token, None)
-            self._page_locks.pop(token, None)
+            if token in self._entries:
+                self._drop(token, dropped)
+        self._report(dropped)
 
-    def _expire(self) -> None:
+    def connect(self, token: str) -> bool:
+        dropped: list[str] = []
+        with self._lock:
+            self._expire(dropped)
+            entry = self._entries.get(token)
+            if entry is not None:
+                entry.sockets += 1
+                self._touch(entry, _CONNECTED)
+        self._report(dropped)
+        return entry is not None
+
+    def disconnect(self, token: str) -> None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None or entry.sockets == 0:
+                return
+            entry.sockets -= 1
+            if entry.sockets == 0:  # its idle time starts now
+                self._touch(entry, _ACTIVE)
+
+    def live_pages(self) -> list[PageState]:
+        dropped: list[str] = []
+        with self._lock:
+            self._expire(dropped)
+            pages = [entry.page for entry in self._entries.values()]
+        self._report(dropped)
+        return pages
+
+    def _report(self, dropped: list[str]) -> None:
+        """Tell ``on_drop`` of the pages dropped, once the store's lock is released (the
+        callback may take other locks, or read the store)."""
+        if self._on_drop is not None:
+            for token in dropped:
+                self._on_drop(token)
+
+    def _add(self, page: PageState, dropped: list[str]) -> None:
+        """Keep a new page, then drop what its session's cap and the store's cap leave over."""
+        self._expire(dropped)
+        entry = self._entries[page.token] = _Entry(page, self._clock())
+        self._tiers[_FRESH][page.token] = entry
+        session = self._sessions.setdefault(page.session_id, collections.OrderedDict())
+        session[page.token] = None
+        self._page_locks[page.token] = threading.Lock()
+        if len(session) > self.max_pages_per_session:
+            self._drop(self._session_victim(session, page.token), dropped)
+        while len(self._entries) > self.max_pages:
+            self._drop(self._victim(page.token), dropped)
+
+    def _touch(self, entry: _Entry, tier: int) -> None:
+        """Mark the page used now, standing ``tier`` (a connected page stays connected)."""
+        token = entry.page.token
+        if entry.sockets:
+            tier = _CONNECTED
+        if tier != entry.tier:
+            del self._tiers[entry.tier][token]
+            entry.tier = tier
+            self._tiers[tier][token] = entry
+        else:
+            self._tiers[tier].move_to_end(token)
+        entry.touched = self._clock()
+        self._sessions[entry.page.session_id].move_to_end(token)
+
+    def _victim(self, keep: str) -> str:
+        """The page the store drops first: the least recently used of the lowest standing,
+        never ``keep`` (the page being added)."""
+        for tier in self._tiers:
+            for token in itertools.islice(tier, 2):
+                if token != keep:
+                    return token
+        raise AssertionError("a store over its limit holds another page")
+
+    def _session_victim(self, session: t.Mapping[str, None], keep: str) -> str:
+        """The session's least recently used page without an open socket (its oldest if all
+        have one), never ``keep``."""
+        oldest = None
+        for token in session:
+            if token == keep:
+                continue
+            if not self._entries[token].sockets:
+                return token
+            oldest = oldest or token
+        assert oldest is not None, "a session over its limit holds another page"
+        return oldest
+
+    def _drop(self, token: str, dropped: list[str]) -> None:
+        entry = self._entries.pop(token)
+        del self._tiers[entry.tier][token]
+        session = self._sessions[entry.page.session_id]
+        del session[token]
+        if not session:
+            del self._sessions[entry.page.session_id]
+        self._page_locks.pop(token, None)
+        dropped.append(token)
+
+    def _expire(self, dropped: list[str]) -> None:
+        """Drop the pages idle longer than the TTL: the oldest of each queue but the connected
+        one (a page is idle only without a socket), in order, so this costs what it drops."""
         deadline = self._clock() - self.ttl
-        while self._pages:
-            token, (touched, _) = next(iter(self._pages.items()))
-            if touched > deadline:
-                break
-            self._pages.popitem(last=False)
-            self._page_locks.pop(token, None)
+        for tier in self._idle_tiers:
+            while tier:
+                token, entry = next(iter(tier.items()))
+                if entry.touched > deadline:
+                    break
+                self._drop(token, dropped)

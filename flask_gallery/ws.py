@@ -14,6 +14,12 @@ come back in order on the same socket. The click is acted on exactly as its HTTP
 Each frame of results carries its last message's seq (``<!--fg-seq:N-->``); the page keeps the
 newest it had and names it when it reconnects or polls, so a result written into a connection
 that dropped before it arrived is sent again (:func:`_resume_point`).
+
+Each open socket holds a server thread (a connection slot under gevent), so sockets are admitted
+before their handshake within caps (:mod:`.sockets`): one per page (a page's new socket closes
+its old one), a few per session, and in total fewer than the server has threads. A page refused
+one is answered 429 or 503 before the handshake, and polls; hx-ws tries again after a doubling
+delay. A page whose socket closes normally has left: its queued submissions are cancelled.
 """
 
 from __future__ import annotations
@@ -29,14 +35,21 @@ import typing as t
 from flask import Blueprint, Response, current_app, request
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 
 from . import actions
 from .app_state import AppState, app_state
 from .delivery import Renderer, StatusHold, coalesce
 from .dispatch import alert, alerts_target, partial
-from .pages import check_request, owned_page, same_origin
+from .pages import PageGone, check_request, owned_page, same_origin
 from .request import Request, snapshot
+from .sockets import Slot, SocketRefused
 from .state import PageState
 from .wire import loads
 
@@ -53,6 +66,15 @@ _LEFT = (1000, 1001)
 _MAX_CLICK = 1024 * 1024
 #: Seconds a reconnecting socket waits for the page to say which message it had last.
 _RESUME_WAIT = 1.0
+#: Seconds between two pings of a client. One that has not answered a ping by the next is gone
+#: (a dropped connection sends no close): its thread and its slot come back.
+_PING = 25.0
+#: Close code of a socket that must not come back (replaced by a newer one of its page, or its
+#: page is gone): hx-ws does not reconnect after it.
+_NO_RETRY = 1008
+_REPLACED_WHY = "Replaced by a newer connection of this page."
+#: WSGI environ key of the slot admitted before the handshake (released when the request ends).
+_SLOT = "flask_gallery.socket_slot"
 
 
 def _page_for(token: str) -> tuple[AppState, PageState]:
@@ -86,6 +108,7 @@ def relay(ws: t.Any, page: str) -> None:
     A second thread per page would cost memory for every open page and a thread hand-off for
     every click."""
     state, page_state = _page_for(page)
+    slot: Slot = request.environ[_SLOT]
     engine = state.engine()
     renderer = _renderer(state, page_state)
     outbox: queue.Queue[dict[str, t.Any]] = queue.Queue(_OUTBOX)
@@ -105,21 +128,29 @@ def relay(ws: t.Any, page: str) -> None:
 
     from simple_websocket import ConnectionClosed
 
+    slot.bind(wake.set)
     try:
         after, first = _resume_point(ws, page_state.delivered)
     except ConnectionClosed:
+        return
+    if slot.replaced:  # a newer socket of the page came while this one waited
+        _close(ws, _NO_RETRY, _REPLACED_WHY)
+        return
+    if not state.pages.connect(page):  # dropped since its handshake was checked
+        _close(ws, _NO_RETRY, PageGone.description)
         return
     unsubscribe = engine.subscribe(page, receive, after=after)
     handshake = snapshot(page)
     engine.connect_page(page, handshake)
     clicks = _Clicks(page, handshake, ws.send)
+    alive = _Keepalive(ws)
     try:
         if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
             ws.send(state.extension.redraw_page(page_state))
         if first is not None:
             clicks.act(first)
         hold = StatusHold(time.monotonic)
-        while ws.connected:
+        while ws.connected and not slot.replaced and alive.check():
             # Cleared before both sources are read: whatever arrives from now on wakes the wait.
             wake.clear()
             if not clicks.serve(ws):
@@ -135,11 +166,55 @@ def relay(ws: t.Any, page: str) -> None:
                 ws.send(f"<!--fg-seq:{last}-->{html}" if last else html)
             page_state.delivered = max(page_state.delivered, last)
             wake.wait(hold.wait(_IDLE))
+        if slot.replaced:
+            _close(ws, _NO_RETRY, _REPLACED_WHY)
     finally:
         unsubscribe()
         engine.disconnect_page(page)
-        if getattr(ws, "close_reason", None) in _LEFT:
+        state.pages.disconnect(page)
+        if getattr(ws, "close_reason", None) in _LEFT and not slot.replaced:
+            # The page left (navigated away, tab closed): what it queued is for nobody now,
+            # as Gradio drops the events of a client that disconnects. A page whose socket only
+            # dropped (1006), or went to the background (1005), comes back for its results.
+            engine.close_page(page)
             engine.release_page(page)
+
+
+class _Keepalive:
+    """Pings the client every :data:`_PING` seconds; :meth:`check` is False once a ping went
+    unanswered until the next (browsers answer pings by themselves)."""
+
+    def __init__(self, ws: t.Any) -> None:
+        self.ws = ws
+        self.next = time.monotonic() + _PING
+
+    def check(self) -> bool:
+        now = time.monotonic()
+        if now < self.next:
+            return True
+        if not self.ws.pong_received:
+            return False
+        from wsproto.events import Ping
+
+        self.ws.pong_received = False
+        try:
+            self.ws.sock.send(self.ws.ws.send(Ping()))
+        except OSError:
+            return False
+        self.next = now + _PING
+        return True
+
+
+def _close(ws: t.Any, code: int, message: str) -> None:
+    """Close with ``code`` as the client will see it: the write side is shut after the close
+    frame, or Werkzeug's server writes its own response after it, and the browser then reports
+    1006 (and reconnects) whatever the code was."""
+    from simple_websocket import ConnectionClosed
+
+    with contextlib.suppress(ConnectionClosed, OSError):
+        ws.close(reason=code, message=message)
+    with contextlib.suppress(OSError):
+        ws.sock.shutdown(socket.SHUT_WR)
 
 
 def _resume_point(ws: t.Any, delivered: int) -> tuple[int, str | bytes | None]:
@@ -321,10 +396,24 @@ def register(bp: Blueprint) -> None:
 
     @bp.before_request
     def check_socket() -> None:
-        # Refuse before flask-sock answers the handshake: a refused socket is a plain 403/410.
+        # Refuse before flask-sock answers the handshake: a refused socket is a plain 403/410,
+        # or 429/503 over a cap (the page then polls; hx-ws retries with a growing delay).
         if request.endpoint == f"{bp.name}.relay" and request.view_args:
-            _page_for(str(request.view_args["page"]))
+            state, page = _page_for(str(request.view_args["page"]))
+            try:
+                request.environ[_SLOT] = state.sockets.admit(page.token, page.session_id)
+            except SocketRefused as refused:
+                error = TooManyRequests if refused.per_session else ServiceUnavailable
+                raise error(str(refused)) from None
             # No permessage-deflate (every browser offers it; simple-websocket accepts it): the
             # frames are small fragments, and each socket's zlib state costs the server ~80 KiB
             # and a compression per frame. Without the offer the handshake agrees to none.
             request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+    @bp.teardown_request
+    def release_socket(exc: BaseException | None) -> None:
+        # The socket's request ends when it closes, however: its handshake failed, the client
+        # left, the connection dropped, a newer socket replaced it.
+        slot = request.environ.pop(_SLOT, None)
+        if slot is not None:
+            app_state().sockets.release(slot)

@@ -21,6 +21,10 @@ import uuid
 from urllib.error import HTTPError
 
 from simple_websocket import Client
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, RejectConnection
+from wsproto.events import Request as WsRequest
+from wsproto.extensions import PerMessageDeflate
 
 
 class Server(t.Protocol):
@@ -164,6 +168,52 @@ class Page:
             after = int(response.headers.get("X-Gallery-Seq", after))
             time.sleep(0.05)
         raise AssertionError(f"{needle!r} never arrived; received: {received!r}")
+
+    def raw_socket(self, *, compress: bool = False) -> RawSocket:
+        """The page's socket opened over a plain TCP connection, nothing read after the
+        handshake: a client that costs this process no thread (thousands of open pages).
+        ``compress`` offers permessage-deflate, as browsers do."""
+        headers = {"Origin": self.server.url, "Cookie": self.cookie}
+        return raw_socket(self.server, f"/_gallery/ws/{self.token}", headers, compress=compress)
+
+
+class RawSocket(t.NamedTuple):
+    """A WebSocket handshake's answer: its status, the extensions agreed, the connection."""
+
+    status: int
+    extensions: list[str]
+    sock: socket.socket
+
+
+def raw_socket(
+    server: Server, path: str, headers: t.Mapping[str, str], *, compress: bool = False
+) -> RawSocket:
+    """Send a browser's WebSocket handshake for ``path`` (wsproto writes and reads it)."""
+    connection = WSConnection(ConnectionType.CLIENT)
+    offer = WsRequest(
+        host=server.host,
+        target=path,
+        extra_headers=[(name.encode(), value.encode()) for name, value in headers.items()],
+        extensions=[PerMessageDeflate()] if compress else [],
+    )
+    host, port = server.host.split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    try:
+        sock.sendall(connection.send(offer))
+        for _ in range(1000):  # the answer's head, a few packets at most
+            chunk = sock.recv(4096)
+            assert chunk, "the server closed the connection during the handshake"
+            connection.receive_data(chunk)
+            for event in connection.events():
+                if isinstance(event, AcceptConnection):
+                    return RawSocket(101, [str(x.name) for x in event.extensions], sock)
+                if isinstance(event, RejectConnection):
+                    sock.close()
+                    return RawSocket(event.status_code, [], sock)
+    except BaseException:
+        sock.close()
+        raise
+    raise AssertionError("no answer to the WebSocket handshake")
 
 
 def multipart(

@@ -226,3 +226,20 @@ class ServerProcess:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / CLK_TCK
+
+def raise_open_files(needed: int) -> int:
+    """Raise this process's open-files limit to ``needed`` (servers started afterwards inherit
+    it), within the hard limit; returns the new limit. Thousands of open pages are as many
+    sockets at each end, beyond the usual soft limit of 1,024."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise RuntimeError(
+            f"{needed} open files are needed and the hard limit is {hard}: raise it "
+            f"(ulimit -Hn {needed}, or LimitNOFILE= for a service) and run again."
+        )
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        return needed
+    return soft

@@ -80,8 +80,8 @@ def png_bytes(size: tuple[int, int] = (20, 10), mode: str = "RGB") -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def site(app: Flask, galleries: FlaskGallery) -> Flask:
+def with_pages(app: Flask) -> Flask:
+    """``app`` with ``/page?n=a&n=b``, a page of galleries ``a`` and ``b``."""
     from flask import request
 
     @app.get("/page")
@@ -89,6 +89,11 @@ def site(app: Flask, galleries: FlaskGallery) -> Flask:
         return render_template_string(PAGE, names=request.args.getlist("n"))
 
     return app
+
+
+@pytest.fixture
+def site(app: Flask, galleries: FlaskGallery) -> Flask:
+    return with_pages(app)
 
 
 def test_render_binds_a_page_token_to_the_session(site: Flask, galleries: FlaskGallery) -> None:
@@ -221,6 +226,55 @@ def test_unknown_or_expired_page_says_reload(site: Flask, galleries: FlaskGaller
     assert response.status_code == 410 and "Reload the page" in response.text
     assert response.headers["HX-Retarget"] == "#fg-g-alerts"
     assert 'role="alert"' in response.text
+
+
+def test_a_sessions_oldest_page_expires_when_it_opens_too_many(app: Flask) -> None:
+    app.config["GALLERY_MAX_PAGES_PER_SESSION"] = 2
+    FlaskGallery(app).gallery("g", pixels(2))
+    site = with_pages(app)
+    client, other = site.test_client(), site.test_client()
+    oldest, used = Page(site, client, ["g"]), Page(site, client, ["g"])
+    elsewhere = Page(site, other, ["g"])
+    assert oldest.post("g/select/0").status_code == 200
+    assert used.post("g/select/0").status_code == 200  # now the session's most recent
+    Page(site, client, ["g"])
+    response = oldest.post("g/select/1")
+    assert response.status_code == 410 and "Reload the page" in response.text
+    assert used.post("g/select/1").status_code == 200
+    assert elsewhere.post("g/select/1").status_code == 200  # other sessions keep theirs
+
+
+def test_a_dropped_pages_queued_clicks_are_cancelled(site: Flask, galleries: FlaskGallery) -> None:
+    """As Gradio drops the events of a client that went away: the click waiting behind another
+    page's run is cancelled when its page is dropped (expired, evicted, over its session's
+    cap), and never runs."""
+    gallery = galleries.gallery("g", pixels(2))
+    release, ran = threading.Event(), []
+
+    @gallery.on_select(outputs="#out")
+    def slow(evt: SelectData) -> str:
+        ran.append(evt.index)
+        release.wait(10)
+        return "ran"
+
+    running, waiting = (Page(site, site.test_client(), ["g"]) for _ in range(2))
+    running_channel, waiting_channel = Channel(site, running), Channel(site, waiting)
+    assert running.post("g/select/0").status_code == 200
+    assert waiting.post("g/select/1").status_code == 200  # behind it: one run at a time
+    site.extensions["flask_gallery"].pages.discard(waiting.token)
+    waiting_channel.wait(1)
+    release.set()
+    running_channel.wait(1)
+    assert waiting_channel.ended("cancelled") and not waiting_channel.ended()
+    assert ran == [0]
+
+
+def test_a_dropped_page_does_not_start_the_engine(site: Flask, galleries: FlaskGallery) -> None:
+    galleries.gallery("g", pixels(2))
+    page = Page(site, site.test_client(), ["g"])
+    state = site.extensions["flask_gallery"]
+    state.pages.discard(page.token)
+    assert state.running_engine() is None
 
 
 @pytest.mark.parametrize(

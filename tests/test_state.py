@@ -1,8 +1,12 @@
-"""Per-page state: bounded in count and idle time, one lock per page, plain-data round trip."""
+"""Per-page state: bounded in count, per session and in idle time, pages in use kept over idle
+ones, one lock per page, plain-data round trip."""
 
 from __future__ import annotations
 
 import threading
+import typing as t
+
+import pytest
 
 from flask_gallery.media import MediaItem
 from flask_gallery.state import GalleryState, MemoryPageStore, PageState
@@ -80,3 +84,161 @@ def test_page_state_round_trips_as_plain_data() -> None:
     )
     again = PageState.from_dict(page.to_dict())
     assert again == page
+
+
+class Clock:
+    """A fake monotonic clock the tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def store_with(**options: t.Any) -> tuple[MemoryPageStore, Clock, list[str]]:
+    """A store on a fake clock, and the tokens its ``on_drop`` was called with, in order."""
+    clock, dropped = Clock(), []
+    store = MemoryPageStore(clock=clock, on_drop=dropped.append, **options)
+    return store, clock, dropped
+
+
+def kept(store: MemoryPageStore, *pages: PageState) -> list[bool]:
+    return [store.peek(page.token) is page for page in pages]
+
+
+def test_a_flood_of_page_loads_evicts_its_own_pages_not_pages_in_use() -> None:
+    store, _, dropped = store_with(max_pages=3)
+    clicked, connected = store.create("alice"), store.create("bob")
+    store.get(clicked.token)  # a click (or a poll) of the page
+    assert store.connect(connected.token)  # its socket opened
+    flood = [store.create(f"anonymous {i}") for i in range(50)]
+    assert kept(store, clicked, connected) == [True, True]
+    assert dropped == [page.token for page in flood[:-1]]  # each new load dropped the last one
+    assert kept(store, flood[-1]) == [True]  # the page just loaded is never the one dropped
+
+
+def test_of_pages_in_use_the_one_idle_the_longest_goes_first_and_connected_ones_last() -> None:
+    store, clock, dropped = store_with(max_pages=3)
+    old, recent, connected = (store.create(s) for s in ("a", "b", "c"))
+    assert store.connect(connected.token)
+    clock.now = 1
+    store.get(old.token)
+    clock.now = 2
+    store.get(recent.token)
+    clock.now = 3
+    store.get(connected.token)  # its clicks are the newest, yet it is kept over idle ones
+    newcomer = store.create("d")
+    assert dropped == [old.token]
+    store.get(newcomer.token)
+    store.create("e")
+    assert dropped == [old.token, recent.token]
+    assert kept(store, connected) == [True]
+
+
+def test_connected_pages_are_dropped_only_when_nothing_else_can_be() -> None:
+    store, _, dropped = store_with(max_pages=2)
+    first, second = store.create("a"), store.create("b")
+    assert store.connect(first.token) and store.connect(second.token)
+    third = store.create("c")
+    assert dropped == [first.token]  # the oldest connected page, never the page being made
+    assert kept(store, second, third) == [True, True]
+
+
+def test_a_session_keeps_its_newest_pages_and_other_sessions_keep_theirs() -> None:
+    store, clock, dropped = store_with(max_pages=100, max_pages_per_session=3)
+    other = store.create("other")
+    first, second, third = (store.create("one") for _ in range(3))
+    clock.now = 1
+    store.get(first.token)  # used again: now the session's most recent
+    fourth = store.create("one")
+    assert dropped == [second.token]
+    assert kept(store, other, first, third, fourth) == [True, True, True, True]
+
+
+def test_a_session_over_its_cap_drops_its_unconnected_pages_first() -> None:
+    store, _, dropped = store_with(max_pages=100, max_pages_per_session=2)
+    connected, idle = store.create("s"), store.create("s")
+    assert store.connect(connected.token)
+    store.create("s")
+    assert dropped == [idle.token]
+    assert kept(store, connected) == [True]
+
+
+def test_an_open_socket_keeps_its_page_past_the_ttl_and_its_idle_time_starts_at_close() -> None:
+    store, clock, dropped = store_with(ttl=10)
+    page = store.create("s")
+    assert store.connect(page.token) and store.connect(page.token)  # an old and a new socket
+    clock.now = 100
+    assert store.peek(page.token) is page
+    store.disconnect(page.token)
+    clock.now = 200
+    assert store.peek(page.token) is page  # one socket is still open
+    store.disconnect(page.token)
+    clock.now = 209
+    assert store.peek(page.token) is page
+    clock.now = 211
+    assert store.peek(page.token) is None
+    assert dropped == [page.token]
+    assert not store.connect(page.token)  # a dropped page cannot be connected again
+
+
+def test_a_handlers_reads_and_writes_do_not_keep_a_page() -> None:
+    store, clock, dropped = store_with(ttl=10, max_pages=2)
+    page = store.create("s")
+    clock.now = 8
+    assert store.peek(page.token) is page
+    with store.edit(page.token, touch=False) as edited:
+        assert edited is page
+    clock.now = 11
+    assert store.peek(page.token) is None  # expired 10 s after the render, not the handler
+    unused, other = store.create("s"), store.create("t")
+    with store.edit(unused.token, touch=False):
+        pass
+    store.create("u")
+    assert dropped == [page.token, unused.token]  # still never used: the first to go
+    assert kept(store, other) == [True]
+
+
+def test_every_drop_is_reported_outside_the_lock() -> None:
+    """Expired, evicted, over the session's cap and discarded pages all reach ``on_drop``, which
+    may use the store itself (the engine's cancellation reads pages)."""
+    clock = Clock()
+    seen: list[tuple[str, int]] = []
+    store: MemoryPageStore
+
+    def on_drop(token: str) -> None:
+        seen.append((token, len(store.live_pages())))  # would deadlock under the store's lock
+
+    store = MemoryPageStore(
+        ttl=10, max_pages=3, max_pages_per_session=2, clock=clock, on_drop=on_drop
+    )
+    expired = store.create("a")
+    clock.now = 11
+    session_old = store.create("b")
+    store.create("b")
+    store.create("b")  # the session's third page
+    evicted = store.create("c")
+    store.get(evicted.token)
+    store.create("d")
+    store.create("e")  # the store's fourth page
+    store.discard(evicted.token)
+    tokens = [token for token, _ in seen]
+    assert tokens[:2] == [expired.token, session_old.token]
+    assert evicted.token in tokens and len(tokens) == len(set(tokens)) == 5
+    assert len(store) == 2
+
+
+def test_live_pages_are_every_page_kept() -> None:
+    store, clock, _ = store_with(ttl=10, max_pages=3)
+    pages = [store.create("s") for _ in range(4)]
+    clock.now = 5
+    store.get(pages[1].token)
+    clock.now = 12
+    assert store.live_pages() == [pages[1]]
+
+
+@pytest.mark.parametrize("option", ["max_pages", "max_pages_per_session"])
+def test_a_store_that_keeps_no_page_is_refused(option: str) -> None:
+    with pytest.raises(ValueError, match=f"'{option}' must be an int >= 1"):
+        MemoryPageStore(**{option: 0})

@@ -285,22 +285,37 @@ def test_a_click_that_fails_on_the_server_is_reported_and_the_socket_serves_on(
 def test_the_socket_declines_compression(server: LiveServer) -> None:
     """Browsers offer permessage-deflate; the page's socket answers without it (a zlib state
     per open page for small fragments), and works uncompressed."""
-    import base64
+    status, extensions, raw = Page(server).raw_socket(compress=True)
+    raw.close()
+    assert status == 101
+    assert extensions == []
 
-    page = Page(server)
-    key = base64.b64encode(b"0123456789abcdef").decode()
-    handshake = (
-        f"GET /_gallery/ws/{page.token} HTTP/1.1\r\nHost: {server.host}\r\n"
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nOrigin: {server.url}\r\nCookie: {page.cookie}\r\n"
-        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
-    )
-    host, port = server.host.split(":")
-    with socket.create_connection((host, int(port))) as raw:
-        raw.sendall(handshake.encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += raw.recv(4096)
-    status, *headers = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
-    assert status.startswith("HTTP/1.1 101"), status
-    assert not [h for h in headers if h.lower().startswith("sec-websocket-extensions")], headers
+
+def test_a_client_that_stops_answering_pings_gives_its_place_back(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that dropped without a close (a phone losing its network) goes unseen until
+    the server writes to it: the page's socket pings its client, and one that has not answered
+    by the next ping is let go, with the thread and the place it held. (The interval is
+    shortened from its 25 s.)"""
+    from flask_gallery import ws as page_socket
+
+    monkeypatch.setattr(page_socket, "_PING", 0.2)
+    monkeypatch.setattr(page_socket, "_IDLE", 0.2)  # how often an idle relay looks up
+    app = gallery_app(tmp_path / "instance", declare)
+    sockets = app.extensions["flask_gallery"].sockets
+    with LiveServer(app) as server:
+        answering_page = Page(server)
+        silent = Page(server).raw_socket()  # reads nothing, so answers no ping
+        answering = answering_page.socket()  # simple-websocket answers pings, as browsers do
+        try:
+            assert silent.status == 101 and len(sockets) == 2
+            deadline = time.monotonic() + 10
+            while len(sockets) > 1:
+                assert time.monotonic() < deadline, "the silent client kept its place"
+                time.sleep(0.05)
+            answering_page.click(answering, "select/0")
+            receive_until(answering, "selected 0: red")
+        finally:
+            silent.sock.close()
+            answering.close()

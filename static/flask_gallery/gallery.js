@@ -377,6 +377,9 @@
 
   const POLL_MS = 1000;
   const CONNECT_GRACE_MS = 3000;
+  // A poll answered 403 (another session's page) or 410 (the page expired) will never be
+  // answered otherwise: the page stops asking (its next click says to reload).
+  const PAGE_GONE = [403, 410];
 
   function watchSocket(socket) {
     if (socket.fgWatched) return;
@@ -406,6 +409,8 @@
         if (response.ok) {
           seen(Number(response.headers.get("X-Gallery-Seq")) || 0);
           await applyUpdates(socket, await response.text());
+        } else if (PAGE_GONE.includes(response.status)) {
+          return;
         }
       } catch (_) { /* offline for now: try again */ }
       if (!open) timer = setTimeout(poll, POLL_MS);
@@ -423,6 +428,10 @@
       const mark = typeof data === "string" && data.match(/^<!--fg-seq:(\d+)-->/);
       if (mark) seen(Number(mark[1]));
     });
+    // Down, or refused over the server's caps (429/503 before the handshake: the browser sees
+    // 1006, and hx-ws tries again after 0.5 s, 1 s, 2 s... up to a minute), or replaced by a
+    // newer socket of this page (1008: no retry): the page polls meanwhile, and its clicks go
+    // by HTTP.
     socket.addEventListener("htmx:ws:close", () => { open = false; startPolling(); });
     socket.addEventListener("htmx:ws:error", () => { open = false; startPolling(); });
     setTimeout(startPolling, CONNECT_GRACE_MS);

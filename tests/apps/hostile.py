@@ -5,12 +5,14 @@ limit a test wants to try. Galleries: ``pics`` and ``other`` (three small images
 handler writing to ``#out`` / ``#other-out``), ``uploads`` (interactive, an upload handler
 writing the count to ``#uploaded``) and ``hang`` (a select handler that blocks for
 ``TEST_HANG_SECONDS``, as a handler stuck in I/O or C code would). ``pics``' handler takes
-``TEST_SELECT_SECONDS`` (default 0), so a flood of its clicks can outpace it. ``/`` shows them
-all, ``/?g=a`` only ``a``.
+``TEST_SELECT_SECONDS`` (default 0), so a flood of its clicks can outpace it. With
+``TEST_TICK_SECONDS``, also ``ticking``, whose value (one image captioned ``tick <n>``) is made
+again every that many seconds on each connected page. ``/`` shows them all, ``/?g=a`` only ``a``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -38,6 +40,14 @@ def create_app() -> Flask:
     declare(
         galleries, float(app.config["TEST_HANG_SECONDS"]), float(app.config["TEST_SELECT_SECONDS"])
     )
+    if app.config.get("TEST_TICK_SECONDS"):
+        ticks = itertools.count()
+
+        def ticking() -> list[t.Any]:
+            n = next(ticks)
+            return [(np.full((8, 8, 3), n % 256, np.uint8), f"tick {n}")]
+
+        galleries.gallery("ticking", ticking, every=float(app.config["TEST_TICK_SECONDS"]))
 
     @app.get("/")
     def page() -> str:
