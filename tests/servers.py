@@ -227,6 +227,7 @@ class ServerProcess:
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / CLK_TCK
 
+
 def raise_open_files(needed: int) -> int:
     """Raise this process's open-files limit to ``needed`` (servers started afterwards inherit
     it), within the hard limit; returns the new limit. Thousands of open pages are as many
