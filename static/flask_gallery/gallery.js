@@ -392,7 +392,11 @@
       if (window.htmx && !(ws && ws.initialized)) htmx.process(socket, true);
     }, 0);
     let open = false;
+    // Set from the moment a poll is scheduled until its answer is applied: the socket's close
+    // and error events come again with every failed reconnect, and a second poll started while
+    // one is in flight would ask for the same messages and show each of them twice.
     let timer = null;
+    let gone = false;  // the page expired or is another session's: polling stops for good
     // The newest message this page has had, by socket (the server marks each frame of results
     // with its seq) or by poll. Polls ask for what follows it, and every (re)connection names
     // it: what the server wrote into a connection just before it dropped may never have
@@ -400,8 +404,7 @@
     let lastSeq = 0;
     const seen = (seq) => { if (seq > lastSeq) lastSeq = seq; };
     const poll = async () => {
-      timer = null;
-      if (open || !socket.isConnected) return;
+      if (open || gone || !socket.isConnected) { timer = null; return; }
       const url = new URL(socket.dataset.poll, location.href);
       url.searchParams.set("after", lastSeq);
       try {
@@ -410,12 +413,14 @@
           seen(Number(response.headers.get("X-Gallery-Seq")) || 0);
           await applyUpdates(socket, await response.text());
         } else if (PAGE_GONE.includes(response.status)) {
-          return;
+          gone = true;
         }
       } catch (_) { /* offline for now: try again */ }
-      if (!open) timer = setTimeout(poll, POLL_MS);
+      timer = open || gone ? null : setTimeout(poll, POLL_MS);
     };
-    const startPolling = () => { if (!open && timer === null) timer = setTimeout(poll, 0); };
+    const startPolling = () => {
+      if (!open && !gone && timer === null) timer = setTimeout(poll, 0);
+    };
     socket.addEventListener("htmx:ws:after:connection", (event) => {
       open = true;
       const ws = event.detail.connection && event.detail.connection.socket;

@@ -712,6 +712,25 @@ def test_an_alert_survives_the_answer_of_the_click_that_caused_it(
     expect(alert).to_have_count(1, timeout=2000)
 
 
+def test_a_page_polls_once_at_a_time_while_its_socket_keeps_failing(
+    page: Page, server: LiveServer
+) -> None:
+    """Each failed reconnect of the socket fires its close and error events again. A second
+    poll started while one is in flight asks for the same messages, and the page then showed
+    each of them twice (an alert, a result): polls must never overlap."""
+    page.add_init_script(FAILING_WEBSOCKET)
+    held: list[t.Any] = []
+    page.route("**/_gallery/poll/**", lambda route: held.append(route))  # answered below
+    open_page(page, server, "pics", socket=False)
+    until(page, lambda: len(held) == 1)
+    tried = page.evaluate("window.fgSocketsTried")
+    until(page, lambda: page.evaluate("window.fgSocketsTried") >= tried + 2)
+    assert len(held) == 1, "a second poll started while the first was in flight"
+    held[0].continue_()
+    until(page, lambda: len(held) == 2)  # polling goes on once the answer is in
+    held[1].continue_()
+
+
 def test_polling_removes_the_status_overlays_of_a_finished_job(
     page: Page, server: LiveServer, gate: Gate
 ) -> None:
