@@ -68,6 +68,7 @@ class AppState:
             Path(media_dir),
             t.cast("str | bytes", app.secret_key),
             encode_ahead=config["GALLERY_ENCODE_AHEAD"],
+            keep_metadata=bool(config["GALLERY_KEEP_METADATA"]),
         )
         "The content-addressed store every item of this app goes through."
         self.pages: PageStore = MemoryPageStore(

@@ -55,6 +55,9 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     #: Encode thumbnails and full files of new media in background threads at once, instead
     #: of on their first request (costs CPU and memory for items never shown).
     "GALLERY_ENCODE_AHEAD": False,
+    #: Store uploads with their metadata (EXIF, XMP, IPTC: GPS positions, camera make and
+    #: model, dates) instead of stripping it; rotated photos are still stored upright.
+    "GALLERY_KEEP_METADATA": False,
 }
 
 
@@ -88,7 +91,8 @@ class FlaskGallery:
 
         Reads these config keys once (defaults in :data:`DEFAULT_CONFIG`):
         ``GALLERY_MEDIA_DIR``, ``GALLERY_URL_PREFIX``, ``GALLERY_DEFAULT_CONCURRENCY_LIMIT``,
-        ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``.
+        ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``,
+        ``GALLERY_KEEP_METADATA``.
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(

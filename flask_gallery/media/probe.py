@@ -7,9 +7,11 @@ that Content-Type. Only the header is decoded, so probing a large image is cheap
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 import pathlib
 import re
+import typing as t
 
 from PIL import Image, UnidentifiedImageError
 
@@ -29,6 +31,18 @@ UNDECODABLE = (
     Image.DecompressionBombError,
     Image.DecompressionBombWarning,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Detected:
+    """What an uploaded file turned out to be, by its content."""
+
+    kind: t.Literal["image", "video"]
+    mime_type: str
+    #: The extension a stored copy gets (it decides the MIME type the file is served with).
+    ext: str
+    #: Every extension ``file_types`` may name this type by.
+    extensions: frozenset[str]
 
 
 def extension_of(name: str | None) -> str:

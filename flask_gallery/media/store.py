@@ -97,6 +97,8 @@ class MediaStore:
         (needs ``background``); when False they are made on first request.
     :param workers: Threads of the background pool and of the pool that hashes a value's
         items; default: the number of cores, at most 4.
+    :param keep_metadata: Store uploads with their metadata (EXIF, XMP, IPTC: locations,
+        cameras, dates) instead of stripping it (:mod:`.strip`).
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class MediaStore:
         background: bool = True,
         encode_ahead: bool = False,
         workers: int | None = None,
+        keep_metadata: bool = False,
     ) -> None:
         requested = tuple(thumbnail_widths)
         widths = tuple(sorted(set(requested)))
@@ -118,6 +121,7 @@ class MediaStore:
         self._secret = secret_bytes(secret)
         self.thumbnail_widths: tuple[int, ...] = widths
         self.grid_width = min(widths, key=lambda w: abs(w - grid_width))
+        self.keep_metadata = keep_metadata
         self._records: dict[str, Record] = {}
         self._file_keys: collections.OrderedDict[tuple[str, int, int, int], str] = (
             collections.OrderedDict()
