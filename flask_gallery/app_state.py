@@ -10,6 +10,7 @@ import atexit
 import collections
 import hashlib
 import hmac
+import json
 import os
 import threading
 import typing as t
@@ -49,6 +50,9 @@ def _ours(name: str) -> bool:
 #: How many "Download all" sets an app remembers.
 DOWNLOAD_SETS = 1024
 
+#: A "Download all" set: each item's media id and the name it is saved as (None: "image-<n>").
+DownloadEntries = tuple[tuple[str, str | None], ...]
+
 
 class AppState:
     """What the extension keeps for one app: its config snapshot, media store and values."""
@@ -80,7 +84,7 @@ class AppState:
         self._first_render = threading.Lock()
         self._templates_ready = False
         self._lock = threading.Lock()
-        self._download_sets: collections.OrderedDict[str, tuple[str, ...]] = (
+        self._download_sets: collections.OrderedDict[str, DownloadEntries] = (
             collections.OrderedDict()
         )
         self._secret = hashlib.sha256(str(app.secret_key).encode()).digest()
@@ -146,21 +150,25 @@ class AppState:
                 self._templates_ready = True
 
     def download_set(self, items: t.Sequence[MediaItem]) -> str | None:
-        """A short key for "Download all" of exactly these items (None when none is stored
-        here: external URLs are never fetched). Kept in a bounded, most-recent-first table, so a
-        page rendered long ago may find its key forgotten and get a 404, never another set."""
-        ids = tuple(item.id for item in items if item.id is not None)
-        if not ids:
+        """A short key for "Download all" of exactly these items under their own names (None
+        when none is stored here: external URLs are never fetched). The key covers the names,
+        so pages holding the same files under other names get sets of their own. Kept in a
+        bounded, most-recent-first table, so a page rendered long ago may find its key
+        forgotten and get a 404, never another set."""
+        entries = tuple((item.id, item.orig_name) for item in items if item.id is not None)
+        if not entries:
             return None
-        key = hmac.new(self._secret, "\n".join(ids).encode(), "sha256").hexdigest()[:32]
+        text = json.dumps(entries, separators=(",", ":"), ensure_ascii=False)
+        message = text.encode("utf-8", "surrogatepass")
+        key = hmac.new(self._secret, message, "sha256").hexdigest()[:32]
         with self._lock:
-            self._download_sets[key] = ids
+            self._download_sets[key] = entries
             self._download_sets.move_to_end(key)
             while len(self._download_sets) > DOWNLOAD_SETS:
                 self._download_sets.popitem(last=False)
         return key
 
-    def download_ids(self, key: str) -> tuple[str, ...] | None:
+    def download_entries(self, key: str) -> DownloadEntries | None:
         with self._lock:
             return self._download_sets.get(key)
 

@@ -3,7 +3,11 @@ then by substitution, so a 200-item gallery costs a handful of route builds, not
 
 from __future__ import annotations
 
+import urllib.parse
+
 from flask import g, url_for
+
+from .app_state import app_state
 
 _PLACEHOLDER = "MEDIA-ID"
 
@@ -13,6 +17,7 @@ class Urls:
     200-item gallery costs three route builds, not eight hundred."""
 
     def __init__(self) -> None:
+        self._store = app_state().media
         # Each URL ends with the number we passed (1); drop it and append the real one.
         self._full = url_for("flask_gallery.media", media_id=_PLACEHOLDER)
         self._thumb = url_for("flask_gallery.thumb", media_id=_PLACEHOLDER, width=1)[:-1]
@@ -24,8 +29,14 @@ class Urls:
     def thumb(self, media_id: str, width: int) -> str:
         return self._thumb.replace(_PLACEHOLDER, media_id) + str(width)
 
-    def download(self, media_id: str, index: int) -> str:
-        return self._download.replace(_PLACEHOLDER, media_id) + str(index + 1)
+    def download(self, media_id: str, index: int, name: str | None) -> str:
+        """The attachment URL of item ``index``: saved as its own ``name`` (signed, so the link
+        cannot be edited into another name), else as ``image-<index + 1>``."""
+        url = self._download.replace(_PLACEHOLDER, media_id) + str(index + 1)
+        if name is None:
+            return url
+        signature = self._store.sign_name(media_id, name)
+        return f"{url}?name={urllib.parse.quote(name, safe='')}&sig={signature}"
 
     def download_all(self, key: str) -> str:
         return url_for("flask_gallery.download_all", key=key)

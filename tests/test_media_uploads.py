@@ -245,3 +245,15 @@ def test_a_file_that_only_starts_like_a_video_is_refused(store: MediaStore) -> N
     with pytest.raises(UploadRejected, match=r"'invoice\.html' was refused: it starts like an MP4"):
         store.add_upload(polyglot, "invoice.html", **LIMITS)
 
+
+def test_identical_uploads_keep_their_own_names(store: MediaStore) -> None:
+    """Names belong to items: the second uploader of the same bytes gets their own name back,
+    and the store keeps no name at all."""
+    data = encoded("PNG")
+    alice = store.add_upload(data, "alice-hiv-test-result-2026.png", **LIMITS)
+    bob = store.add_upload(data, "guess.png", **LIMITS)
+    assert alice.id == bob.id and bob.orig_name == "guess.png"
+    assert alice.orig_name == "alice-hiv-test-result-2026.png"
+    assert bob.id is not None and store.item(bob.id).orig_name is None
+    stored = b"".join(p.read_bytes() for p in store.root.rglob("*") if p.is_file())
+    assert b"alice" not in stored

@@ -82,17 +82,28 @@ def test_svg_is_sandboxed(client: t.Any, served: dict[str, t.Any]) -> None:
     assert "<script>" not in served["html"]  # never inlined into the page
 
 
-def test_download_uses_the_original_name_or_image_n(
+def test_download_uses_the_items_signed_name_or_image_n(
     client: t.Any, served: dict[str, t.Any]
 ) -> None:
     photo_id = ids_in(served["thumbs"][0])[0]
     array_id = ids_in(served["thumbs"][1])[0]
-    named = fetch(client, f"/_gallery/media/{photo_id}/download/1")
+    link = str(served["root"].select_one("a[aria-label=Download]")["href"])
+    assert link.startswith(f"/_gallery/media/{photo_id}/download/1?name=holiday%20photo.png&sig=")
+    named = fetch(client, link)
     assert named.headers["Content-Disposition"] == 'attachment; filename="holiday photo.png"'
     anonymous = fetch(client, f"/_gallery/media/{array_id}/download/2")
     assert anonymous.headers["Content-Disposition"] == 'attachment; filename="image-2.webp"'
-    link = served["root"].select_one("a[aria-label=Download]")
-    assert str(link["href"]).endswith(f"/media/{photo_id}/download/1")
+    unnamed = fetch(client, f"/_gallery/media/{photo_id}/download/1")
+    assert unnamed.headers["Content-Disposition"] == 'attachment; filename="image-1.png"'
+
+
+def test_a_download_name_cannot_be_forged(client: t.Any, served: dict[str, t.Any]) -> None:
+    link = str(served["root"].select_one("a[aria-label=Download]")["href"])
+    forged = link.replace("name=holiday%20photo.png", "name=invoice.pdf")
+    assert fetch(client, forged).status_code == 404
+    other_item = link.replace(ids_in(link)[0], ids_in(served["thumbs"][1])[0])
+    assert fetch(client, other_item).status_code == 404
+    assert fetch(client, link.split("&sig=")[0]).status_code == 404
 
 
 def test_download_all_streams_a_zip_of_the_gallery(

@@ -47,6 +47,7 @@ from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
 from .jobs import Once, Pool, logger
+from .names import name_is_signed, name_signature
 from .pixels import Pixels, has_alpha, pixels_digest, to_image
 from .probe import UNDECODABLE, probe_file
 from .record import META, PIXELS, Record
@@ -81,7 +82,6 @@ class StoredFile:
     ext: str
     #: Content addressed, so it doubles as a strong validator.
     etag: str
-    orig_name: str | None
 
 
 class MediaStore:
@@ -224,7 +224,6 @@ class MediaStore:
                 width=int(pixels.shape[1]),
                 height=int(pixels.shape[0]),
                 has_alpha=has_alpha(pixels) and name != "jpeg",
-                orig_name=orig_name,
             )
             if self._keep_fresh(key, pixels):
                 self._commit(key, record)
@@ -257,7 +256,7 @@ class MediaStore:
         record = self.record(key) if key is not None else None
         if key is None or record is None:
             with open(path, "rb") as source:
-                key, record = self._ingest(source, name, name)
+                key, record = self._ingest(source, name)
             with self._file_keys_lock:
                 self._file_keys[seen] = key
                 if len(self._file_keys) > _FILE_KEY_CACHE_SIZE:
@@ -274,12 +273,10 @@ class MediaStore:
     ) -> MediaItem:
         """Store a file given as bytes; ``name``'s extension decides its type (as for paths),
         ``orig_name`` is what a download is called."""
-        key, record = self._ingest(_BytesSource(data), name, orig_name)
+        key, record = self._ingest(_BytesSource(data), name)
         return self._item(key, record, caption, orig_name)
 
-    def _ingest(
-        self, source: t.BinaryIO | _BytesSource, name: str | None, orig_name: str | None
-    ) -> tuple[str, Record]:
+    def _ingest(self, source: t.BinaryIO | _BytesSource, name: str | None) -> tuple[str, Record]:
         staging = self.root / _STAGING
         staging.mkdir(exist_ok=True)
         digest = hashlib.sha256(b"file:")
@@ -292,9 +289,7 @@ class MediaStore:
             key = content_key(digest.digest())
             record = self.record(key)
             if record is None:
-                record = dataclasses.replace(
-                    probe_file(pathlib.Path(temp), name), orig_name=orig_name
-                )
+                record = probe_file(pathlib.Path(temp), name)
                 self.layout.directory(key).mkdir(parents=True, exist_ok=True)
                 os.replace(temp, self.layout.path(key, record.full_name))
                 self._commit(key, record)
@@ -346,13 +341,25 @@ class MediaStore:
             self._records[key] = record
         return record
 
-    def item(self, media_id: str, caption: str | None = None) -> MediaItem:
-        """The item for an id this store issued; LookupError otherwise."""
+    def item(
+        self, media_id: str, caption: str | None = None, orig_name: str | None = None
+    ) -> MediaItem:
+        """The item for an id this store issued; LookupError otherwise. The store keeps no
+        names (identical files uploaded by two users are one content): ``orig_name`` is what
+        the caller knows this item as."""
         key = self.key(media_id)
         record = self.record(key) if key is not None else None
         if key is None or record is None:
             raise LookupError(f"Unknown media id {media_id!r}.")
-        return self._item(key, record, caption, record.orig_name)
+        return self._item(key, record, caption, orig_name)
+
+    def sign_name(self, media_id: str, name: str) -> str:
+        """The signature that lets a download URL carry ``name`` for ``media_id``
+        (:mod:`.names`)."""
+        return name_signature(self._secret, media_id, name)
+
+    def name_is_signed(self, media_id: str, name: str, signature: str) -> bool:
+        return name_is_signed(self._secret, media_id, name, signature)
 
     def filepath(self, media_id: str) -> pathlib.Path:
         """The full file of an item (encoded now if still pending); LookupError if unknown."""
@@ -398,7 +405,7 @@ class MediaStore:
             return None
         size = os.fstat(file.fileno()).st_size
         etag = f"{key}-{name}"
-        return StoredFile(file, size, mime_type, ext, etag, record.orig_name)
+        return StoredFile(file, size, mime_type, ext, etag)
 
     def _thumbnail_width(self, record: Record, width: int | None) -> int | None:
         if not record.thumbnailable or record.width is None:
