@@ -11,7 +11,9 @@ import collections
 import hashlib
 import hmac
 import json
+import logging
 import os
+import tempfile
 import threading
 import typing as t
 import weakref
@@ -21,6 +23,8 @@ from flask import Flask, current_app
 
 from .component import Gallery, GalleryValue
 from .media import MediaItem, MediaStore
+from .media.paths import PathRefused, ServedPaths
+from .notify import Error
 from .queue import EventEngine
 from .request import run_context
 from .state import MemoryPageStore, PageStore
@@ -29,6 +33,8 @@ if t.TYPE_CHECKING:
     import jinja2
 
     from .extension import FlaskGallery
+
+_log = logging.getLogger("flask_gallery")
 
 #: Every app's state, so the process can stop their engines and pools on exit.
 _live: weakref.WeakSet[AppState] = weakref.WeakSet()
@@ -73,6 +79,7 @@ class AppState:
             t.cast("str | bytes", app.secret_key),
             encode_ahead=config["GALLERY_ENCODE_AHEAD"],
             keep_metadata=bool(config["GALLERY_KEEP_METADATA"]),
+            served_paths=served_paths(app, media_dir, config),
         )
         "The content-addressed store every item of this app goes through."
         self.pages: PageStore = MemoryPageStore(
@@ -173,10 +180,42 @@ class AppState:
             return self._download_sets.get(key)
 
     def convert(self, gallery: Gallery, value: GalleryValue) -> list[MediaItem]:
+        """Items for a value of ``gallery``. A path outside the folders the app may serve is
+        the handler's failure with a message for the page (as Gradio's ``allowed_paths``);
+        the log names the gallery too."""
         try:
             return self.media.postprocess(value, format=gallery.props.format)
+        except PathRefused as exc:
+            _log.warning("Gallery %r: %s", gallery.name, exc)
+            raise Error(str(exc)) from exc
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"Gallery {gallery.name!r}: {exc}") from exc
+
+
+def _folders(config: t.Mapping[str, t.Any], key: str) -> list[str | os.PathLike[str]]:
+    folders = config[key]
+    if isinstance(folders, (str, bytes, os.PathLike)) or not isinstance(folders, (list, tuple)):
+        raise TypeError(
+            f"{key} must be a list of folders (or files), e.g. ['/srv/outputs']; got {folders!r}."
+        )
+    for folder in folders:
+        if not isinstance(folder, (str, os.PathLike)):
+            raise TypeError(f"{key} holds {folder!r}; each entry must be a str or Path.")
+    return list(folders)
+
+
+def served_paths(app: Flask, media_dir: str, config: t.Mapping[str, t.Any]) -> ServedPaths:
+    """The files str/Path gallery values may name: the app's root, instance and media
+    folders, the temp folder and ``GALLERY_ALLOWED_PATHS``, minus ``GALLERY_BLOCKED_PATHS``."""
+    extra = _folders(config, "GALLERY_ALLOWED_PATHS")
+    description = "its root, instance and media folders and the temp folder"
+    if extra:
+        description += ", and GALLERY_ALLOWED_PATHS"
+    return ServedPaths(
+        [app.root_path, app.instance_path, media_dir, tempfile.gettempdir(), *extra],
+        _folders(config, "GALLERY_BLOCKED_PATHS"),
+        description=description,
+    )
 
 
 def app_state() -> AppState:

@@ -58,6 +58,12 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     #: Store uploads with their metadata (EXIF, XMP, IPTC: GPS positions, camera make and
     #: model, dates) instead of stripping it; rotated photos are still stored upright.
     "GALLERY_KEEP_METADATA": False,
+    #: Folders (or files) that str/Path gallery values may also name, beside the app's root,
+    #: instance and media folders and the temp folder (Gradio's ``allowed_paths``).
+    "GALLERY_ALLOWED_PATHS": (),
+    #: Folders (or files) that gallery values may never name, even inside allowed ones
+    #: (Gradio's ``blocked_paths``).
+    "GALLERY_BLOCKED_PATHS": (),
 }
 
 
@@ -92,7 +98,7 @@ class FlaskGallery:
         Reads these config keys once (defaults in :data:`DEFAULT_CONFIG`):
         ``GALLERY_MEDIA_DIR``, ``GALLERY_URL_PREFIX``, ``GALLERY_DEFAULT_CONCURRENCY_LIMIT``,
         ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``,
-        ``GALLERY_KEEP_METADATA``.
+        ``GALLERY_KEEP_METADATA``, ``GALLERY_ALLOWED_PATHS``, ``GALLERY_BLOCKED_PATHS``.
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(

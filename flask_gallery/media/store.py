@@ -48,6 +48,7 @@ from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
 from .jobs import Once, Pool, logger
 from .names import name_is_signed, name_signature
+from .paths import ServedPaths
 from .pixels import Pixels, has_alpha, pixels_digest, to_image
 from .probe import UNDECODABLE, probe_file
 from .record import META, PIXELS, Record
@@ -99,6 +100,8 @@ class MediaStore:
         items; default: the number of cores, at most 4.
     :param keep_metadata: Store uploads with their metadata (EXIF, XMP, IPTC: locations,
         cameras, dates) instead of stripping it (:mod:`.strip`).
+    :param served_paths: The files ``str``/``Path`` values may name (:mod:`.paths`); default:
+        under ``root`` or the temp folder.
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class MediaStore:
         encode_ahead: bool = False,
         workers: int | None = None,
         keep_metadata: bool = False,
+        served_paths: ServedPaths | None = None,
     ) -> None:
         requested = tuple(thumbnail_widths)
         widths = tuple(sorted(set(requested)))
@@ -122,6 +126,7 @@ class MediaStore:
         self.thumbnail_widths: tuple[int, ...] = widths
         self.grid_width = min(widths, key=lambda w: abs(w - grid_width))
         self.keep_metadata = keep_metadata
+        self.served_paths = served_paths or ServedPaths.default(root)
         self._records: dict[str, Record] = {}
         self._file_keys: collections.OrderedDict[tuple[str, int, int, int], str] = (
             collections.OrderedDict()

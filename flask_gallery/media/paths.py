@@ -1,0 +1,73 @@
+"""Which server files a gallery value may name: Gradio's ``allowed_paths`` and ``blocked_paths``.
+
+A handler that builds a path from what a user typed (``f"outputs/{prompt}.png"``) would
+otherwise serve any file the process can read (``prompt="../../../etc/passwd"``). So a ``str``
+or ``Path`` value must resolve (symlinks followed, ``..`` collapsed) to a file under one of the
+allowed folders, and under none of the blocked ones; blocked wins. The store is given the
+folders as plain, already resolved paths: the app decides them (its root, instance and media
+folders, the temp folder, ``GALLERY_ALLOWED_PATHS``).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+import typing as t
+
+#: How the default allowed folders are described to someone whose path was refused.
+DEFAULT_DESCRIPTION = "the media folder and the temp folder"
+
+
+class PathRefused(ValueError):
+    """A value named a file outside the folders the app may serve; the message says how to
+    allow it."""
+
+
+def _resolved(paths: t.Iterable[str | os.PathLike[str]]) -> tuple[pathlib.Path, ...]:
+    return tuple(pathlib.Path(os.path.realpath(p)) for p in paths)
+
+
+class ServedPaths:
+    """The folders (or single files) values may name files in.
+
+    :param allowed: Files may lie in or under these (resolved once, here).
+    :param blocked: Never these, nor anything under them, even inside ``allowed``.
+    :param description: Names the allowed folders in refusals (the ones a user did not list
+        themselves).
+    """
+
+    def __init__(
+        self,
+        allowed: t.Iterable[str | os.PathLike[str]],
+        blocked: t.Iterable[str | os.PathLike[str]] = (),
+        *,
+        description: str = DEFAULT_DESCRIPTION,
+    ) -> None:
+        self.allowed = _resolved(allowed)
+        self.blocked = _resolved(blocked)
+        self.description = description
+
+    @classmethod
+    def default(cls, media_root: str | os.PathLike[str]) -> ServedPaths:
+        """The store's own folder and the system temp folder, nothing else."""
+        return cls([media_root, tempfile.gettempdir()])
+
+    def resolve(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """The real path of ``path`` when values may name it; :class:`PathRefused` otherwise."""
+        real = pathlib.Path(os.path.realpath(path))
+        if _inside(real, self.blocked):
+            raise PathRefused(
+                f"{os.fspath(path)!r} is in a folder listed in GALLERY_BLOCKED_PATHS, which "
+                "this app must never serve."
+            )
+        if not _inside(real, self.allowed):
+            raise PathRefused(
+                f"{os.fspath(path)!r} is outside the folders this app may serve "
+                f"({self.description}). Add its folder to GALLERY_ALLOWED_PATHS to serve it."
+            )
+        return real
+
+
+def _inside(path: pathlib.Path, folders: tuple[pathlib.Path, ...]) -> bool:
+    return any(path == folder or path.is_relative_to(folder) for folder in folders)
