@@ -5,13 +5,12 @@ hang)."""
 from __future__ import annotations
 
 import io
-import pathlib
 import random
 import typing as t
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, PngImagePlugin
+from PIL import Image, PngImagePlugin
 
 from flask_gallery.media.strip import (
     ISO_MAX_BOXES,
@@ -27,33 +26,16 @@ from flask_gallery.media.strip import (
 )
 from flask_gallery.media.videos import check_iso_media
 
-FILES = pathlib.Path(__file__).parent / "files"
-#: Strings the metadata below carries; none may survive stripping.
-SECRETS = (b"PhoneCorp", b"Secret X1", b"Alice", b"secret comment", b"Exif\0", b"48.8584")
-
-
-def gps_exif() -> Image.Exif:
-    """What a phone writes: camera make and model, and a GPS position (Paris)."""
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneCorp"
-    exif[0x0110] = "Secret X1"
-    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)}
-    return exif
-
-
-def icc_profile() -> bytes:
-    return t.cast(bytes, ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-
-
-def picture(mode: str = "RGB") -> Image.Image:
-    rng = np.random.default_rng(7)
-    return Image.fromarray(rng.integers(0, 255, (24, 32, 3), np.uint8)).convert(mode)
-
-
-def saved(image: Image.Image, format: str, **options: t.Any) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=format, **options)
-    return buffer.getvalue()
+from .media_samples import (
+    FILES,
+    SECRETS,
+    gps_exif,
+    icc_profile,
+    jpeg_scan,
+    leaked,
+    picture,
+    saved,
+)
 
 
 def pixels(data: bytes) -> np.ndarray[t.Any, t.Any]:
@@ -68,13 +50,7 @@ def info(data: bytes) -> dict[str, t.Any]:
 
 
 def assert_clean(data: bytes) -> None:
-    found = [secret for secret in SECRETS if secret in data]
-    assert not found, f"metadata left: {found}"
-
-
-def jpeg_scan(data: bytes) -> bytes:
-    """The entropy-coded data and tables from the first scan on: the pixels' bytes."""
-    return data[data.index(b"\xff\xda") :]
+    assert not leaked(data), f"metadata left: {leaked(data)}"
 
 
 @pytest.mark.parametrize("progressive", [False, True])
