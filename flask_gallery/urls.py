@@ -3,8 +3,6 @@ then by substitution, so a 200-item gallery costs a handful of route builds, not
 
 from __future__ import annotations
 
-import urllib.parse
-
 from flask import g, url_for
 
 from .app_state import app_state
@@ -33,10 +31,7 @@ class Urls:
         """The attachment URL of item ``index``: saved as its own ``name`` (signed, so the link
         cannot be edited into another name), else as ``image-<index + 1>``."""
         url = self._download.replace(_PLACEHOLDER, media_id) + str(index + 1)
-        if name is None:
-            return url
-        signature = self._store.sign_name(media_id, name)
-        return f"{url}?name={urllib.parse.quote(name, safe='')}&sig={signature}"
+        return url if name is None else url + self._store.name_query(media_id, name)
 
     def download_all(self, key: str) -> str:
         return url_for("flask_gallery.download_all", key=key)

@@ -78,7 +78,8 @@ def from_path(
     """A server file, read only when it lies in the folders values may name (after symlinks
     and ``..``); named after the path as given, as Gradio does."""
     real = store.served_paths.resolve(path)
-    return store.add_file(real, caption=caption, orig_name=pathlib.PurePath(path).name)
+    name = os.path.basename(os.fspath(path))
+    return store.add_file(real, caption=caption, orig_name=name, resolved=True)
 
 
 #: Input type -> converter, tried in order (the first isinstance match wins).

@@ -47,7 +47,7 @@ from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
 from .jobs import Once, Pool, logger
-from .names import name_is_signed, name_signature
+from .names import name_is_signed, name_query
 from .paths import ServedPaths
 from .pixels import Pixels, has_alpha, pixels_digest, to_image
 from .probe import UNDECODABLE, probe_file
@@ -244,18 +244,21 @@ class MediaStore:
         *,
         caption: str | None = None,
         orig_name: str | None = None,
+        resolved: bool = False,
     ) -> MediaItem:
         """Copy a local file into the store; FileNotFoundError naming it if it is missing.
 
         Files are hashed while copied; a file already seen in this process (same real path,
-        size, mtime and inode) is not read again.
+        size, mtime and inode) is not read again. ``resolved``: ``path`` is already real
+        (symlinks resolved), so it is not resolved again.
         """
         path = pathlib.Path(path)
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError(f"{str(path)!r} is not a regular file.")
         name = orig_name if orig_name is not None else path.name
-        seen = (os.path.realpath(path), info.st_size, info.st_mtime_ns, info.st_ino)
+        real = os.fspath(path) if resolved else os.path.realpath(path)
+        seen = (real, info.st_size, info.st_mtime_ns, info.st_ino)
         with self._file_keys_lock:
             key = self._file_keys.get(seen)
         record = self.record(key) if key is not None else None
@@ -358,10 +361,10 @@ class MediaStore:
             raise LookupError(f"Unknown media id {media_id!r}.")
         return self._item(key, record, caption, orig_name)
 
-    def sign_name(self, media_id: str, name: str) -> str:
-        """The signature that lets a download URL carry ``name`` for ``media_id``
+    def name_query(self, media_id: str, name: str) -> str:
+        """The signed query string that lets a download URL carry ``name`` for ``media_id``
         (:mod:`.names`)."""
-        return name_signature(self._secret, media_id, name)
+        return name_query(self._secret, media_id, name)
 
     def name_is_signed(self, media_id: str, name: str, signature: str) -> bool:
         return name_is_signed(self._secret, media_id, name, signature)
