@@ -12,14 +12,20 @@ that is an MP4 downloads as ``invoice.mp4``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
+import os
 import pathlib
+import secrets
+import shutil
 import urllib.parse
 
 from .probe import extension_of, mime_from_name
 
 _CONTEXT = b"flask_gallery.media.name:"
+#: The folder, beside a key's files, holding its full file under the names items gave it.
+NAMED = "named"
 #: Hex digits of a name's signature (80 bits, as media ids).
 SIGNATURE_LENGTH = 20
 
@@ -63,3 +69,26 @@ def attachment_name(name: str | None, ext: str) -> str:
         return base
     stem = pathlib.PurePosixPath(base).stem if suffix else base
     return f"{stem}.{ext}"
+
+
+def named_file(full: pathlib.Path, folder: pathlib.Path, name: str, ext: str) -> pathlib.Path:
+    """``full`` under the item's own ``name`` (cleaned, the extension of its type), in
+    ``folder``: a hard link (no bytes copied; a copy where links are refused), made once per
+    name and atomically, so two users' names for one content are two paths to one file. Falls
+    back to ``full`` itself when the name cannot be a file name here (too long)."""
+    target = folder / attachment_name(name, ext)
+    if target.exists():
+        return target
+    temp = folder / f".tmp-{secrets.token_hex(8)}"
+    try:
+        folder.mkdir(exist_ok=True)
+        try:
+            os.link(full, temp)
+        except OSError:
+            shutil.copyfile(full, temp)
+        os.replace(temp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        return full
+    return target

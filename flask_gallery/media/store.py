@@ -47,7 +47,7 @@ from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
 from .jobs import Once, Pool, logger
-from .names import name_is_signed, name_query
+from .names import NAMED, name_is_signed, name_query, named_file
 from .paths import ServedPaths
 from .pixels import Pixels, has_alpha, pixels_digest, to_image
 from .probe import UNDECODABLE, probe_file
@@ -369,13 +369,20 @@ class MediaStore:
     def name_is_signed(self, media_id: str, name: str, signature: str) -> bool:
         return name_is_signed(self._secret, media_id, name, signature)
 
-    def filepath(self, media_id: str) -> pathlib.Path:
-        """The full file of an item (encoded now if still pending); LookupError if unknown."""
+    def filepath(self, media_id: str, name: str | None = None) -> pathlib.Path:
+        """The full file of an item (encoded now if still pending); LookupError if unknown.
+
+        With ``name`` (the item's original file name), the same file under that name with the
+        extension of its type, as Gradio hands uploads to handlers (:func:`.names.named_file`).
+        """
         key = self.key(media_id)
         record = self.record(key) if key is not None else None
         if key is None or record is None or not self._ensure_full(key, record):
             raise LookupError(f"Unknown media id {media_id!r}.")
-        return self.layout.path(key, record.full_name)
+        full = self.layout.path(key, record.full_name)
+        if name is None:
+            return full
+        return named_file(full, self.layout.directory(key) / NAMED, name, record.ext)
 
     def open(
         self, media_id: str, variant: MediaVariant = "full", width: int | None = None
