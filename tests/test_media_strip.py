@@ -12,10 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from flask_gallery.media.strip import (
+from flask_gallery.media.containers import (
     ISO_MAX_BOXES,
     Malformed,
+    ebml_children,
+    ebml_document,
     iso_boxes,
+)
+from flask_gallery.media.strip import (
     strip_gif,
     strip_image,
     strip_iso_media,
@@ -24,7 +28,7 @@ from flask_gallery.media.strip import (
     strip_video,
     strip_webp,
 )
-from flask_gallery.media.videos import check_iso_media
+from flask_gallery.media.videos import check_iso_media, detect_video
 
 from .media_samples import (
     FILES,
@@ -282,10 +286,27 @@ def test_iso_media_metadata_becomes_zeroed_free_boxes_with_offsets_unchanged(fil
     assert stripped[mvhd + 4 : mvhd + 12] == bytes(8)  # creation and modification times
 
 
-def test_webm_and_ogg_are_kept_as_they_are() -> None:
-    for file, ext in (("clip.webm", "webm"), ("clip.ogg", "ogv")):
-        data = (FILES / file).read_bytes()
-        assert strip_video(data, ext) == data
+def test_webm_tags_title_and_date_become_void_elements_of_the_same_size() -> None:
+    original = (FILES / "clip.webm").read_bytes()
+    assert b"48.8584" in original and b"Secret X1" in original and b"PhoneCorp" in original
+    stripped = strip_video(original, "webm")
+    assert len(stripped) == len(original)
+    assert_clean(stripped)
+    assert detect_video(stripped) is not None  # still a WebM whose Segment holds its Tracks
+    _, start, end = ebml_document(stripped)
+    before = [(i, s, e) for i, s, _, e in ebml_children(original, start, end)]
+    after = [(i, s, e) for i, s, _, e in ebml_children(stripped, start, end)]
+    assert [(s, e) for _, s, e in before] == [(s, e) for _, s, e in after]  # no offset moved
+    kinds = zip((i for i, _, _ in before), (i for i, _, _ in after), strict=True)
+    changed = {(old, new) for old, new in kinds if old != new}
+    assert changed == {(0x1254C367, 0xEC)}  # Tags became Void, nothing else changed kind
+    cluster = next((s, e) for i, s, e in before if i == 0x1F43B675)
+    assert stripped[cluster[0] : cluster[1]] == original[cluster[0] : cluster[1]]
+
+
+def test_ogg_is_kept_as_it_is() -> None:
+    data = (FILES / "clip.ogg").read_bytes()
+    assert strip_video(data, "ogv") == data
 
 
 def test_iso_walks_are_bounded() -> None:

@@ -21,10 +21,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-
-class Malformed(ValueError):
-    """The bytes do not parse as the format they claimed; nothing was rewritten."""
-
+from .containers import Malformed, ebml_children, ebml_document, iso_boxes
 
 # JPEG --------------------------------------------------------------------------------------
 
@@ -294,38 +291,6 @@ _ISO_CONTAINERS = frozenset({b"moov", b"trak", b"mdia"})
 #: Headers carrying creation and modification times (when it was filmed): zeroed.
 _ISO_TIMED = frozenset({b"mvhd", b"tkhd", b"mdhd"})
 _ISO_MAX_DEPTH = 4
-#: More boxes than any real file has: a file of millions of 8-byte boxes is refused rather
-#: than walked.
-ISO_MAX_BOXES = 100_000
-
-
-def iso_boxes(
-    data: bytes | bytearray, start: int, end: int
-) -> t.Iterator[tuple[bytes, int, int, int]]:
-    """``(type, box start, payload start, box end)`` of each box in ``data[start:end]``;
-    :class:`Malformed` for a size that is impossible or runs past ``end``."""
-    pos, count = start, 0
-    while pos < end:
-        count += 1
-        if count > ISO_MAX_BOXES:
-            raise Malformed(f"more than {ISO_MAX_BOXES} boxes")
-        if pos + 8 > end:
-            raise Malformed(f"a box header at byte {pos} runs past the end")
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        kind = bytes(data[pos + 4 : pos + 8])
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                raise Malformed(f"a box header at byte {pos} runs past the end")
-            size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
-        elif size == 0:  # the last box, up to the end
-            size = end - pos
-        if size < header:
-            raise Malformed(f"box {kind!r} at byte {pos} has an impossible size ({size})")
-        if pos + size > end:
-            raise Malformed(f"box {kind!r} at byte {pos} runs past the end")
-        yield kind, pos, pos + header, pos + size
-        pos += size
 
 
 def _blank_iso(data: bytearray, start: int, end: int, depth: int) -> None:
@@ -355,10 +320,53 @@ def strip_iso_media(data: bytes) -> bytes:
     return bytes(buffer)
 
 
+#: WebM elements blanked: Tags (titles, dates, locations, encoder settings) and, in the
+#: Segment's Info, its Title and DateUTC (when it was recorded).
+_WEBM_TAGS, _WEBM_INFO = 0x1254C367, 0x1549A966
+_WEBM_INFO_BLANKED = frozenset({0x7BA9, 0x4461})
+_EBML_VOID = 0xEC
+
+
+def _ebml_void(data: bytearray, start: int, end: int) -> None:
+    """Turn the element at ``data[start:end]`` into a Void element of the same size."""
+    total = end - start
+    length = min(8, total - 1)  # bytes of the size field; 8 holds any payload
+    payload = total - 1 - length
+    if length < 1 or payload >= (1 << (7 * length)) - 1:
+        raise Malformed(f"an element of {total} bytes cannot become Void")
+    size = (1 << (7 * length)) | payload
+    data[start:end] = bytes((_EBML_VOID,)) + size.to_bytes(length, "big") + bytes(payload)
+
+
+def strip_webm(data: bytes) -> bytes:
+    """A WebM of the same length, its Tags and its Info's Title and DateUTC turned into Void
+    elements (zeroed; players skip them, and the SeekHead and Cues offsets stay valid).
+
+    Left: Tags written after a Cluster of unknown size (live recordings; the walk cannot
+    reach past it) and the names of tracks, attachments and chapters (not where recorders put
+    locations)."""
+    buffer = bytearray(data)
+    _, start, end = ebml_document(buffer)
+    for element, at, body, stop in ebml_children(buffer, start, min(end, len(buffer))):
+        if stop is None:
+            break
+        if element == _WEBM_TAGS:
+            _ebml_void(buffer, at, stop)
+        elif element == _WEBM_INFO:
+            for child, child_at, _, child_stop in ebml_children(buffer, body, stop):
+                if child in _WEBM_INFO_BLANKED and child_stop is not None:
+                    _ebml_void(buffer, child_at, child_stop)
+    return bytes(buffer)
+
+
 def strip_video(data: bytes, ext: str) -> bytes:
-    """A video without the metadata that can be removed in place (see :func:`strip_iso_media`);
-    WebM and Ogg are kept as uploaded: their tags (titles, encoder names) are not where
-    cameras put locations. :class:`Malformed` when an MP4/MOV does not parse."""
+    """A video of the same length without the metadata that can be removed in place (see
+    :func:`strip_iso_media`, :func:`strip_webm`). Ogg is kept as uploaded: its comments
+    (Vorbis/Opus/Theora comment headers: title, encoder, sometimes a date or place) sit in a
+    packet whose pages would need their lacing and CRCs rewritten. :class:`Malformed` when
+    the container does not parse."""
     if ext in ("mp4", "mov"):
         return strip_iso_media(data)
+    if ext == "webm":
+        return strip_webm(data)
     return data

@@ -22,11 +22,12 @@ import typing as t
 
 from PIL import Image
 
+from .containers import Malformed
 from .encode import save_image
 from .item import MediaItem
 from .pixels import from_pil, to_image
 from .probe import UNDECODABLE, Detected, format_extension, orientation
-from .strip import Malformed, strip_image, strip_video
+from .strip import strip_image, strip_video
 from .videos import BadVideo, detect_video
 
 if t.TYPE_CHECKING:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import typing as t
 
+from .containers import Malformed, ebml_children, ebml_document, iso_boxes
 from .probe import Detected
-from .strip import Malformed, iso_boxes
 
 
 class BadVideo(ValueError):
@@ -38,10 +38,8 @@ _HEIF_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"mif1", b
 #: Top-level box types that start a QuickTime file written without ``ftyp``.
 _QUICKTIME_STARTS = (b"moov", b"mdat", b"wide", b"free")
 
-_EBML, _DOCTYPE, _SEGMENT, _TRACKS = 0x1A45DFA3, 0x4282, 0x18538067, 0x1654AE6B
-#: Elements walked at most in a WebM Segment, and Ogg pages at most (a real 50 MiB file has
-#: hundreds of elements and about 12,000 pages).
-MAX_ELEMENTS = 100_000
+_TRACKS = 0x1654AE6B
+#: Ogg pages walked at most (a real 50 MiB file has about 12,000).
 MAX_OGG_PAGES = 200_000
 
 
@@ -88,67 +86,15 @@ def check_iso_media(data: bytes) -> str | None:
     return None
 
 
-def _ebml_id(data: bytes, pos: int) -> tuple[int, int]:
-    """An element ID (its length marker kept, as specs write IDs) and where it ends."""
-    if pos >= len(data):
-        raise Malformed(f"an element ID at byte {pos} runs past the end")
-    first = data[pos]
-    length = 8 - first.bit_length() + 1
-    if not 1 <= length <= 4 or pos + length > len(data):
-        raise Malformed(f"bad element ID at byte {pos}")
-    return int.from_bytes(data[pos : pos + length], "big"), pos + length
-
-
-def _ebml_size(data: bytes, pos: int) -> tuple[int | None, int]:
-    """An element's data size (``None``: unknown) and where the size field ends."""
-    if pos >= len(data) or data[pos] == 0:
-        raise Malformed(f"bad element size at byte {pos}")
-    length = 8 - data[pos].bit_length() + 1
-    if pos + length > len(data):
-        raise Malformed(f"an element size at byte {pos} runs past the end")
-    value = int.from_bytes(data[pos : pos + length], "big") & ((1 << (7 * length)) - 1)
-    return (None if value == (1 << (7 * length)) - 1 else value), pos + length
-
-
-def _ebml_children(data: bytes, start: int, end: int) -> t.Iterator[tuple[int, int, int | None]]:
-    """``(id, data start, data end)`` of the elements in ``data[start:end]``; the end is
-    ``None`` for an element of unknown size, after which the walk stops."""
-    pos, count = start, 0
-    while pos < end:
-        count += 1
-        if count > MAX_ELEMENTS:
-            raise Malformed(f"more than {MAX_ELEMENTS} elements")
-        element, pos = _ebml_id(data, pos)
-        size, pos = _ebml_size(data, pos)
-        if size is None:
-            yield element, pos, None
-            return
-        if pos + size > end:
-            raise Malformed(f"element 0x{element:X} runs past the end")
-        yield element, pos, pos + size
-        pos += size
-
-
 def check_webm(data: bytes) -> str | None:
     """Why ``data`` is not a well-formed WebM, or ``None`` when it is."""
     try:
-        element, pos = _ebml_id(data, 0)
-        size, pos = _ebml_size(data, pos)
-        if element != _EBML or size is None or pos + size > len(data):
-            return "its EBML header does not parse."
-        doctype = next(
-            (data[s:e] for i, s, e in _ebml_children(data, pos, pos + size) if i == _DOCTYPE), b""
-        )
-        if doctype.rstrip(b"\0") != b"webm":
+        doctype, start, end = ebml_document(data)
+        if doctype != b"webm":
             return f"its DocType is {doctype.decode('latin-1')!r}, not 'webm'."
-        element, pos = _ebml_id(data, pos + size)
-        size, pos = _ebml_size(data, pos)
-        if element != _SEGMENT:
-            return "no Segment follows its EBML header."
-        end = len(data) if size is None else pos + size
         if end != len(data):
             return "its Segment does not end where the file does (truncated, or data after it)."
-        children = {i for i, _, _ in _ebml_children(data, pos, end)}
+        children = {i for i, *_ in ebml_children(data, start, end)}
     except Malformed as exc:
         return f"its elements do not parse ({exc})."
     if _TRACKS not in children:
