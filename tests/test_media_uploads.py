@@ -241,3 +241,14 @@ def test_identical_uploads_keep_their_own_names(store: MediaStore) -> None:
     assert bob.id is not None and store.item(bob.id).orig_name is None
     stored = b"".join(p.read_bytes() for p in store.root.rglob("*") if p.is_file())
     assert b"alice" not in stored
+
+
+def test_records_written_with_a_name_reveal_it_no_more(tmp_path: pathlib.Path) -> None:
+    """A store written before names moved to items has the first uploader's name in its
+    meta.json: it is ignored, not served and not an error."""
+    with MediaStore(tmp_path / "m", "secret", background=False) as store:
+        item = store.add_upload(encoded("PNG"), "alice.png", **LIMITS)
+    (meta,) = (tmp_path / "m").rglob("meta.json")
+    meta.write_text(meta.read_text().replace("{", '{"orig_name": "alice.png", ', 1))
+    with MediaStore(tmp_path / "m", "secret", background=False) as reopened:
+        assert item.id is not None and reopened.item(item.id).orig_name is None
