@@ -43,12 +43,20 @@ _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 
-def _keep_jpeg_segment(marker: int, payload: bytes) -> bool:
+#: A JFIF segment up to its thumbnail: identifier, version, units and densities.
+_JFIF_HEAD = 12
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes | None:
+    """The payload to write for a segment, ``None`` to drop it. JFIF keeps its densities but
+    loses its thumbnail: a thumbnail can show what a crop removed."""
     if marker == _JPEG_COM:
-        return False
-    if 0xE0 <= marker <= 0xEF:
-        return payload.startswith(_JPEG_KEPT_APPS.get(marker, ()))
-    return True
+        return None
+    if not 0xE0 <= marker <= 0xEF or payload.startswith(_JPEG_KEPT_APPS.get(marker, ())):
+        if marker == 0xE0 and len(payload) > _JFIF_HEAD + 2:
+            return payload[:_JFIF_HEAD] + b"\0\0"
+        return payload
+    return None
 
 
 def strip_jpeg(data: bytes) -> bytes:
@@ -78,9 +86,10 @@ def strip_jpeg(data: bytes) -> bytes:
         end = pos + length
         if length < 2 or end > size:
             raise Malformed(f"segment 0x{marker:02x} at byte {pos - 2} runs past the end")
-        if _keep_jpeg_segment(marker, data[pos + 2 : end]):
-            out.append(bytes((0xFF, marker)))
-            out.append(data[pos:end])
+        payload = _jpeg_segment(marker, data[pos + 2 : end])
+        if payload is not None:
+            out.append(bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big"))
+            out.append(payload)
         pos = end
         if marker == _JPEG_SOS:
             match = _SCAN_END.search(data, pos)
@@ -262,7 +271,7 @@ IMAGE_REWRITERS: dict[str, t.Callable[[bytes], bytes]] = {
     "GIF": strip_gif,
 }
 #: Formats that have no place for metadata: kept as uploaded.
-IMAGE_WITHOUT_METADATA = frozenset({"BMP", "DIB", "PPM", "PCX", "QOI"})
+IMAGE_WITHOUT_METADATA = frozenset({"BMP", "DIB", "PCX", "QOI"})
 
 
 def strip_image(data: bytes, format: str | None) -> bytes | None:
