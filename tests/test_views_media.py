@@ -104,6 +104,7 @@ def test_a_download_name_cannot_be_forged(client: t.Any, served: dict[str, t.Any
     other_item = link.replace(ids_in(link)[0], ids_in(served["thumbs"][1])[0])
     assert fetch(client, other_item).status_code == 404
     assert fetch(client, link.split("&sig=")[0]).status_code == 404
+    assert fetch(client, link.split("&sig=")[0] + "&sig=%C3%A9%00").status_code == 404
 
 
 def test_download_all_streams_a_zip_of_the_gallery(

@@ -45,7 +45,10 @@ def name_query(secret: bytes, media_id: str, name: str) -> str:
 
 
 def name_is_signed(secret: bytes, media_id: str, name: str, signature: str) -> bool:
-    return hmac.compare_digest(name_signature(secret, media_id, name), signature)
+    """Compared as bytes: ``compare_digest`` raises on a non-ASCII str, and the signature
+    comes from the URL."""
+    expected = name_signature(secret, media_id, name).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))
 
 
 def same_type(suffix: str, ext: str) -> bool:
