@@ -322,6 +322,21 @@ def test_ogg_is_kept_as_it_is() -> None:
     assert strip_video(data, "ogv") == data
 
 
+def test_a_64_bit_metadata_box_keeps_its_size_fields() -> None:
+    large_udta = b"\x00\x00\x00\x01udta" + (16 + 9).to_bytes(8, "big") + b"PhoneCorp"
+    moov = (8 + len(large_udta)).to_bytes(4, "big") + b"moov" + large_udta
+    data = b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00" + moov
+    stripped = strip_iso_media(data)
+    assert b"PhoneCorp" not in stripped and len(stripped) == len(data)
+    inner = list(iso_boxes(stripped, 24, len(stripped)))
+    assert inner == [(b"free", 24, 40, len(data))]
+
+
+def test_a_video_without_metadata_is_not_copied() -> None:
+    bare = b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00\x00\x00\x00\x08mdat"
+    assert strip_iso_media(bare) is bare
+
+
 def test_iso_walks_are_bounded() -> None:
     many = b"\x00\x00\x00\x08free" * (ISO_MAX_BOXES + 1)
     with pytest.raises(Malformed, match="more than"):

@@ -302,17 +302,34 @@ _ISO_TIMED = frozenset({b"mvhd", b"tkhd", b"mdhd"})
 _ISO_MAX_DEPTH = 4
 
 
-def _blank_iso(data: bytearray, start: int, end: int, depth: int) -> None:
+#: Same-length replacements of a video's bytes: ``(offset, new bytes)``.
+Patches = list[tuple[int, bytes]]
+
+
+def patched(data: bytes, patches: Patches) -> bytes:
+    """``data`` with each same-length patch applied, copied once (a 50 MiB video costs one
+    more 50 MiB, not two), or ``data`` itself when there is nothing to change."""
+    if not patches:
+        return data
+    view, pos = memoryview(data), 0
+    pieces: list[bytes | memoryview] = []
+    for offset, replacement in sorted(patches):
+        pieces += (view[pos:offset], replacement)
+        pos = offset + len(replacement)
+    pieces.append(view[pos:])
+    return b"".join(pieces)
+
+
+def _iso_patches(data: bytes, start: int, end: int, depth: int, patches: Patches) -> None:
     for kind, box, payload, box_end in iso_boxes(data, start, end):
         if kind in _ISO_METADATA:
-            data[box + 4 : box + 8] = b"free"
-            data[payload:box_end] = bytes(box_end - payload)
+            patches += ((box + 4, b"free"), (payload, bytes(box_end - payload)))
         elif kind in _ISO_TIMED and payload < box_end:
             stamps = 16 if data[payload] == 1 else 8
             if payload + 4 + stamps <= box_end:
-                data[payload + 4 : payload + 4 + stamps] = bytes(stamps)
+                patches.append((payload + 4, bytes(stamps)))
         elif kind in _ISO_CONTAINERS and depth < _ISO_MAX_DEPTH:
-            _blank_iso(data, payload, box_end, depth + 1)
+            _iso_patches(data, payload, box_end, depth + 1, patches)
 
 
 def strip_iso_media(data: bytes) -> bytes:
@@ -324,9 +341,9 @@ def strip_iso_media(data: bytes) -> bytes:
     which can hold GPS tracks): blanking those means rewriting the sample tables, and phones
     do not write them.
     """
-    buffer = bytearray(data)
-    _blank_iso(buffer, 0, len(buffer), 0)
-    return bytes(buffer)
+    patches: Patches = []
+    _iso_patches(data, 0, len(data), 0, patches)
+    return patched(data, patches)
 
 
 #: WebM elements blanked: Tags (titles, dates, locations, encoder settings) and, in the
@@ -336,15 +353,14 @@ _WEBM_INFO_BLANKED = frozenset({0x7BA9, 0x4461})
 _EBML_VOID = 0xEC
 
 
-def _ebml_void(data: bytearray, start: int, end: int) -> None:
-    """Turn the element at ``data[start:end]`` into a Void element of the same size."""
-    total = end - start
+def ebml_void(total: int) -> bytes:
+    """A Void element of exactly ``total`` bytes (zeroed), to put in another's place."""
     length = min(8, total - 1)  # bytes of the size field; 8 holds any payload
     payload = total - 1 - length
     if length < 1 or payload >= (1 << (7 * length)) - 1:
         raise Malformed(f"an element of {total} bytes cannot become Void")
     size = (1 << (7 * length)) | payload
-    data[start:end] = bytes((_EBML_VOID,)) + size.to_bytes(length, "big") + bytes(payload)
+    return bytes((_EBML_VOID,)) + size.to_bytes(length, "big") + bytes(payload)
 
 
 def strip_webm(data: bytes) -> bytes:
@@ -354,18 +370,18 @@ def strip_webm(data: bytes) -> bytes:
     Left: Tags written after a Cluster of unknown size (live recordings; the walk cannot
     reach past it) and the names of tracks, attachments and chapters (not where recorders put
     locations)."""
-    buffer = bytearray(data)
-    _, start, end = ebml_document(buffer)
-    for element, at, body, stop in ebml_children(buffer, start, min(end, len(buffer))):
+    patches: Patches = []
+    _, start, end = ebml_document(data)
+    for element, at, body, stop in ebml_children(data, start, min(end, len(data))):
         if stop is None:
             break
         if element == _WEBM_TAGS:
-            _ebml_void(buffer, at, stop)
+            patches.append((at, ebml_void(stop - at)))
         elif element == _WEBM_INFO:
-            for child, child_at, _, child_stop in ebml_children(buffer, body, stop):
+            for child, child_at, _, child_stop in ebml_children(data, body, stop):
                 if child in _WEBM_INFO_BLANKED and child_stop is not None:
-                    _ebml_void(buffer, child_at, child_stop)
-    return bytes(buffer)
+                    patches.append((child_at, ebml_void(child_stop - child_at)))
+    return patched(data, patches)
 
 
 def strip_video(data: bytes, ext: str) -> bytes:
