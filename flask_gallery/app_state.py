@@ -53,8 +53,11 @@ def _ours(name: str) -> bool:
     return name.startswith("flask_gallery/")
 
 
-#: How many "Download all" sets an app remembers.
+#: How many "Download all" sets an app remembers, and how many items in all of them together:
+#: each item holds its id and the name its page gave it (up to 255 characters), so the count of
+#: sets alone would let a few pages of long-named uploads fill the memory.
 DOWNLOAD_SETS = 1024
+DOWNLOAD_ITEMS = 100_000
 
 #: A "Download all" set: each item's media id and the name it is saved as (None: "image-<n>").
 DownloadEntries = tuple[tuple[str, str | None], ...]
@@ -94,6 +97,7 @@ class AppState:
         self._download_sets: collections.OrderedDict[str, DownloadEntries] = (
             collections.OrderedDict()
         )
+        self._download_items = 0
         self._secret = hashlib.sha256(str(app.secret_key).encode()).digest()
 
     def engine(self) -> EventEngine:
@@ -169,10 +173,14 @@ class AppState:
         message = text.encode("utf-8", "surrogatepass")
         key = hmac.new(self._secret, message, "sha256").hexdigest()[:32]
         with self._lock:
-            self._download_sets[key] = entries
+            if key not in self._download_sets:
+                self._download_sets[key] = entries
+                self._download_items += len(entries)
             self._download_sets.move_to_end(key)
-            while len(self._download_sets) > DOWNLOAD_SETS:
-                self._download_sets.popitem(last=False)
+            while len(self._download_sets) > 1 and (
+                len(self._download_sets) > DOWNLOAD_SETS or self._download_items > DOWNLOAD_ITEMS
+            ):
+                self._download_items -= len(self._download_sets.popitem(last=False)[1])
         return key
 
     def download_entries(self, key: str) -> DownloadEntries | None:

@@ -204,3 +204,24 @@ def test_a_symlink_planted_in_the_store_is_not_followed(
     for url in served["thumbs"][:3]:
         response = fetch(client, url)
         assert b"top secret" not in response.data
+
+
+def test_download_sets_are_bounded_by_their_items(
+    app: Flask, galleries: FlaskGallery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names make sets bigger: the table is bounded by items in all sets, not only sets, and
+    a forgotten set is a 404, never another set."""
+    from flask_gallery import app_state
+    from flask_gallery.media import MediaItem
+
+    monkeypatch.setattr(app_state, "DOWNLOAD_ITEMS", 10)
+    state = app.extensions["flask_gallery"]
+    (media,) = state.media.postprocess([np.zeros((2, 2, 3), np.uint8)])
+    keys = []
+    for n in range(6):
+        items = [MediaItem(media.id, "image", orig_name=f"{'x' * 200}-{n}-{i}") for i in range(4)]
+        keys.append(state.download_set(items))
+    kept = [key for key in keys if state.download_entries(key) is not None]
+    assert kept == keys[-2:]  # 2 sets of 4 items: at most 10 items kept
+    entries = state.download_entries(keys[-1])
+    assert entries is not None and entries[0][1] == f"{'x' * 200}-5-0"
