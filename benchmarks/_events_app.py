@@ -7,10 +7,10 @@ bare Flask view answering ``ok``, the floor the benchmark compares with. The han
 ``BENCH_SHOW_PROGRESS=hidden`` turns its status overlays off and ``BENCH_SWITCH_INTERVAL`` sets
 ``sys.setswitchinterval`` (neither is used by the benchmark itself).
 
-Run by the benchmark, never by hand::
+Served by the benchmark (``tests/servers.py``'s ``ServerProcess``), never by hand::
 
-    python benchmarks/_events_app.py werkzeug <port>          # Flask's threaded dev server
-    gunicorn --threads N 'benchmarks._events_app:create_app()'  # (the benchmark installs it)
+    python -m tests.apps.run benchmarks._events_app:create_app <port>   # Werkzeug's server
+    gunicorn --threads N 'benchmarks._events_app:create_app()'
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ import os
 import sys
 import tempfile
 import typing as t
-from pathlib import Path
 
 import numpy as np
 from flask import Flask, render_template
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_gallery import FlaskGallery, SelectData
 
@@ -72,15 +69,3 @@ def create_app() -> Flask:
         return "ok"
 
     return app
-
-
-def main() -> None:
-    from _serve import serve  # beside this script, on sys.path when run as one
-
-    kind, port = sys.argv[1], int(sys.argv[2])
-    assert kind == "werkzeug", kind
-    serve(create_app(), port)
-
-
-if __name__ == "__main__":
-    main()

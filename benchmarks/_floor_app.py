@@ -1,7 +1,8 @@
 """The floor of bench_events.py: the same exchange as ``_events_app.py`` with Flask and
-flask-sock alone, no flask_gallery. Run by the benchmark in its own process, never by hand::
+flask-sock alone, no flask_gallery. Served by the benchmark in its own process, on Werkzeug's
+threaded server, never by hand::
 
-    python benchmarks/_floor_app.py <port>
+    python -m tests.apps.run benchmarks._floor_app:create_app <port>
 
 ``GET /`` gives a page with the attributes the light client reads (page token, actions URL,
 gallery root, socket URL); ``POST <actions>/select/<i>`` answers at once and pushes
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 import threading
 import typing as t
 
@@ -67,13 +67,3 @@ def create_app() -> Flask:
             del sockets[token]
 
     return app
-
-
-def main() -> None:
-    from _serve import serve  # beside this script, on sys.path when run as one
-
-    serve(create_app(), int(sys.argv[1]))
-
-
-if __name__ == "__main__":
-    main()

@@ -13,12 +13,53 @@ import base64
 import contextlib
 import hashlib
 import os
+import re
 import struct
 import typing as t
 
 #: Seconds any single read may take before the benchmark gives up on it.
 READ_TIMEOUT = 15.0
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class HandshakeRefused(ConnectionError):
+    """The server answered a WebSocket handshake with ``status`` instead of 101."""
+
+    def __init__(self, path: str, status: int) -> None:
+        super().__init__(f"WebSocket handshake to {path} refused: HTTP {status}")
+        self.status = status
+
+
+class Page(t.NamedTuple):
+    """What a client reads from a rendered page: the page token, the page's socket and poll
+    URLs (None when the page has none), and each gallery's root id and actions URL."""
+
+    token: str
+    socket: str | None
+    poll: str | None
+    galleries: dict[str, tuple[str, str]]
+
+
+_TOKEN = re.compile(r'data-page="([^"]+)"')
+_SOCKET = re.compile(r'hx-ws:connect="([^"]+)"')
+_POLL = re.compile(r'data-poll="([^"]+)"')
+_GALLERY = re.compile(
+    r'<div id="([^"]+)" class="[^"]*" data-gallery="([^"]+)"[^>]*?data-actions="([^"]+)"'
+)
+
+
+def read_page(html: str) -> Page | None:
+    """The page's token, socket, poll URL and galleries; None when it has no page token."""
+    token = _TOKEN.search(html)
+    if token is None:
+        return None
+    socket, poll = _SOCKET.search(html), _POLL.search(html)
+    return Page(
+        token.group(1),
+        socket.group(1) if socket else None,
+        poll.group(1) if poll else None,
+        {name: (root, actions) for root, name, actions in _GALLERY.findall(html)},
+    )
 
 
 class Response(t.NamedTuple):
@@ -44,6 +85,21 @@ class HttpConnection:
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> Response:
+        """One request; on a kept-alive connection the server closed meanwhile (gunicorn does
+        after 2 s idle), sent again once on a new one, as browsers do."""
+        reused = self._writer is not None
+        try:
+            return await self._request(method, path, headers, body)
+        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as exc:
+            partial = getattr(exc, "partial", b"")
+            if not reused or partial:
+                raise
+            await self.close()
+            return await self._request(method, path, headers, body)
+
+    async def _request(
+        self, method: str, path: str, headers: dict[str, str] | None, body: bytes
     ) -> Response:
         if self._writer is None:
             await self._connect()
@@ -102,17 +158,42 @@ async def read_response(reader: asyncio.StreamReader) -> Response:
     return Response(status, headers, body)
 
 
+def _masked(payload: bytes, mask: bytes) -> bytes:
+    """``payload`` XOR the repeated 4-byte ``mask`` (as one big integer: large frames too)."""
+    n = len(payload)
+    key = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
+
+
 class WebSocket:
     """A client WebSocket (RFC 6455): text messages in, pongs and the close frame out."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader, self._writer = reader, writer
+        #: The code of the server's close frame, once it sent one.
+        self.close_code: int | None = None
 
     @classmethod
     async def connect(
         cls, host: str, port: int, path: str, headers: dict[str, str] | None = None
     ) -> WebSocket:
         reader, writer = await asyncio.open_connection(host, port)
+        try:
+            return await cls._handshake(reader, writer, host, port, path, headers)
+        except BaseException:  # refused, or given up on: never leave the connection open
+            writer.close()
+            raise
+
+    @classmethod
+    async def _handshake(
+        cls,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        host: str,
+        port: int,
+        path: str,
+        headers: dict[str, str] | None,
+    ) -> WebSocket:
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
             f"GET {path} HTTP/1.1",
@@ -127,8 +208,7 @@ class WebSocket:
         status, response = await asyncio.wait_for(read_head(reader), READ_TIMEOUT)
         accept = base64.b64encode(hashlib.sha1(key.encode() + _WS_GUID).digest()).decode()
         if status != 101 or response.get("sec-websocket-accept") != accept:
-            writer.close()
-            raise ConnectionError(f"WebSocket handshake to {path} refused: HTTP {status}")
+            raise HandshakeRefused(path, status)
         return cls(reader, writer)
 
     def _send(self, opcode: int, payload: bytes) -> None:
@@ -141,12 +221,15 @@ class WebSocket:
             header += bytes([0x80 | 126]) + struct.pack("!H", n)
         else:
             header += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self._writer.write(header + mask + masked)
+        self._writer.write(header + mask + _masked(payload, mask))
 
     def send(self, text: str) -> None:
         """A text message (as the page's script sends a click)."""
         self._send(0x1, text.encode())
+
+    def send_bytes(self, data: bytes) -> None:
+        """A binary message (no page sends one)."""
+        self._send(0x2, data)
 
     async def recv(self, timeout: float | None = None) -> str | None:
         """The next text message, or None once the server closed the socket."""
@@ -167,9 +250,11 @@ class WebSocket:
             mask = await self._reader.readexactly(4) if b1 & 0x80 else b""
             payload = await self._reader.readexactly(n)
             if mask:
-                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                payload = _masked(payload, mask)
             opcode = b0 & 0x0F
             if opcode == 0x8:  # close: answer it and stop
+                if len(payload) >= 2:
+                    (self.close_code,) = struct.unpack("!H", payload[:2])
                 self._send(0x8, payload[:2])
                 return None
             if opcode == 0x9:  # ping

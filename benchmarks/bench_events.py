@@ -3,7 +3,7 @@
 The server under test runs in its own process (``benchmarks/_events_app.py``: one gallery of 3
 images, a trivial select handler writing ``evt.index`` to ``#out``) on a real server on loopback:
 Werkzeug's threaded server (what ``flask run`` uses) and, unless ``--no-gunicorn``, gunicorn with
-threads (installed on first use into a throw-away venv under /tmp, never into the project). A
+threads (one of the test extras), each started by ``tests/servers.py``'s ``ServerProcess``. A
 light client (raw asyncio HTTP/1.1 and WebSocket, one connection of each per virtual client,
 ``_light_client.py``) loads the page (session cookie, page token), opens the page's socket, then
 clicks in a closed loop: POST select, wait for the HTTP answer and for the result on its socket
@@ -26,11 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,14 +42,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
 
-from _light_client import HttpConnection, WebSocket  # noqa: E402
+from _light_client import HttpConnection, WebSocket, read_page  # noqa: E402
 
-HOST = "127.0.0.1"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from tests.servers import HOST, ServerProcess  # noqa: E402
+
 #: A click that gets no result within this many seconds counts as a failure.
 CLICK_TIMEOUT = 10.0
-GUNICORN_VENV = Path(tempfile.gettempdir()) / "flask_gallery_bench_gunicorn"
 GRADIO_PYTHON = Path(tempfile.gettempdir()) / "gradio-venv" / "bin" / "python"
 GUNICORN_THREADS = 100  # each open WebSocket holds a thread (NOTES.md): 32 sockets + requests
 
@@ -78,123 +78,36 @@ RESULT = re.compile(r'<hx-partial hx-target="#out" hx-swap="innerHTML">([^<]*)</
 # Server process --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+def has_gunicorn() -> bool:
+    """gunicorn is one of the test extras (``pip install -e '.[test]'``); without it, a note."""
+    if importlib.util.find_spec("gunicorn") is not None:
+        return True
+    print("gunicorn is not installed (pip install -e '.[test]'): its runs are skipped")
+    return False
 
 
-def ensure_gunicorn() -> Path | None:
-    """gunicorn in a venv under /tmp that sees this interpreter's packages (flask_gallery's
-    dependencies); made once. None (and a note) when it cannot be installed."""
-    exe = GUNICORN_VENV / "bin" / "gunicorn"
-    if exe.exists():
-        return exe
-    print(f"installing gunicorn into {GUNICORN_VENV} (once, outside the project) ...", flush=True)
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "venv", "--system-site-packages", str(GUNICORN_VENV)],
-            check=True,
-            timeout=120,
+class Server(ServerProcess):
+    """A server of this benchmark in its own process group, by ``role``: ``werkzeug`` and
+    ``gunicorn`` serve ``_events_app.py``, ``floor`` serves ``_floor_app.py`` on Werkzeug,
+    ``gradio`` runs ``_gradio_app.py`` with Gradio's interpreter."""
+
+    start_limit = 90.0
+
+    def __init__(self, role: str, limit: str, instance: Path) -> None:
+        app = "_floor_app" if role == "floor" else "_events_app"
+        env = {"BENCH_LIMIT": limit, "BENCH_INSTANCE": str(instance)}
+        if role == "gradio":
+            env["GRADIO_ANALYTICS_ENABLED"] = "False"
+        kind = "gunicorn" if role == "gunicorn" else "werkzeug"
+        super().__init__(
+            f"benchmarks.{app}:create_app", instance, kind=kind, threads=GUNICORN_THREADS, env=env
         )
-        subprocess.run(
-            [str(GUNICORN_VENV / "bin" / "pip"), "install", "-q", "gunicorn"],
-            check=True,
-            timeout=300,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        print(f"  gunicorn could not be installed ({exc}): skipped")
-        return None
-    return exe if exe.exists() else None
+        self.role, self.limit = role, limit
 
-
-class Server:
-    """The app under test in its own process group, stopped (group and all) on exit."""
-
-    def __init__(self, kind: str, limit: str, instance: Path, gunicorn: Path | None = None):
-        self.kind, self.limit = kind, limit
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        env = dict(os.environ, BENCH_LIMIT=limit, BENCH_INSTANCE=str(instance))
-        if kind == "werkzeug":
-            cmd = [sys.executable, str(HERE / "_events_app.py"), "werkzeug", str(self.port)]
-        elif kind == "floor":
-            cmd = [sys.executable, str(HERE / "_floor_app.py"), str(self.port)]
-        elif kind == "gradio":
-            env.update(GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH="")
-            cmd = [str(GRADIO_PYTHON), str(HERE / "_gradio_app.py"), str(self.port)]
-        else:
-            assert gunicorn is not None
-            cmd = [
-                str(gunicorn),
-                "--workers=1",
-                f"--threads={GUNICORN_THREADS}",
-                f"--bind={HOST}:{self.port}",
-                f"--chdir={ROOT}",
-                "--log-level=warning",
-                "benchmarks._events_app:create_app()",
-            ]
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
-
-    def __enter__(self) -> Server:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} server exited with {self.proc.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.2):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{self.kind} server did not listen within 90 s")
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-
-    def pids(self) -> list[int]:
-        """The server process and its descendants (gunicorn's worker)."""
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError):
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                    parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo += [child for child, parent in parents.items() if parent == pid]
-        return found
-
-    def cpu(self) -> float:
-        """User + system CPU seconds of the server's processes so far."""
-        total = 0
-        for pid in self.pids():
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / CLK_TCK
-
-    def peak_rss(self) -> float:
-        """The largest VmHWM (MiB) among the server's processes: gunicorn's worker, not its
-        master."""
-        peak = 0
-        for pid in self.pids():
-            with contextlib.suppress(OSError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peak = max(peak, int(line.split()[1]))
-        return peak / 1024
+    def command(self) -> list[str]:
+        if self.role == "gradio":
+            return [str(GRADIO_PYTHON), str(HERE / "_gradio_app.py"), str(self.port)]
+        return super().command()
 
 
 # Virtual clients -------------------------------------------------------------------------------
@@ -217,21 +130,16 @@ class VirtualClient:
         self.actions = self.root = ""
 
     async def open(self, socket: bool = True) -> None:
-        page = await self.http.request("GET", "/")
-        html = page.body.decode()
-        if page.status != 200:
-            raise Failure(f"GET / answered {page.status}")
-        token = re.search(r'data-page="([^"]+)"', html)
-        actions = re.search(r'data-actions="([^"]+)"', html)
-        root = re.search(r'<div id="([^"]+)" class="[^"]*" data-gallery="bench"', html)
-        ws_path = re.search(r'hx-ws:connect="([^"]+)"', html)
-        if not (token and actions and root and ws_path):
+        response = await self.http.request("GET", "/")
+        if response.status != 200:
+            raise Failure(f"GET / answered {response.status}")
+        page = read_page(response.body.decode())
+        if not (page and "bench" in page.galleries and page.socket):
             raise Failure("the page has no gallery token, actions, root or socket")
-        self.actions = actions.group(1)
-        self.root = root.group(1)
+        self.root, self.actions = page.galleries["bench"]
         self.headers = {
-            "X-Gallery-Page": token.group(1),
-            "X-Gallery-Root": root.group(1),
+            "X-Gallery-Page": page.token,
+            "X-Gallery-Root": self.root,
             "HX-Request": "true",
             "Origin": f"http://{HOST}:{self.port}",
         }
@@ -239,7 +147,7 @@ class VirtualClient:
             self.ws = await WebSocket.connect(
                 HOST,
                 self.port,
-                ws_path.group(1),
+                page.socket,
                 {"Cookie": self.http.cookie_header(), "Origin": f"http://{HOST}:{self.port}"},
             )
             self._reader = asyncio.create_task(self._read())
@@ -338,7 +246,7 @@ async def _closed_loop(
 ) -> Run:
     """``clients`` virtual clients clicking (or POSTing /bare) in a closed loop until
     ``seconds`` have passed or each made ``count`` requests."""
-    kind = GradioClient if server.kind == "gradio" else VirtualClient
+    kind = GradioClient if server.role == "gradio" else VirtualClient
     vcs = [kind(server.port) for _ in range(clients)]
     try:
         clicks: dict[str, t.Callable[[t.Any, int], t.Awaitable[float]]] = {
@@ -353,7 +261,7 @@ async def _closed_loop(
         latencies: list[float] = []
         failures = [0]
         limit = count if count is not None else 10_000_000
-        cpu0, wall0 = server.cpu(), time.perf_counter()
+        cpu0, wall0 = server.cpu_seconds(), time.perf_counter()
         deadline = wall0 + seconds
 
         async def loop(vc: VirtualClient, n0: int) -> None:
@@ -370,7 +278,7 @@ async def _closed_loop(
                 n += 1
 
         await asyncio.gather(*(loop(vc, k) for k, vc in enumerate(vcs)))
-        wall, cpu = time.perf_counter() - wall0, server.cpu() - cpu0
+        wall, cpu = time.perf_counter() - wall0, server.cpu_seconds() - cpu0
         return Run(latencies, wall, cpu, failures[0])
     finally:
         await asyncio.gather(*(vc.close() for vc in vcs), return_exceptions=True)
@@ -581,7 +489,7 @@ def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             page = context.new_page()
-            if server.kind == "gradio":
+            if server.role == "gradio":
                 setup = ["#bench button.thumbnail-item", "#out .html-container", "selected"]
                 page.goto(server.url + "/", wait_until="domcontentloaded")
                 page.wait_for_selector(setup[0], timeout=30_000)
@@ -594,10 +502,10 @@ def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str
                 page.goto(server.url + "/", wait_until="load")
                 page.wait_for_function("window.__fgSocket === true", timeout=15_000)
             page.evaluate(CLICKS_JS, [9, CLICK_TIMEOUT * 1000, *setup])  # warm up, untimed
-            cpu0 = server.cpu()
+            cpu0 = server.cpu_seconds()
             times = page.evaluate(CLICKS_JS, [clicks, CLICK_TIMEOUT * 1000, *setup])
-            cpu = (server.cpu() - cpu0) / clicks
-            bare = [] if server.kind == "gradio" else page.evaluate(BARE_FETCH_JS, clicks)
+            cpu = (server.cpu_seconds() - cpu0) / clicks
+            bare = [] if server.role == "gradio" else page.evaluate(BARE_FETCH_JS, clicks)
             context.close()
             return [x / 1000 for x in times], cpu, browser.version, [x / 1000 for x in bare]
         finally:
@@ -610,8 +518,8 @@ def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str
 def report_browser(server: Server, clicks: int) -> None:
     times, cpu, version, bare = browser_clicks(server, clicks)
     med = median(times)
-    print(f"\nchromium {version}, {clicks} sequential clicks, {server.kind}", flush=True)
-    if server.kind == "gradio":
+    print(f"\nchromium {version}, {clicks} sequential clicks, {server.role}", flush=True)
+    if server.role == "gradio":
         GRADIO.update(browser=med, browser_p95=p95(times), browser_cpu=cpu)
         line("Gradio: click to answer in the DOM", f"median {ms(med)} p95 {ms(p95(times))}")
         line("Gradio: server CPU per click", ms(cpu), "(issue: 23.4 ms, p95 31; 9.4 ms CPU)")
@@ -636,10 +544,10 @@ def report_browser(server: Server, clicks: int) -> None:
 
 
 def report_rss(server: Server) -> float:
-    rss = server.peak_rss()
-    if server.kind == "gradio":
+    rss = server.peak_rss_mib()
+    if server.role == "gradio":
         line("Gradio: server peak RSS (VmHWM)", f"{rss:.1f} MiB", "(issue: 177 MiB)")
-    elif server.kind == "floor":
+    elif server.role == "floor":
         line("floor: peak RSS (VmHWM)", f"{rss:.1f} MiB")
     else:
         line(
@@ -734,8 +642,7 @@ def main(argv: list[str] | None = None) -> None:
             gradio_side(Path(tmp), args)
         floor_side(Path(tmp), args.seconds[0])
         kinds = ["werkzeug"]
-        gunicorn = None if args.no_gunicorn else ensure_gunicorn()
-        if gunicorn:
+        if not args.no_gunicorn and has_gunicorn():
             kinds.append("gunicorn")
         for kind in kinds:
             for limit in ("default", "none"):
@@ -745,7 +652,7 @@ def main(argv: list[str] | None = None) -> None:
                     else f"gunicorn, 1 worker, --threads {GUNICORN_THREADS} (keep-alive)"
                 )
                 lim = "concurrency_limit=1 (default)" if limit == "default" else "=None"
-                with Server(kind, limit, Path(tmp) / f"{kind}-{limit}", gunicorn) as server:
+                with Server(kind, limit, Path(tmp) / f"{kind}-{limit}") as server:
                     wire(
                         server,
                         args.seconds if kind == "werkzeug" else args.seconds[:1],

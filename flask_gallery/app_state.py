@@ -63,6 +63,10 @@ DOWNLOAD_ITEMS = 100_000
 DownloadEntries = tuple[tuple[str, str | None], ...]
 
 
+class TooManyItems(ValueError):
+    """A gallery value longer than ``GALLERY_MAX_ITEMS`` (its message names the setting)."""
+
+
 class AppState:
     """What the extension keeps for one app: its config snapshot, media store and values."""
 
@@ -113,6 +117,9 @@ class AppState:
                 engine = EventEngine(
                     default_concurrency_limit=self.config["GALLERY_DEFAULT_CONCURRENCY_LIMIT"],
                     max_queue_size=self.config["GALLERY_MAX_QUEUE_SIZE"],
+                    max_queued_per_page=self.config["GALLERY_MAX_QUEUED_PER_PAGE"],
+                    max_queued_per_session=self.config["GALLERY_MAX_QUEUED_PER_SESSION"],
+                    handler_timeout=self.config["GALLERY_HANDLER_TIMEOUT"],
                     max_threads=self.config["GALLERY_MAX_THREADS"],
                     debug=self._debug,
                     run_context=run_context(app),
@@ -188,9 +195,16 @@ class AppState:
             return self._download_sets.get(key)
 
     def convert(self, gallery: Gallery, value: GalleryValue) -> list[MediaItem]:
-        """Items for a value of ``gallery``. A path outside the folders the app may serve is
-        the handler's failure with a message for the page (as Gradio's ``allowed_paths``);
-        the log names the gallery too."""
+        """Every way items enter a gallery (a declared or callable value, a handler's output,
+        ``page.update``) comes here: the size limit is checked before any item is converted.
+        A path outside the folders the app may serve is the handler's failure with a message
+        for the page (as Gradio's ``allowed_paths``); the log names the gallery too."""
+        max_items = self.config["GALLERY_MAX_ITEMS"]
+        if isinstance(value, (list, tuple)) and len(value) > max_items:
+            raise TooManyItems(
+                f"Gallery {gallery.name!r} was given {len(value)} items; a gallery holds at "
+                f"most {max_items}. Give it fewer, or raise GALLERY_MAX_ITEMS in the app's config."
+            )
         try:
             return self.media.postprocess(value, format=gallery.props.format)
         except PathRefused as exc:

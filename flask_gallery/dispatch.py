@@ -11,7 +11,6 @@ engine rebuilds for the run, so ``url_for`` and ``render_template`` work there.
 
 from __future__ import annotations
 
-import json
 import logging
 import typing as t
 
@@ -19,12 +18,13 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from . import interactions
-from .api import API_PAGE, items_from_wire
-from .app_state import AppState, app_state
+from .app_state import AppState, TooManyItems, app_state
 from .events import Listenable, Listener
 from .media import MediaItem
+from .notify import Error
 from .request import Request, snapshot
 from .urls import urls
+from .wire import API_PAGE, items_from_wire, loads
 
 if t.TYPE_CHECKING:
     from .component import Gallery
@@ -102,7 +102,7 @@ def _js_inputs(listener: Listener, form: t.Mapping[str, str]) -> list[t.Any] | N
     if raw is None:
         return None
     try:
-        values = json.loads(raw)
+        values = loads(raw)
         if not isinstance(values, list) or len(values) != len(listener.inputs):
             raise ValueError(f"expected a list of {len(listener.inputs)} value(s)")
         state = app_state()
@@ -135,7 +135,15 @@ def fire(
             if request is None:
                 request = snapshot(page.token)
             engine = state.engine()
-            engine.submit(listener, page.token, collect_inputs(listener, page, form), data, request)
+            engine.submit(
+                listener,
+                page.token,
+                collect_inputs(listener, page, form),
+                data,
+                request,
+                session=page.session_id,
+                client=request.remote_addr,
+            )
 
 
 def preprocess_inputs(values: list[t.Any], job: Job) -> list[t.Any]:
@@ -174,7 +182,17 @@ def _values_per_output(listener: Listener, value: t.Any) -> tuple[t.Any, ...]:
 
 
 def apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
-    """Write a result into the page and render what the page must show (see module doc)."""
+    """Write a result into the page and render what the page must show (see module doc).
+
+    A gallery output over ``GALLERY_MAX_ITEMS`` fails the run with a message naming the
+    setting (any other exception here shows the user only a generic message)."""
+    try:
+        return _apply_outputs(value, job)
+    except TooManyItems as exc:
+        raise Error(str(exc)) from exc
+
+
+def _apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
     from .component import GalleryUpdate
 
     listener = job.listener

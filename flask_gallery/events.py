@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import re
 import typing as t
 import weakref
@@ -36,6 +37,8 @@ TriggerMode = t.Literal["once", "multiple", "always_last"]
 ShowProgress = t.Literal["full", "minimal", "hidden"]
 ApiVisibility = t.Literal["public", "private", "undocumented"]
 ConcurrencyLimit = int | None | t.Literal["default"]
+#: Seconds a run may take, ``None`` for no limit, or ``"default"`` (``GALLERY_HANDLER_TIMEOUT``).
+Timeout = float | None | t.Literal["default"]
 
 
 class _Named(t.Protocol):
@@ -264,6 +267,8 @@ class Listener:
         concurrency_limit: ConcurrencyLimit,
         concurrency_id: str | None,
         api_visibility: ApiVisibility,
+        api_opened: bool = False,
+        timeout: Timeout = "default",
     ) -> None:
         #: Unique per gallery and stable across processes: ``"<gallery>.<event>.<n>"``.
         self.id = id
@@ -287,6 +292,12 @@ class Listener:
         self.concurrency_limit = concurrency_limit
         self.concurrency_id = concurrency_id
         self.api_visibility = api_visibility
+        #: The app itself passed ``show_api=True`` or ``api_visibility="public"``: the listener
+        #: is a JSON endpoint even while ``GALLERY_API`` is off (a default is no such intent).
+        self.api_opened = api_opened
+        #: Seconds a run may take before it fails and its concurrency slot is freed; the
+        #: engine reads ``"default"`` from its config.
+        self.timeout = timeout
         self.spec: HandlerSpec | None = HandlerSpec(fn) if fn is not None else None
         self.preprocess_hook: PreprocessHook | None = None
         self.postprocess_hook: PostprocessHook | None = None
@@ -325,6 +336,7 @@ class _ListenerArgs(t.TypedDict, total=False):
     concurrency_id: str | None
     show_api: bool
     api_visibility: ApiVisibility | None
+    timeout: Timeout
 
 
 class ListenerOptions(_ListenerArgs, total=False):
@@ -361,10 +373,12 @@ def make_listener(
     js: str | bool | None = None,
     concurrency_limit: ConcurrencyLimit = "default",
     concurrency_id: str | None = None,
-    show_api: bool = True,
+    show_api: bool | None = None,
     api_visibility: ApiVisibility | None = None,
+    timeout: Timeout = "default",
 ) -> Listener:
-    """Validate Gradio's listener arguments and build the :class:`Listener`.
+    """Validate Gradio's listener arguments (and ``timeout``, ours) and build the
+    :class:`Listener`.
 
     :meta private:
     """
@@ -389,7 +403,6 @@ def make_listener(
         ("batch", batch),
         ("preprocess", preprocess),
         ("postprocess", postprocess),
-        ("show_api", show_api),
     ):
         if not isinstance(value, bool):
             raise TypeError(f"{flag!r} must be True or False, got {value!r}.")
@@ -405,10 +418,13 @@ def make_listener(
         or max_batch_size < 1
     ):
         raise ValueError(f"'max_batch_size' must be an int >= 1, got {max_batch_size!r}.")
-    if every is not None and (
-        isinstance(every, bool) or not isinstance(every, (int, float)) or not every > 0
-    ):
+    if every is not None and not is_seconds(every):
         raise ValueError(f"'every' must be a number of seconds > 0 or None, got {every!r}.")
+    if not (timeout is None or timeout == "default" or is_seconds(timeout)):
+        raise ValueError(
+            f"'timeout' must be a number of seconds > 0, None (no timeout) or 'default' (the"
+            f" app's GALLERY_HANDLER_TIMEOUT), got {timeout!r}."
+        )
     if event is None and every is None:
         raise ValueError("A listener without an event needs 'every': pass every=<seconds>.")
     if trigger_mode is None:
@@ -439,7 +455,7 @@ def make_listener(
         raise TypeError(
             f"'concurrency_id' must be a non-empty str or None, got {concurrency_id!r}."
         )
-    visibility = _visibility(show_api, api_visibility)
+    visibility, opened = _visibility(show_api, api_visibility)
     if api_name is False:
         name: str | None = "false"
         visibility = "private"
@@ -480,10 +496,22 @@ def make_listener(
         concurrency_limit=concurrency_limit,
         concurrency_id=concurrency_id,
         api_visibility=visibility,
+        api_opened=opened and visibility != "private",
+        timeout=float(timeout) if isinstance(timeout, (int, float)) else timeout,
     )
     if listener.spec is not None:
         _check_arity(listener.spec, t.cast(Handler, fn), len(in_items))
     return listener
+
+
+def is_seconds(value: object) -> bool:
+    """A finite number of seconds > 0 (``every``, ``timeout``); a bool is no number here."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _choices(param: str, value: object, allowed: t.Iterable[object]) -> str:
@@ -512,17 +540,23 @@ def _items(param: str, value: Inputs | Outputs) -> tuple[t.Any, ...]:
     return items
 
 
-def _visibility(show_api: bool, api_visibility: ApiVisibility | None) -> ApiVisibility:
+def _visibility(
+    show_api: bool | None, api_visibility: ApiVisibility | None
+) -> tuple[ApiVisibility, bool]:
+    """The listener's visibility, and whether the app opened it on purpose: Gradio's defaults
+    (``show_api=True``) make every listener public, so only an argument the app wrote counts."""
+    if show_api is not None and not isinstance(show_api, bool):
+        raise TypeError(f"'show_api' must be True or False, got {show_api!r}.")
     if api_visibility is None:
-        return "public" if show_api else "undocumented"
+        return ("undocumented" if show_api is False else "public"), show_api is True
     if api_visibility not in API_VISIBILITY:
         raise ValueError(_choices("api_visibility", api_visibility, API_VISIBILITY))
-    if not show_api and api_visibility == "public":
+    if show_api is False and api_visibility == "public":
         raise ValueError(
             "show_api=False conflicts with api_visibility='public': pass only one of them"
             " (api_visibility is the newer name)."
         )
-    return api_visibility
+    return api_visibility, api_visibility == "public"
 
 
 def _api_name(fn: Handler | None) -> str | None:

@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
 
 from . import __version__, actions, api, views, ws
+from .api import ApiGuard
 from .app_state import AppState, app_state
 from .assets import asset_tags
 from .component import Gallery, GalleryValue
@@ -29,6 +30,7 @@ from .state import GalleryState, PageState
 from .urls import urls
 
 _PACKAGE = Path(__file__).resolve().parent
+G = t.TypeVar("G", bound=ApiGuard)
 
 #: Config keys and their defaults. Each is read once, in :meth:`FlaskGallery.init_app`.
 DEFAULT_CONFIG: dict[str, t.Any] = {
@@ -38,12 +40,34 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_URL_PREFIX": "/_gallery",
     #: Gradio's default ``concurrency_limit`` for listeners that say ``"default"``.
     "GALLERY_DEFAULT_CONCURRENCY_LIMIT": 1,
-    #: Queued submissions beyond this are rejected at once with "queue full".
+    #: Queued submissions beyond this are rejected at once with "queue full"; when it is reached,
+    #: a client (remote address) holding fewer waiting submissions than another still gets in,
+    #: in place of the newest submission of the client holding the most.
     "GALLERY_MAX_QUEUE_SIZE": 1000,
+    #: Submissions one page may have waiting (queued or deferred); more get "queue full" on
+    #: that page only.
+    "GALLERY_MAX_QUEUED_PER_PAGE": 20,
+    #: Submissions all pages of one session may have waiting together.
+    "GALLERY_MAX_QUEUED_PER_SESSION": 50,
+    #: Seconds a handler run may take when its listener's ``timeout`` is ``"default"`` (the
+    #: default); ``None`` for no limit, as Gradio. When it lapses the page gets an error and the
+    #: listener's concurrency slot is freed.
+    "GALLERY_HANDLER_TIMEOUT": None,
     #: Largest accepted upload, per file, in bytes.
     "GALLERY_MAX_UPLOAD_BYTES": 50 * 1024 * 1024,
     #: Files accepted in one upload request.
     "GALLERY_MAX_UPLOAD_FILES": 100,
+    #: Largest upload request, in bytes, all files together: a larger ``Content-Length`` is
+    #: refused (413) unread, a chunked body is cut off there. Every other gallery request (form
+    #: fields, an API call) may send 1 MiB. The app's own ``MAX_CONTENT_LENGTH`` is untouched.
+    "GALLERY_MAX_UPLOAD_REQUEST_BYTES": 200 * 1024 * 1024,
+    #: Items one gallery value may hold (uploads past it are refused by name; a handler output,
+    #: ``page.update`` or declared value over it fails with a message naming this setting).
+    "GALLERY_MAX_ITEMS": 1000,
+    #: Every listener is a JSON endpoint (``POST <prefix>/api/<api_name>``). Off by default:
+    #: then only listeners given ``api_visibility="public"`` (or ``show_api=True``) are. Either
+    #: way each call must pass the guard registered with ``@galleries.api_guard``.
+    "GALLERY_API": False,
     #: Largest accepted image, in pixels (width x height), against decompression bombs.
     "GALLERY_MAX_IMAGE_PIXELS": 64_000_000,
     #: Seconds a rendered page's gallery state is kept after its last request.
@@ -88,6 +112,8 @@ class FlaskGallery:
     def __init__(self, app: Flask | None = None) -> None:
         self.galleries: dict[str, Gallery] = {}
         "Declared galleries by name, shared by every app this extension is registered on."
+        self.api_guard_fn: ApiGuard | None = None
+        "The function :meth:`api_guard` registered: who may call the JSON API."
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         if app is not None:
             self.init_app(app)
@@ -97,8 +123,13 @@ class FlaskGallery:
 
         Reads these config keys once (defaults in :data:`DEFAULT_CONFIG`):
         ``GALLERY_MEDIA_DIR``, ``GALLERY_URL_PREFIX``, ``GALLERY_DEFAULT_CONCURRENCY_LIMIT``,
-        ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``,
-        ``GALLERY_KEEP_METADATA``, ``GALLERY_ALLOWED_PATHS``, ``GALLERY_BLOCKED_PATHS``.
+        ``GALLERY_MAX_QUEUE_SIZE``, ``GALLERY_MAX_QUEUED_PER_PAGE``,
+        ``GALLERY_MAX_QUEUED_PER_SESSION``, ``GALLERY_HANDLER_TIMEOUT``,
+        ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_UPLOAD_FILES``,
+        ``GALLERY_MAX_UPLOAD_REQUEST_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``, ``GALLERY_MAX_ITEMS``,
+        ``GALLERY_API``, ``GALLERY_PAGE_TTL``, ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``,
+        ``GALLERY_ENCODE_AHEAD``, ``GALLERY_KEEP_METADATA``, ``GALLERY_ALLOWED_PATHS``,
+        ``GALLERY_BLOCKED_PATHS``.
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(
@@ -135,12 +166,7 @@ class FlaskGallery:
 
     def gallery(self, name: str, value: GalleryValue = None, **props: t.Any) -> Gallery:
         """Declare a gallery; see :class:`~flask_gallery.Gallery` for the parameters."""
-        for app in self._apps:
-            if app._got_first_request:
-                raise RuntimeError(
-                    f"Gallery {name!r} is declared after {app.name!r} handled its first request. "
-                    "Declare galleries at import time or in the app factory, before serving."
-                )
+        self._check_setup(f"Gallery {name!r}")
         if name in self.galleries:
             raise ValueError(
                 f"A gallery named {name!r} is already declared. Gallery names are unique per app; "
@@ -149,6 +175,35 @@ class FlaskGallery:
         gallery = Gallery(name, value, **props)
         self.galleries[name] = gallery
         return gallery
+
+    def api_guard(self, fn: G) -> G:
+        """Register who may call the JSON API: ``fn(listener) -> bool``, called for every API
+        call and for each endpoint of the listing, in the request's context, after the app's
+        ``before_request`` hooks. It may read ``flask.request`` (an API key header),
+        Flask-Login's ``current_user``, or ``abort(401)``; only ``True`` lets the call through.
+
+        .. code-block:: python
+
+            @galleries.api_guard
+            def allowed(listener):
+                return current_user.is_authenticated
+
+        Without a guard every API call is refused (403): ``return True`` makes the API public
+        on purpose. A later registration replaces the guard. Returns ``fn`` unchanged.
+        """
+        self._check_setup(f"The API guard {getattr(fn, '__name__', fn)!r}")
+        if not callable(fn):
+            raise TypeError(f"api_guard takes a function fn(listener) -> bool, got {fn!r}.")
+        self.api_guard_fn = fn
+        return fn
+
+    def _check_setup(self, what: str) -> None:
+        for app in self._apps:
+            if app._got_first_request:
+                raise RuntimeError(
+                    f"{what} is declared after {app.name!r} handled its first request. "
+                    "Declare it at import time or in the app factory, before serving."
+                )
 
     def _lookup(self, name: str | None) -> Gallery:
         if name is None:

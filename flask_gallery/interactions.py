@@ -32,9 +32,13 @@ def select(state: GalleryState, index: int, allow_preview: bool, describe: Descr
     state.selected = index
     state.preview_open = allow_preview
     _changed(state)
-    item = state.items[index]
-    fired.append(("select", {"index": index, "value": describe(item), "selected": True}))
+    fired.append(("select", select_data(index, state.items[index], describe)))
     return fired
+
+
+def select_data(index: int, item: MediaItem, describe: Describe) -> dict[str, t.Any]:
+    """A select event's data (``SelectData``'s fields), for a click and an API call alike."""
+    return {"index": index, "value": describe(item), "selected": True}
 
 
 def close(state: GalleryState) -> Fired:
@@ -77,12 +81,16 @@ def upload(state: GalleryState, added: list[MediaItem], describe: Describe) -> F
 
 def delete(state: GalleryState, index: int, describe: Describe) -> Fired:
     """The item's delete button: ``delete`` with ``{index, value, file}``, then ``change``."""
-    item = state.items[index]
-    value = describe(item)
+    data = delete_data(index, state.items[index], describe)
     state.items = [*state.items[:index], *state.items[index + 1 :]]
     if state.selected is not None and state.selected > index:
         state.selected -= 1
     clamp_selection(state)
     _changed(state)
-    media = value.get("image") or value.get("video")
-    return [("delete", {"index": index, "value": value, "file": media}), ("change", None)]
+    return [("delete", data), ("change", None)]
+
+
+def delete_data(index: int, item: MediaItem, describe: Describe) -> dict[str, t.Any]:
+    """A delete event's data: the removed item's ``index``, ``value`` and ``file``."""
+    value = describe(item)
+    return {"index": index, "value": value, "file": value.get("image") or value.get("video")}

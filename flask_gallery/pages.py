@@ -55,7 +55,10 @@ def same_origin(origin: str | None) -> bool:
         return True
     if origin == "null":
         return False
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "http://[" and the like: no site at all
+        return False
     return parts.netloc == request.host and parts.scheme in ("http", "https")
 
 
@@ -72,8 +75,16 @@ def check_request(token: str) -> None:
         raise Forbidden(
             f"The {PAGE_HEADER} header is missing: gallery requests must come from the page."
         )
-    if not secrets.compare_digest(sent, token):
+    if not _same(sent, token):
         raise Forbidden("The page token does not match this request.")
+
+
+def _same(sent: str, expected: str) -> bool:
+    """A constant-time comparison that takes any text a client sends (``compare_digest`` raises
+    ``TypeError`` for non-ASCII ``str``)."""
+    return secrets.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def owned_page(store: PageStore, token: str) -> PageState:
@@ -86,7 +97,7 @@ def owned_page(store: PageStore, token: str) -> PageState:
 
 
 def check_owner(page: PageState) -> None:
-    if not secrets.compare_digest(page.session_id, str(session.get(SESSION_KEY, ""))):
+    if not _same(page.session_id, str(session.get(SESSION_KEY, ""))):
         raise Forbidden("This page belongs to another session. Reload the page.")
 
 

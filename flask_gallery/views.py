@@ -3,25 +3,41 @@ or the gallery's actions (:mod:`.actions`), and answer with a fragment.
 
 Media refusals (unknown or forged id, bad width) are the store's ``NotFound``; page refusals are
 403 (cross-site, another session's or a forged token), 410 (expired page) and 400 (forged or
-stale index), each answered as a message htmx shows inside the gallery.
+stale index), each answered as a message htmx shows inside the gallery. A page's requests are
+checked, and every request's body bounded, before anything reads the body
+(:func:`refuse_early`).
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request, session
 from markupsafe import Markup
-from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    NotFound,
+    RequestEntityTooLarge,
+)
 
 from . import actions, interactions
+from .app_state import AppState
 from .app_state import app_state as _state
 from .dispatch import alert, alerts_target, describe, partial
-from .media import send_media
+from .media import MediaItem, send_media
 from .media.names import attachment_name
-from .media.uploads import UploadRejected
-from .pages import check_request
+from .media.uploads import UploadRejected, clean_filename
+from .pages import SESSION_KEY, check_request, owned_page
 from .zipstream import stream_zip, unique_names
+
+#: The largest body of a gallery request other than an upload (form fields, an API call).
+MAX_FORM_BYTES = 1024 * 1024
+#: Routes of one page (``/p/<page>/...``), checked against the page before anything is read.
+PAGE_ENDPOINTS = frozenset({"actions", "select", "close", "delete", "upload"})
+#: Routes of the JSON API (:mod:`.api`), which answer errors in JSON.
+API_ENDPOINTS = frozenset({"api_info", "api_call"})
 
 
 def media(media_id: str) -> Response:
@@ -67,9 +83,52 @@ def download_all(key: str) -> Response:
     return response
 
 
+def body_limit(config: t.Mapping[str, t.Any], endpoint: str) -> int:
+    """The most bytes a request to ``endpoint`` may send: an upload's whole request is bounded
+    by ``GALLERY_MAX_UPLOAD_REQUEST_BYTES`` (and never more than its files could need); every
+    other gallery request carries form fields or a JSON call at most."""
+    if endpoint != "upload":
+        return MAX_FORM_BYTES
+    files = (config["GALLERY_MAX_UPLOAD_BYTES"] + 4096) * config["GALLERY_MAX_UPLOAD_FILES"]
+    return min(int(config["GALLERY_MAX_UPLOAD_REQUEST_BYTES"]), int(files))
+
+
+def check_page(state: AppState, token: str) -> None:
+    """The page's request checks, cheapest first: origin and the page's header (403), the
+    session cookie (403: without it no page can be this requester's), the page (410 when
+    gone, 403 when another session's)."""
+    check_request(token)
+    if not session.get(SESSION_KEY):
+        raise Forbidden(
+            "This request carries no gallery session: the page's cookie is missing. Reload the "
+            "page, with cookies allowed for this site."
+        )
+    owned_page(state.pages, token)
+
+
+def refuse_early(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
+    """The first code of every gallery request. Flask runs URL value preprocessors before any
+    ``before_request`` hook (the app's own, Flask-WTF's CSRFProtect, which reads the form), so a
+    request refused here has none of its body read: a made-up page token or a missing session
+    costs the server its headers only, and a ``Content-Length`` over the limit is refused
+    unread (413). The limit is set on this request alone (the app's ``MAX_CONTENT_LENGTH``
+    still governs its other views), so a chunked body is cut off at it while it streams in."""
+    name = (endpoint or "").rpartition(".")[2]
+    state = _state()
+    limit = body_limit(state.config, name)
+    request.max_content_length = limit
+    if name in PAGE_ENDPOINTS and values is not None:
+        check_page(state, str(values.get("page", "")))
+    length = request.content_length
+    if length is not None and length > limit:
+        raise RequestEntityTooLarge(
+            f"This request is {length} bytes; this route accepts at most {limit} bytes."
+            + (" Upload fewer or smaller files at once." if name == "upload" else "")
+        )
+
+
 def show(page: str, name: str) -> Markup:
     """The gallery as it stands on this page; also the base URL of its actions."""
-    check_request(page)
     with actions.editing(page, name) as (state, gallery, page_state, gallery_state):
         return state.extension.draw(gallery, gallery_state, page_state.token)
 
@@ -80,51 +139,54 @@ def _answered(answer: actions.Answer) -> Markup:
 
 
 def select(page: str, name: str, index: str) -> Markup:
-    check_request(page)
     return _answered(actions.select(page, name, index, request.form))
 
 
 def close(page: str, name: str) -> Markup:
-    check_request(page)
     return _answered(actions.close(page, name, request.form))
 
 
 def delete(page: str, name: str, index: str) -> Markup:
-    check_request(page)
     return _answered(actions.delete(page, name, index, request.form))
 
 
 def upload(page: str, name: str) -> Markup:
     """Files from the picker, a drop, the clipboard or the webcam. Each is checked by content;
     the good ones are appended together (never half an upload), each refused one is named with
-    its reason. The picker and drops fire ``upload`` then ``change``; clipboard and webcam only
-    ``change``, as Gradio."""
-    # Bound the whole request before Werkzeug reads it: at most this many files of at most the
-    # per-file limit (each file is then checked on its own).
-    config = _state().config
-    max_files = config["GALLERY_MAX_UPLOAD_FILES"]
-    request.max_content_length = (config["GALLERY_MAX_UPLOAD_BYTES"] + 4096) * max_files
+    its reason, as is each one past ``GALLERY_MAX_ITEMS`` (never decoded). The picker and drops
+    fire ``upload`` then ``change``; clipboard and webcam only ``change``, as Gradio."""
     source = request.form.get("source", "upload")
     if source not in ("upload", "clipboard", "webcam"):
-        raise BadRequest(f"Unknown upload source {source!r}.")
-    check_request(page)
+        raise BadRequest(f"Unknown upload source {source[:100]!r}.")
     with actions.editing(page, name) as (state, gallery, page_state, gallery_state):
         props = actions.check_interactive(state, gallery, gallery_state)
+        config = state.config
+        max_files, max_items = config["GALLERY_MAX_UPLOAD_FILES"], config["GALLERY_MAX_ITEMS"]
         files = request.files.getlist("files")
         if len(files) > max_files:
             raise BadRequest(f"Too many files: {len(files)}. Upload at most {max_files} at once.")
         if not files:
             raise BadRequest("No file was sent: choose, drop or paste one or more images.")
-        added, refused = [], []
+        room = max_items - len(gallery_state.items)
+        added: list[MediaItem] = []
+        refused: list[UploadRejected] = []
         for file in files:
+            if len(added) >= room:
+                refused.append(
+                    UploadRejected(
+                        clean_filename(file.filename),
+                        f"the gallery holds at most {max_items} items.",
+                    )
+                )
+                continue
             try:
                 added.append(
                     state.media.add_upload(
                         t.cast("t.BinaryIO", file.stream),
                         file.filename,
                         file_types=props.file_types,
-                        max_bytes=state.config["GALLERY_MAX_UPLOAD_BYTES"],
-                        max_pixels=state.config["GALLERY_MAX_IMAGE_PIXELS"],
+                        max_bytes=config["GALLERY_MAX_UPLOAD_BYTES"],
+                        max_pixels=config["GALLERY_MAX_IMAGE_PIXELS"],
                     )
                 )
             except UploadRejected as exc:
@@ -145,14 +207,24 @@ def upload(page: str, name: str) -> Markup:
 
 def error(exc: HTTPException) -> Response:
     """A refused gallery request as a message inside the gallery: htmx swaps 4xx responses, so
-    the answer is retargeted to the gallery's alert area and the gallery itself stays as it was."""
-    response = Response(
-        alert("error", exc.description or exc.name), status=exc.code, mimetype="text/html"
-    )
-    target = alerts_target(request.headers.get("X-Gallery-Root", ""))
-    if request.headers.get("HX-Request") and target:
-        response.headers["HX-Retarget"] = target
-        response.headers["HX-Reswap"] = "innerHTML"
+    the answer is retargeted to the gallery's alert area and the gallery itself stays as it was.
+    The JSON API answers ``{"error": message}``; ``abort(response)`` (an API guard's) is sent as
+    it was made."""
+    if exc.response is not None:
+        return t.cast(Response, exc.response)
+    text = exc.description or exc.name
+    if (request.endpoint or "").rpartition(".")[2] in API_ENDPOINTS:
+        response = jsonify({"error": text})
+        response.status_code = exc.code or 500
+    else:
+        response = Response(alert("error", text), status=exc.code, mimetype="text/html")
+        target = alerts_target(request.headers.get("X-Gallery-Root", ""))
+        if request.headers.get("HX-Request") and target:
+            response.headers["HX-Retarget"] = target
+            response.headers["HX-Reswap"] = "innerHTML"
+    for header, value in exc.get_headers():  # WWW-Authenticate of a 401, Allow of a 405...
+        if header.lower() != "content-type":
+            response.headers[header] = value
     return response
 
 
@@ -166,4 +238,5 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/p/<page>/<name>/close", "close", close, methods=["POST"])
     bp.add_url_rule("/p/<page>/<name>/delete/<index>", "delete", delete, methods=["POST"])
     bp.add_url_rule("/p/<page>/<name>/upload", "upload", upload, methods=["POST"])
+    bp.url_value_preprocessor(refuse_early)
     bp.register_error_handler(HTTPException, error)

@@ -19,7 +19,6 @@ that dropped before it arrived is sent again (:func:`_resume_point`).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import queue
 import socket
@@ -39,6 +38,7 @@ from .dispatch import alert, alerts_target, partial
 from .pages import check_request, owned_page, same_origin
 from .request import Request, snapshot
 from .state import PageState
+from .wire import loads
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def _resume_of(message: str | bytes | None) -> int | None:
     if message is None:
         return None
     try:
-        frame = json.loads(message)
+        frame = loads(message)
     except ValueError:
         return None
     resume = frame.get("resume") if isinstance(frame, dict) else None
@@ -212,7 +212,7 @@ class _Clicks:
             self.send(_answer_mark(root) + html)
             answer.fire()
         except HTTPException as exc:
-            _refuse(self.send, root, exc.description or exc.name)
+            _refuse(self.send, root or getattr(exc, "root", ""), exc.description or exc.name)
         except (ConnectionClosed, OSError):
             raise  # the socket is gone: the relay ends
         except Exception:
@@ -220,13 +220,36 @@ class _Clicks:
             _refuse(self.send, root, "The server could not act on this click. Try again.")
 
 
+class _BadClick(BadRequest):
+    """A click frame refused before it could be read; ``root`` is the gallery it named, if it
+    named one, so the refusal still shows there."""
+
+    def __init__(self, description: str, root: str = "") -> None:
+        super().__init__(description)
+        self.root = root
+
+
 def _parse_click(message: str | bytes) -> dict[str, t.Any]:
+    """A click frame as gallery.js sends it: ``{"action": url, "values": {field: str | [str]},
+    "root": gallery id}``; anything else is refused (400) and changes nothing."""
     try:
-        click = json.loads(message)
+        click = loads(message)
     except ValueError:
-        raise BadRequest("A click message must be JSON.") from None
-    if not isinstance(click, dict) or not isinstance(click.get("action"), str):
-        raise BadRequest("A click message names its action's URL in 'action'.")
+        raise _BadClick("A click message must be JSON.") from None
+    if not isinstance(click, dict):
+        raise _BadClick("A click message is a JSON object naming its action's URL in 'action'.")
+    root = click.get("root", "")
+    if not isinstance(root, str):
+        raise _BadClick("A click's 'root' is the id of its gallery's element.")
+    if not isinstance(click.get("action"), str):
+        raise _BadClick("A click message names its action's URL in 'action'.", root)
+    values = click.get("values") or {}
+    if not isinstance(values, dict) or not all(
+        isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+        for value in values.values()
+    ):
+        raise _BadClick("A click's 'values' must be an object of form fields (strings).", root)
     return click
 
 

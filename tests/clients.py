@@ -1,12 +1,19 @@
 """A page as a browser holds it, for tests against a live server (:class:`tests.live.LiveServer`
 in this process, or :class:`tests.servers.ServerProcess`): its token and session cookie, its
 clicks as gallery.js sends them (an HTTP POST, or a frame on the page's socket), uploads, and a
-WebSocket client that sends what a browser sends."""
+WebSocket client that sends what a browser sends.
+
+A client may speak from another loopback address (``source="127.0.0.2"``): the server then sees
+another remote address, as it would see another machine (Linux routes all of 127/8 to lo).
+"""
 
 from __future__ import annotations
 
+import functools
+import http.client
 import json
 import re
+import socket
 import time
 import typing as t
 import urllib.request
@@ -41,17 +48,32 @@ class Response(t.NamedTuple):
     headers: t.Any
 
 
+class _FromAddress(urllib.request.HTTPHandler):
+    """Connects from a given local address."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connect = functools.partial(http.client.HTTPConnection, source_address=(self.source, 0))
+        return self.do_open(connect, req)
+
+
 def request(
     url: str,
     data: bytes | None = None,
     headers: t.Mapping[str, str] | None = None,
     method: str | None = None,
     timeout: float = 10.0,
+    source: str | None = None,
 ) -> Response:
-    """One HTTP request; an error status is returned, not raised."""
+    """One HTTP request (from the local address ``source``, if given); an error status is
+    returned, not raised."""
     req = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
+    opener = urllib.request.build_opener(_FromAddress(source)) if source else None
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
+        with (opener.open if opener else urllib.request.urlopen)(req, timeout=timeout) as response:
             return Response(
                 response.status, response.read().decode(errors="replace"), response.headers
             )
@@ -75,12 +97,20 @@ def fetch_bytes(
 
 class Page:
     """One rendered page (``GET path``): its token and its session cookie. ``cookie`` reuses a
-    session, as a browser's second tab does."""
+    session, as a browser's second tab does; ``source`` is the local address every HTTP request
+    of the page comes from."""
 
-    def __init__(self, server: Server, path: str = "/", cookie: str | None = None) -> None:
+    def __init__(
+        self,
+        server: Server,
+        path: str = "/",
+        cookie: str | None = None,
+        source: str | None = None,
+    ) -> None:
         self.server = server
+        self.source = source
         headers = {"Cookie": cookie} if cookie else {}
-        response = request(server.url + path, headers=headers)
+        response = request(server.url + path, headers=headers, source=source)
         assert response.status == 200, response
         match = re.search(r'class="fg-socket"[^>]*data-page="([^"]+)"', response.body)
         assert match, "the page has no WebSocket connection element"
@@ -108,7 +138,9 @@ class Page:
     def post(self, gallery: str, action: str, data: bytes = b"", **headers: str) -> Response:
         """An action of ``gallery`` as its htmx request (``select/1``, ``close``...)."""
         url = f"{self.server.url}/_gallery/p/{self.token}/{gallery}/{action}"
-        return request(url, data=data, headers=self.headers(**headers), method="POST")
+        return request(
+            url, data=data, headers=self.headers(**headers), method="POST", source=self.source
+        )
 
     def select(self, index: int, gallery: str = "pics") -> None:
         response = self.post(gallery, f"select/{index}")
@@ -128,7 +160,23 @@ class Page:
 
     def poll(self, after: int = 0) -> Response:
         url = f"{self.server.url}/_gallery/poll/{self.token}?after={after}"
-        return request(url, headers=self.headers())
+        return request(url, headers=self.headers(), source=self.source)
+
+    def poll_until(self, needle: str, limit: float = 10.0) -> str:
+        """Everything the page's polls received until one contains ``needle`` (fails after
+        ``limit`` s), as the page's fallback without a WebSocket receives it."""
+        received: list[str] = []
+        after = 0
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            response = self.poll(after)
+            assert response.status == 200, response
+            received.append(response.body)
+            if needle in response.body:
+                return "".join(received)
+            after = int(response.headers.get("X-Gallery-Seq", after))
+            time.sleep(0.05)
+        raise AssertionError(f"{needle!r} never arrived; received: {received!r}")
 
 
 def multipart(
@@ -162,3 +210,29 @@ def receive_until(ws: Client, needle: str, limit: float = 10.0) -> str:
         if needle in str(message):
             return "".join(received)
     raise AssertionError(f"{needle!r} never arrived; received: {received!r}")
+
+
+def raw_request(
+    server: Server, path: str, headers: t.Mapping[str, str], body: bytes = b"", method: str = "POST"
+) -> socket.socket:
+    """The request line, headers and ``body`` sent on a new connection, which stays open: the
+    body may be only the start of what ``Content-Length`` announces (a client that is still
+    sending), and the test decides what else to send."""
+    port = int(server.host.rpartition(":")[2])
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {server.host}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    # Latin-1, as HTTP/1.1 reads it: a test may send any byte in the path or a header.
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    return sock
+
+
+def read_status(sock: socket.socket, limit: float = 10.0) -> int:
+    """The status code of the response arriving on ``sock`` (fails after ``limit`` s)."""
+    sock.settimeout(limit)
+    received = b""
+    while b"\r\n" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection without an answer: {received!r}"
+        received += chunk
+    return int(received.split(b" ", 2)[1])

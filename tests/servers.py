@@ -1,11 +1,12 @@
 """The app under test in a server process of its own, on loopback.
 
 An in-process server cannot show what the hostile-client and crash suites assert on: the
-server's own memory and threads, ``kill -9`` and a restart over the same media folder. So these
-tests start the server as a deployment would, in its own process group: Werkzeug's threaded
-server (what ``flask run`` uses), gunicorn's gthread worker (README's deployment) or gunicorn's
-gevent worker (many open pages). The app is a factory (``"module:function"``) that reads its
-config from :data:`CONFIG_ENV`, so each test picks its limits without a module of its own.
+server's own memory, threads and CPU, ``kill -9`` and a restart over the same media folder. So
+these tests start the server as a deployment would, in its own process group: Werkzeug's
+threaded server (what ``flask run`` uses), gunicorn's gthread worker (README's deployment) or
+gunicorn's gevent worker (many open pages). The app is a factory (``"module:function"``) that
+reads its config from :data:`CONFIG_ENV`, so each test picks its limits without a module of its
+own. The benchmarks serve their apps with the same class.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ Kind = t.Literal["werkzeug", "gunicorn", "gevent"]
 KINDS: tuple[Kind, ...] = ("werkzeug", "gunicorn", "gevent")
 #: Seconds a server may take to listen (gunicorn with gevent imports a lot on a busy machine).
 START_LIMIT = 60.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -47,23 +49,32 @@ class ServerProcess:
         :meth:`start` finds what the killed process stored.
     :param config: ``GALLERY_*`` (and other) config keys for the app, as JSON values.
     :param threads: gunicorn's ``--threads`` (gthread) or ``--worker-connections`` (gevent).
+    :param env: environment variables for the server, over this process's.
+    :param log: a file the server's output (stdout and stderr) is appended to, instead of this
+        process's.
     """
+
+    #: Server kinds a subclass may add to (with a :meth:`command` of its own for them).
+    kinds: tuple[str, ...] = KINDS
+    start_limit = START_LIMIT
 
     def __init__(
         self,
         app: str,
         instance: Path,
         *,
-        kind: Kind = "werkzeug",
+        kind: str = "werkzeug",
         config: t.Mapping[str, t.Any] | None = None,
         threads: int = 32,
         env: t.Mapping[str, str] | None = None,
+        log: Path | None = None,
     ) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"Unknown server kind {kind!r}: use one of {KINDS}.")
+        if kind not in self.kinds:
+            raise ValueError(f"Unknown server kind {kind!r}: use one of {self.kinds}.")
         self.app, self.instance, self.kind, self.threads = app, instance, kind, threads
         self.config = dict(config or {})
         self.extra_env = dict(env or {})
+        self.log = log
         self.port = free_port()
         self.host = f"{HOST}:{self.port}"
         self.url = f"http://{self.host}"
@@ -96,8 +107,17 @@ class ServerProcess:
         env[CONFIG_ENV] = json.dumps(self.config)
         env[INSTANCE_ENV] = str(self.instance)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(self.command(), env=env, cwd=ROOT, start_new_session=True)
-        deadline = time.monotonic() + START_LIMIT
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(self.log.open("ab")) if self.log else None
+            self.proc = subprocess.Popen(
+                self.command(),
+                env=env,
+                cwd=ROOT,
+                start_new_session=True,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+            )
+        deadline = time.monotonic() + self.start_limit
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the {self.kind} server exited with {self.proc.returncode}")
@@ -105,7 +125,7 @@ class ServerProcess:
                 return self
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"the {self.kind} server did not listen within {START_LIMIT:.0f} s")
+        raise RuntimeError(f"the {self.kind} server did not listen within {self.start_limit:.0f} s")
 
     def __enter__(self) -> ServerProcess:
         return self.start()
@@ -181,6 +201,28 @@ class ServerProcess:
             with contextlib.suppress(OSError):
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
 
+    def held_bytes(self, folder: Path) -> int:
+        """Bytes of the files under ``folder`` the server's processes hold open, deleted ones
+        included (Python's temporary files are unlinked at once): how much of a request body
+        the server spooled there, with ``TMPDIR=folder`` in its environment."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    with contextlib.suppress(OSError):
+                        if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(str(folder)):
+                            total += os.stat(f"/proc/{pid}/fd/{fd}").st_size
+        return total
+
     def threads_now(self) -> int:
         """OS threads of the server's largest process."""
         return self._status("Threads")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the server's processes so far."""
+        ticks = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / CLK_TCK

@@ -126,6 +126,20 @@ def test_api_visibility_and_show_api() -> None:
     assert (hidden.api_name, hidden.api_visibility) == ("false", "private")
 
 
+def test_only_an_argument_the_app_wrote_opens_a_listener_to_the_api() -> None:
+    """Gradio's defaults make every listener public; with the API off (GALLERY_API) only what
+    the app asked for itself becomes an endpoint."""
+    g = Comp()
+    assert g.select(show).api_opened is False
+    assert g.select(show, api_name="named").api_opened is False
+    assert g.select(show, show_api=True).api_opened is True
+    assert g.select(show, api_visibility="public").api_opened is True
+    assert g.select(show, api_visibility="undocumented").api_opened is False
+    assert g.select(show, show_api=True, api_name=False).api_opened is False
+    with pytest.raises(TypeError, match="'show_api' must be True or False, got 'yes'"):
+        g.select(show, show_api="yes")  # type: ignore[arg-type]
+
+
 def test_batch_generators_and_arity_are_refused_at_registration() -> None:
     def gen(xs: list[int]) -> t.Iterator[list[int]]:
         yield xs

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
-import time
 import typing as t
 import warnings
 
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 from flask_gallery.events import Listener, TriggerMode
 
-from .test_queue_support import TERMINAL, WAIT, Comp, Recorder, running_engine
+from .test_queue_support import TERMINAL, WAIT, Comp, Recorder, eventually, running_engine
 
 # Hypothesis' pytest plugin imports this module (and through it libcst, which warns on import)
 # only to report a failure; warnings are errors here, so a failure would show as INTERNALERROR.
@@ -157,16 +156,12 @@ class Run:
 
 def _idle(backend: t.Any) -> bool:
     groups = backend._groups.values()
-    return backend._queued == 0 and not backend._keys and not any(g.running for g in groups)
-
-
-def _eventually(predicate: t.Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + WAIT
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.001)
-    return True
+    return (
+        backend._quotas.count == 0
+        and not backend._keys
+        and not backend._runs
+        and not any(g.running for g in groups)
+    )
 
 
 operation = st.one_of(
@@ -210,7 +205,7 @@ def test_random_sequences_keep_the_rules(ops: list[tuple[t.Any, ...]]) -> None:
         run.drain()
         # Nothing left behind in the bookkeeping (a drifting count would reject as "queue full").
         # A cancelled run's handler may have returned while its worker still holds the slot.
-        assert _eventually(lambda: _idle(engine.backend)), "bookkeeping left: slot or count"
+        assert eventually(lambda: _idle(engine.backend)), "bookkeeping left: slot or count"
 
     assert all(tracker.peak[g] <= LIMITS[g] for g in LIMITS), tracker.peak
     assert len(tracker.entered) == len(set(tracker.entered)), "a submission ran twice"

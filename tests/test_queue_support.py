@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import typing as t
 
 import pytest
@@ -22,6 +23,16 @@ class Comp(Listenable):
 
     def __init__(self, name: str = "g") -> None:
         self.name = name
+
+
+def eventually(predicate: t.Callable[[], bool], limit: float = WAIT) -> bool:
+    """Whether ``predicate`` holds within ``limit`` seconds (for state no message announces)."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
 
 
 def engine_threads() -> list[threading.Thread]:

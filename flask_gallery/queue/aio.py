@@ -6,6 +6,9 @@ worker's context variables (the request context, the notifier).
 
 asyncio is imported by the first ``async def`` run, not with the package: it costs ~10 ms and
 ~1.7 MiB, which an app without async handlers never needs.
+
+An :class:`Interrupt` lets another thread stop what a worker awaits (a handler's timeout): the
+awaitable runs as a task, which the timeout cancels from the timer thread.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ if t.TYPE_CHECKING:
     import asyncio
 
 _local = threading.local()
+T = t.TypeVar("T")
 
 
 def thread_loop() -> asyncio.AbstractEventLoop:
@@ -38,3 +42,37 @@ def close_thread_loop() -> None:
         loop.run_until_complete(loop.shutdown_default_executor())
     finally:
         loop.close()
+
+
+class Interrupt:
+    """One run's handle for stopping it from another thread: :meth:`request` cancels what
+    :meth:`run` awaits now, and anything it awaits later at once. A plain function cannot be
+    stopped; it only learns from :attr:`requested` that nobody waits for it any more."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancel: t.Callable[[], object] | None = None
+        #: Set by :meth:`request`.
+        self.requested = False
+
+    def request(self) -> None:
+        with self._lock:  # held while cancelling: the loop cannot close meanwhile
+            self.requested = True
+            if self._cancel is not None:
+                self._cancel()
+
+    def run(self, awaitable: t.Awaitable[T]) -> T:
+        """Await ``awaitable`` on this thread's loop, cancellable by :meth:`request`."""
+        import asyncio
+
+        loop = thread_loop()
+        task = asyncio.ensure_future(awaitable, loop=loop)
+        with self._lock:
+            if self.requested:
+                task.cancel()
+            self._cancel = lambda: loop.call_soon_threadsafe(task.cancel)
+        try:
+            return loop.run_until_complete(task)
+        finally:
+            with self._lock:
+                self._cancel = None

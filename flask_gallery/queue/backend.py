@@ -26,6 +26,14 @@ class EngineConfig:
     default_concurrency_limit: int | None = 1
     #: Queued submissions beyond this are rejected at once (``GALLERY_MAX_QUEUE_SIZE``).
     max_queue_size: int | None = 1000
+    #: Waiting submissions per page (``GALLERY_MAX_QUEUED_PER_PAGE``).
+    max_queued_per_page: int | None = None
+    #: Waiting submissions per session, all its pages together
+    #: (``GALLERY_MAX_QUEUED_PER_SESSION``).
+    max_queued_per_session: int | None = None
+    #: Seconds a run may take when its listener says ``timeout="default"``
+    #: (``GALLERY_HANDLER_TIMEOUT``).
+    handler_timeout: float | None = None
     #: Worker threads at most, as Gradio's ``max_threads`` (``GALLERY_MAX_THREADS``).
     max_threads: int = 40
     #: Send tracebacks of unexpected handler errors to the page (the app's debug mode).
@@ -47,8 +55,9 @@ class Backend(t.Protocol):
         """Know ``listener``'s concurrency group; idempotent."""
 
     def submit(self, job: Job) -> str | None:
-        """Apply trigger mode and queue limits and queue ``job``; return the rejection reason (the
-        ``rejected`` message is already sent) or ``None`` when accepted."""
+        """Apply trigger mode and queue limits (fair shares, :mod:`.quotas`) and queue ``job``;
+        return the rejection reason (the ``rejected`` message is already sent) or ``None`` when
+        accepted."""
 
     def cancel(self, page: str, listener_ids: t.Collection[str] | None, reason: str) -> int:
         """Cancel the page's queued, deferred and running jobs of these listeners (all with
@@ -67,6 +76,15 @@ class Backend(t.Protocol):
 
     def release(self, page: str) -> None:
         """Free what is buffered for a page whose client left on purpose (no replay wanted)."""
+
+    def jobs(self) -> list[Job]:
+        """Every queued, deferred and running job (running ones include cancelled or timed-out
+        runs whose function has not returned yet), as a snapshot to read, not to change: the
+        media sweeper keeps what their inputs reference."""
+
+    @property
+    def stuck_threads(self) -> int:
+        """Threads whose run timed out and whose function has not returned yet."""
 
     def shutdown(self, *, drain: bool, timeout: float | None) -> None:
         """Stop: finish (``drain``) or cancel what is queued, then join every thread."""

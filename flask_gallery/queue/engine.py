@@ -11,7 +11,7 @@ import time
 import typing as t
 from dataclasses import dataclass
 
-from ..events import Listenable, Listener, TriggerMode
+from ..events import Listenable, Listener, TriggerMode, is_seconds
 from ..request import Request
 from .backend import Backend, EngineConfig
 from .channel import REPLAY_SIZE, Message, Replay, Subscriber
@@ -49,7 +49,15 @@ class EventEngine:
     :param default_concurrency_limit: what ``concurrency_limit="default"`` means
         (``GALLERY_DEFAULT_CONCURRENCY_LIMIT``); ``None`` for no limit.
     :param max_queue_size: submissions waiting at once before new ones are rejected with "queue
-        full" (``GALLERY_MAX_QUEUE_SIZE``); ``None`` for no bound.
+        full" (``GALLERY_MAX_QUEUE_SIZE``); ``None`` for no bound. When it is reached, a client
+        (``submit``'s ``client``) holding fewer still gets in, in place of the newest submission
+        of the client holding the most (see :mod:`flask_gallery.queue.quotas`).
+    :param max_queued_per_page: submissions one page may have waiting; more are rejected with
+        "queue full" for that page only (``GALLERY_MAX_QUEUED_PER_PAGE``); ``None`` for no bound.
+    :param max_queued_per_session: the same for all pages of one session together
+        (``GALLERY_MAX_QUEUED_PER_SESSION``).
+    :param handler_timeout: seconds a run of a listener with ``timeout="default"`` may take
+        (``GALLERY_HANDLER_TIMEOUT``); ``None`` for no limit, as Gradio.
     :param max_threads: worker threads at most, across all listeners (``GALLERY_MAX_THREADS``).
     :param debug: include tracebacks of unexpected handler errors in ``failed`` messages.
     :param run_context: given the job, a context manager each run happens in;
@@ -68,6 +76,9 @@ class EventEngine:
         backend: Backend | None = None,
         default_concurrency_limit: int | None = 1,
         max_queue_size: int | None = 1000,
+        max_queued_per_page: int | None = None,
+        max_queued_per_session: int | None = None,
+        handler_timeout: float | None = None,
         max_threads: int = 40,
         debug: bool = False,
         run_context: RunContext | None = None,
@@ -78,10 +89,20 @@ class EventEngine:
     ) -> None:
         _check_count("default_concurrency_limit", default_concurrency_limit, 1, allow_none=True)
         _check_count("max_queue_size", max_queue_size, 0, allow_none=True)
+        _check_count("max_queued_per_page", max_queued_per_page, 1, allow_none=True)
+        _check_count("max_queued_per_session", max_queued_per_session, 1, allow_none=True)
         _check_count("max_threads", max_threads, 1, allow_none=False)
+        if handler_timeout is not None and not is_seconds(handler_timeout):
+            raise ValueError(
+                f"'handler_timeout' must be a number of seconds > 0 or None, got"
+                f" {handler_timeout!r}."
+            )
         self.config = EngineConfig(
             default_concurrency_limit=default_concurrency_limit,
             max_queue_size=max_queue_size,
+            max_queued_per_page=max_queued_per_page,
+            max_queued_per_session=max_queued_per_session,
+            handler_timeout=handler_timeout,
             max_threads=max_threads,
             debug=debug,
             run_context=run_context,
@@ -146,6 +167,8 @@ class EventEngine:
         *,
         trigger_mode: TriggerMode | None = None,
         periodic: bool = False,
+        session: str | None = None,
+        client: str | None = None,
     ) -> Submission:
         """Submit one event of ``page`` to ``listener``; never blocks on the handler.
 
@@ -156,12 +179,24 @@ class EventEngine:
         :param trigger_mode: overrides the listener's for this submission.
         :param periodic: marks a tick of an ``every`` listener (the engine's own): its ``inputs``
             are empty, for the ``preprocess_hook`` to read from the page's current state.
+        :param session: the page's session, for ``max_queued_per_session``.
+        :param client: who sent it (the remote address), for the fair share of a full queue.
         """
         if isinstance(listener, str):
             listener = self.listener(listener)
         else:
             self._register(listener)
-        job = Job(listener, page, list(inputs), event_data, request, trigger_mode, periodic)
+        job = Job(
+            listener,
+            page,
+            list(inputs),
+            event_data,
+            request,
+            trigger_mode,
+            periodic,
+            session=session,
+            client=client,
+        )
         if listener.cancels:
             self.backend.cancel(page, [target.id for target in listener.cancels], "cancelled")
         if self._closed:
@@ -226,12 +261,26 @@ class EventEngine:
         """Send a message of the caller's own on the page's channel, in sequence with the rest."""
         self.backend.publish(page, msg)
 
+    # -- inspection -------------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        """Every queued, deferred and running submission, read-only (see :meth:`Backend.jobs`)."""
+        return self.backend.jobs()
+
+    @property
+    def stuck_threads(self) -> int:
+        """Worker threads whose run timed out while its function kept running (a sync handler
+        blocked in I/O or C code): out of the pool, counted against ``max_threads``, until the
+        function returns. Each is logged when its timeout lapses."""
+        return self.backend.stuck_threads
+
     # -- lifetime ---------------------------------------------------------------------------
 
     def shutdown(self, *, drain: bool = False, timeout: float | None = 10.0) -> None:
         """Stop ticks, then finish (``drain=True``) or cancel what is queued, and join every
         thread the engine started. Running plain functions cannot be interrupted: shutdown waits
-        for them up to ``timeout`` seconds per thread."""
+        for them up to ``timeout`` seconds in all, then logs the threads still running (stuck
+        ones with their handler's name)."""
         self._closed = True
         self._periodic.close()
         self._ticks.close(timeout)
@@ -245,7 +294,17 @@ class EventEngine:
 
     def _tick(self, listener: Listener, page: str, request: Request | None) -> None:
         if not self._closed:
-            self.submit(listener, page, (), None, request, trigger_mode="once", periodic=True)
+            client = request.remote_addr if request is not None else None
+            self.submit(
+                listener,
+                page,
+                (),
+                None,
+                request,
+                trigger_mode="once",
+                periodic=True,
+                client=client,
+            )
 
 
 def _id(item: Listener | str) -> str:

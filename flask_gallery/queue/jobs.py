@@ -33,6 +33,10 @@ class Job:
     trigger_mode: TriggerMode | None = None
     #: A tick of an ``every`` listener: no inputs were gathered, the page's state is current.
     periodic: bool = False
+    #: The page's session, for the per-session cap on waiting submissions.
+    session: str | None = None
+    #: Who sent it (the remote address), for the queue's fair share between clients.
+    client: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     # Owned by the backend from here on.
@@ -41,6 +45,8 @@ class Job:
     terminal: Terminal | None = None
     #: Set when the job is cancelled while running: a generator stops at its next yield.
     cancelled: bool = False
+    #: Counted among the waiting submissions (see :mod:`.quotas`).
+    counted: bool = False
     seq: int = 0
     enqueued_at: float = 0.0
     started_at: float | None = None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..events import Listener
 from ..notify import Error, Notification, notifier
 from ..progress import Progress, ProgressUnit, tracking_tqdm
-from .aio import thread_loop
+from .aio import Interrupt, thread_loop
 from .jobs import Job, message
 
 _log = logging.getLogger("flask_gallery.queue")
@@ -49,21 +49,31 @@ class Runner:
         self._run_context = run_context
         self._debug = debug
 
-    def run(self, jobs: list[Job]) -> list[Outcome]:
-        """Run ``jobs`` (several only for a batch listener) and return one outcome per job."""
+    def run(self, jobs: list[Job], interrupt: Interrupt | None = None) -> list[Outcome]:
+        """Run ``jobs`` (several only for a batch listener) and return one outcome per job.
+
+        :param interrupt: how a timeout stops the run: what an async handler awaits is
+            cancelled; whatever the run then raises is no failure worth logging."""
         listener = jobs[0].listener
+        interrupt = interrupt or Interrupt()
         try:
             with contextlib.ExitStack() as stack:
                 if self._run_context is not None:
                     stack.enter_context(self._run_context(jobs[0]))
                 stack.enter_context(notifier(lambda note: self._notify(jobs, note)))
-                return self._call(listener, jobs, stack)
+                return self._call(listener, jobs, stack, interrupt)
         except BaseException as exc:  # a handler's sys.exit() must not end the worker either
+            if interrupt.requested:
+                return [Outcome("cancelled", {"reason": "timeout"}) for _ in jobs]
             fields = self.failure(listener, exc)
             return [Outcome("failed", fields) for _ in jobs]
 
     def _call(
-        self, listener: Listener, jobs: list[Job], stack: contextlib.ExitStack
+        self,
+        listener: Listener,
+        jobs: list[Job],
+        stack: contextlib.ExitStack,
+        interrupt: Interrupt,
     ) -> list[Outcome]:
         fn = listener.fn
         spec = listener.spec
@@ -87,24 +97,24 @@ class Runner:
             args, kwargs = spec.call_args(columns, event, progress, first.request)
             result = fn(*args, **kwargs)
             if spec.is_async:
-                result = thread_loop().run_until_complete(result)
+                result = interrupt.run(result)
             return self._split(listener, jobs, result)
         args, kwargs = spec.call_args(inputs[0], event, progress, first.request)
         if spec.is_generator:
-            return [self._stream(first, fn(*args, **kwargs), spec.is_async)]
+            return [self._stream(first, fn(*args, **kwargs), spec.is_async, interrupt)]
         result = fn(*args, **kwargs)
         if spec.is_async:
-            result = thread_loop().run_until_complete(result)
+            result = interrupt.run(result)
         return [Outcome("done", {"value": self._postprocess(first, result)})]
 
-    def _stream(self, job: Job, gen: t.Any, is_async: bool) -> Outcome:
+    def _stream(self, job: Job, gen: t.Any, is_async: bool, interrupt: Interrupt) -> Outcome:
         last: t.Any = None
         count = 0
         try:
             while not job.cancelled:
                 if is_async:
                     try:
-                        value = thread_loop().run_until_complete(gen.__anext__())
+                        value = interrupt.run(gen.__anext__())
                     except StopAsyncIteration:
                         break
                 else:

@@ -11,6 +11,14 @@ starts only when the queue has stood still for :data:`STALL_DELAY`: busy workers
 taking jobs are short of CPU, not of threads (under the GIL a new thread only adds memory,
 ~60 KiB each, and contention), while workers that take nothing are blocked in their handlers
 (I/O, sleeps, waits), which is what more threads are for.
+
+A submission joins only within its fair share of the queue (:mod:`.quotas`). A run with a
+timeout has a timer; when it lapses before the run ends, the run's submissions fail at once, its
+concurrency slot is freed for the next submission, and its thread leaves the pool: it takes no
+other job, counts in :attr:`ThreadsBackend.stuck_threads` until its function returns, then
+exits. Stuck threads count against ``max_threads``, so no number of timeouts can grow the
+threads beyond it, and a concurrency group whose timed-out runs hold half of ``max_threads``
+starts no more runs until one returns: one hung handler never takes every thread from the rest.
 """
 
 from __future__ import annotations
@@ -19,16 +27,18 @@ import itertools
 import logging
 import os
 import threading
+import time
 import typing as t
 from collections import deque
 
 from ..events import Listener
 from ..progress import ProgressUnit
-from .aio import close_thread_loop
+from .aio import Interrupt, close_thread_loop
 from .backend import EngineConfig
 from .channel import Message, PageChannels, Replay, Subscriber
 from .estimate import RunTimes, estimations
 from .jobs import Job, Terminal, message
+from .quotas import Quotas
 from .runner import Outcome, Runner
 from .throttle import ProgressThrottle
 from .timers import Scheduler, TimerHandle
@@ -49,7 +59,7 @@ STALL_DELAY = 0.01
 class _Group:
     """A concurrency group: one FIFO queue and one limit shared by its listeners."""
 
-    __slots__ = ("key", "limit", "queue", "running")
+    __slots__ = ("key", "limit", "queue", "running", "stuck")
 
     def __init__(self, key: str, limit: int | None) -> None:
         self.key = key
@@ -57,9 +67,35 @@ class _Group:
         self.queue: deque[Job] = deque()
         #: Running runs (a batch is one run), by first job id: (listener id, start time).
         self.running: dict[str, tuple[str, float]] = {}
+        #: Timed-out runs whose function has not returned yet.
+        self.stuck = 0
 
-    def has_room(self) -> bool:
-        return self.limit is None or len(self.running) < self.limit
+    def room(self, stuck_cap: int) -> int:
+        """Runs the group may start now (``len(queue)`` standing for no limit)."""
+        if self.stuck >= stuck_cap:
+            return 0
+        if self.limit is None:
+            return len(self.queue)
+        return self.limit - len(self.running)
+
+
+class _Run:
+    """What a worker runs at once: one submission, or a batch of one listener's."""
+
+    __slots__ = ("group", "interrupt", "jobs", "started", "thread", "timed_out", "timeout", "timer")
+
+    def __init__(
+        self, jobs: list[Job], group: _Group | None, timeout: float | None, started: float
+    ) -> None:
+        self.jobs = jobs
+        self.group = group
+        self.timeout = timeout
+        self.started = started
+        #: The worker that took it (runs are taken by the thread that runs them).
+        self.thread = threading.current_thread()
+        self.interrupt = Interrupt()
+        self.timer: TimerHandle | None = None
+        self.timed_out = False
 
 
 class _KeyState:
@@ -99,10 +135,22 @@ class ThreadsBackend:
         self._ready: set[_Group] = set()
         self._keys: dict[str, dict[str, _KeyState]] = {}
         self._immediate: deque[Job] = deque()
-        self._queued = 0
+        self._quotas = Quotas(
+            total=config.max_queue_size,
+            per_page=config.max_queued_per_page,
+            per_session=config.max_queued_per_session,
+        )
         self._seq = itertools.count(1)
         self._times = RunTimes()
+        #: The worker pool; a thread whose run timed out leaves it for ``_stuck``.
         self._threads: list[threading.Thread] = []
+        self._stuck: dict[threading.Thread, _Run] = {}
+        #: Threads of timed-out runs that returned and are exiting (shutdown joins them too).
+        self._leaving: list[threading.Thread] = []
+        self._stuck_cap = max(1, config.max_threads // 2)
+        #: Every run whose function is executing (timed-out ones included), by first job id.
+        self._runs: dict[str, _Run] = {}
+        self._names = itertools.count()
         self._idle = 0
         #: Runs taken by workers so far, and the pending check that the queue is moving.
         self._taken = 0
@@ -149,11 +197,9 @@ class ThreadsBackend:
             return self._reject_locked(job, "shutdown", "The server is shutting down.")
         listener = job.listener
         group = self._register_locked(listener)
-        keys = self._keys.setdefault(job.page, {})
-        state = keys.get(listener.id)
-        if state is None:
-            state = keys[listener.id] = _KeyState()
-        busy = bool(state.active) or state.deferred is not None
+        keys = self._keys.get(job.page)
+        state = keys.get(listener.id) if keys else None
+        busy = state is not None and (bool(state.active) or state.deferred is not None)
         mode = job.mode
         if busy and mode == "once":
             return self._reject_locked(
@@ -164,21 +210,69 @@ class ThreadsBackend:
                 " or register the listener with trigger_mode='multiple' or 'always_last'.",
             )
         if busy and mode == "always_last":
+            assert state is not None
             queued = next((j for j in state.active if j.state == "queued"), None)
             pending = state.deferred or queued
             if pending is not None:
                 self._supersede_locked(state, pending, job, group)
                 return None
-            if self._full_locked():
-                return self._reject_full_locked(job)
+        refused = self._admit_locked(job)
+        if refused is not None:
+            return refused
+        # Looked up again: making room may have dropped another client's job of this key.
+        state = self._keys.setdefault(job.page, {}).setdefault(listener.id, _KeyState())
+        if busy and mode == "always_last":
             state.deferred = job
             job.state = "deferred"
-            self._queued += 1
+            self._quotas.add(job)
             return None
-        if listener.queue and self._full_locked():
-            return self._reject_full_locked(job)
         self._enqueue_locked(job, group, state)
         return None
+
+    def _admit_locked(self, job: Job) -> str | None:
+        """Whether ``job`` may wait: its page's and session's caps, then the global bound, where
+        a client holding fewer takes the place of the newest of the client holding the most."""
+        quotas = self._quotas
+        refused = quotas.refusal(job)
+        if refused is not None:
+            return self._reject_locked(job, "queue_full", refused)
+        if quotas.full():
+            victim = quotas.victim(job)
+            if victim is None:
+                return self._reject_full_locked(job)
+            self._evict_locked(victim)
+        return None
+
+    def _evict_locked(self, job: Job) -> None:
+        """Drop a waiting ``job`` to make room for another client's."""
+        state = self._keys[job.page][job.listener.id]
+        if state.deferred is job:
+            state.deferred = None
+        else:
+            state.active.remove(job)
+            group = self._unqueue_locked(job)
+            if group is not None:
+                self._reestimate_locked(group)
+        job.state = "finished"
+        self._finish_locked(
+            job,
+            "rejected",
+            code="queue_full",
+            reason="queue full: this submission was dropped to make room for other users'; the"
+            " address it came from had the most waiting. Try again in a moment.",
+        )
+        self._forget_key_if_idle(job)
+
+    def _unqueue_locked(self, job: Job) -> _Group | None:
+        """Take a queued ``job`` out of its queue; its group, whose ranks then changed."""
+        if not job.listener.queue:
+            self._immediate.remove(job)
+            return None
+        group = self._group_of[job.listener.id]
+        group.queue.remove(job)
+        if not group.queue:
+            self._ready.discard(group)
+        return group
 
     def _supersede_locked(self, state: _KeyState, old: Job, new: Job, group: _Group) -> None:
         """always_last: ``new`` takes the place of the pending ``old`` (queue position included)."""
@@ -194,20 +288,16 @@ class ThreadsBackend:
             state.active[state.active.index(old)] = new
         old.state = "finished"
         self._finish_locked(old, "cancelled", reason="superseded by a newer submission")
+        self._quotas.add(new)
         if new.state == "queued" and new.listener.queue:
             self._estimate_locked(group, only=new)
 
-    def _full_locked(self) -> bool:
-        limit = self._config.max_queue_size
-        return limit is not None and self._queued >= limit
-
     def _reject_full_locked(self, job: Job) -> str:
-        limit = self._config.max_queue_size
         return self._reject_locked(
             job,
             "queue_full",
-            f"queue full: {self._queued} submissions are waiting (max_queue_size={limit})."
-            " Try again in a moment.",
+            f"queue full: {self._quotas.count} submissions are waiting"
+            f" (max_queue_size={self._quotas.total}). Try again in a moment.",
         )
 
     def _reject_locked(self, job: Job, code: str, reason: str) -> str:
@@ -220,13 +310,13 @@ class ThreadsBackend:
         job.enqueued_at = self._clock()
         job.state = "queued"
         state.active.append(job)
+        self._quotas.add(job)
         if not job.listener.queue:
             self._immediate.append(job)
             self._wake_locked()
             return
         group.queue.append(job)
         self._ready.add(group)
-        self._queued += 1
         self._estimate_locked(group, only=job)
         if group.limit is None or len(group.running) + len(group.queue) <= group.limit:
             self._wake_locked()
@@ -247,20 +337,14 @@ class ThreadsBackend:
         for listener_id in ids:
             state = keys.pop(listener_id)
             if state.deferred is not None:
-                self._queued -= 1
+                state.deferred.state = "finished"
                 self._finish_locked(state.deferred, "cancelled", reason=reason)
                 count += 1
             for job in state.active:
                 if job.state == "queued":
-                    if job.listener.queue:
-                        group = self._group_of[job.listener.id]
-                        group.queue.remove(job)
-                        if not group.queue:
-                            self._ready.discard(group)
+                    group = self._unqueue_locked(job)
+                    if group is not None:
                         touched.add(group)
-                        self._queued -= 1
-                    else:
-                        self._immediate.remove(job)
                     job.state = "finished"
                 else:
                     job.cancelled = True  # the worker sees it at the next yield
@@ -283,14 +367,20 @@ class ThreadsBackend:
         if self._idle > 0:
             self._idle -= 1
             self._cond.notify()
-        elif len(self._threads) < min(EAGER_WORKERS, self._config.max_threads):
+        elif len(self._threads) < min(EAGER_WORKERS, self._max_pool_locked()):
             self._spawn_locked()
-        elif len(self._threads) < self._config.max_threads and self._stall_check is None:
+        elif len(self._threads) < self._max_pool_locked() and self._stall_check is None:
             self._arm_stall_check_locked()
 
+    def _max_pool_locked(self) -> int:
+        """Workers the pool may have: stuck threads count against ``max_threads``."""
+        return self._config.max_threads - len(self._stuck)
+
     def _spawn_locked(self) -> None:
+        if self._stopping:
+            return  # shutdown joins the threads it saw; a later one would outlive it
         thread = threading.Thread(
-            target=self._work, name=f"{THREAD_PREFIX}worker-{len(self._threads)}", daemon=True
+            target=self._work, name=f"{THREAD_PREFIX}worker-{next(self._names)}", daemon=True
         )
         self._threads.append(thread)
         thread.start()
@@ -311,45 +401,45 @@ class ThreadsBackend:
             if self._taken != taken:  # the queue moves: look again later
                 self._arm_stall_check_locked()
                 return
-            for _ in range(min(waiting, self._config.max_threads - len(self._threads))):
+            for _ in range(min(waiting, self._max_pool_locked() - len(self._threads))):
                 self._spawn_locked()
 
     def _runnable_locked(self) -> int:
         """Jobs a worker could take now (a batch counts once per job: an upper bound)."""
         count = len(self._immediate)
         for group in self._ready:
-            room = len(group.queue) if group.limit is None else group.limit - len(group.running)
-            count += min(len(group.queue), max(room, 0))
+            count += min(len(group.queue), max(group.room(self._stuck_cap), 0))
         return count
 
     def _work(self) -> None:
         try:
             while True:
                 with self._cond:
-                    taken = self._take_locked()
-                    while taken is None:
+                    run = self._take_locked()
+                    while run is None:
                         if self._stopping:
                             return
                         self._idle += 1
                         self._cond.wait()
-                        taken = self._take_locked()
+                        run = self._take_locked()
                 self._deliver()
-                batch, group = taken
-                started = self._clock()
-                self._complete(batch, group, self._runner.run(batch), started)
+                if not self._complete(run, self._runner.run(run.jobs, run.interrupt)):
+                    return  # it timed out: this thread left the pool
         finally:
             close_thread_loop()
 
-    def _take_locked(self) -> tuple[list[Job], _Group | None] | None:
+    def _take_locked(self) -> _Run | None:
         now = self._clock()
         if self._immediate:
             job = self._immediate.popleft()
             self._start_locked([job], now)
             self._taken += 1
-            return [job], None
+            return self._track_locked([job], None, now)
         best: _Group | None = None
         for group in self._ready:
-            if group.has_room() and (best is None or group.queue[0].seq < best.queue[0].seq):
+            if group.room(self._stuck_cap) > 0 and (
+                best is None or group.queue[0].seq < best.queue[0].seq
+            ):
                 best = group
         if best is None:
             return None
@@ -366,34 +456,117 @@ class ThreadsBackend:
             best.queue = rest
         if not best.queue:
             self._ready.discard(best)
-        self._queued -= len(batch)
         best.running[head.id] = (listener.id, now)
         self._start_locked(batch, now)
         self._taken += 1
         if best.queue:
             self._reestimate_locked(best)
-        return batch, best
+        return self._track_locked(batch, best, now)
+
+    def _track_locked(self, batch: list[Job], group: _Group | None, now: float) -> _Run:
+        """Record a run as executing, with its timeout's timer when it has one."""
+        timeout = batch[0].listener.timeout
+        if timeout == "default":
+            timeout = self._config.handler_timeout
+        run = _Run(batch, group, timeout, now)
+        self._runs[batch[0].id] = run
+        if timeout is not None:
+            run.timer = self._scheduler.call_later(timeout, lambda: self._time_out(run))
+        return run
 
     def _start_locked(self, batch: list[Job], now: float) -> None:
         eta = self._times.average(batch[0].listener.id)
         for job in batch:
             job.state = "running"
             job.started_at = now
+            self._quotas.remove(job)
             self._post_locked(job, message("started", job, eta=eta, batch=len(batch)))
 
-    def _complete(
-        self, batch: list[Job], group: _Group | None, outcomes: list[Outcome], started: float
-    ) -> None:
+    def _complete(self, run: _Run, outcomes: list[Outcome]) -> bool:
+        """End a run whose function returned; False when it had timed out (its thread then
+        leaves: it was replaced in the pool, and is never silently reused)."""
+        batch = run.jobs
+        head = batch[0]
         with self._cond:
-            head = batch[0]
-            if group is not None:
-                group.running.pop(head.id, None)
-            if all(o.type == "done" for o in outcomes):
-                self._times.add(head.listener.id, self._clock() - started)
-            for job, outcome in zip(batch, outcomes, strict=True):
+            del self._runs[head.id]
+            if run.timer is not None:
+                run.timer.cancel()
+            if run.timed_out:
+                del self._stuck[run.thread]
+                self._leaving = [th for th in self._leaving if th.is_alive()]
+                self._leaving.append(run.thread)
+                if run.group is not None:
+                    run.group.stuck -= 1
+                if self._runnable_locked():
+                    self._wake_locked()  # room for a worker again
+            else:
+                if run.group is not None:
+                    run.group.running.pop(head.id, None)
+                if all(o.type == "done" for o in outcomes):
+                    self._times.add(head.listener.id, self._clock() - run.started)
+                for job, outcome in zip(batch, outcomes, strict=True):
+                    job.state = "finished"
+                    self._finish_locked(job, outcome.type, **outcome.fields)
+                    self._release_key_locked(job)
+        if run.timed_out:
+            _log.info(
+                "Handler %s (%s) returned %.1f s after its timeout; its late result was dropped"
+                " and its thread exits.",
+                head.listener.name,
+                head.listener.id,
+                self._clock() - run.started - (run.timeout or 0.0),
+            )
+        self._deliver()
+        return not run.timed_out
+
+    def _time_out(self, run: _Run) -> None:
+        """The run's timeout lapsed: fail its submissions, free its slot, and take its thread
+        out of the pool (see the module doc)."""
+        head = run.jobs[0]
+        listener = head.listener
+        with self._cond:
+            if run.timed_out or self._runs.get(head.id) is not run:
+                return  # it ended meanwhile
+            run.timed_out = True
+            error = (
+                f"{listener.name} took longer than its timeout of {run.timeout:g} s and was"
+                " stopped."
+            )
+            for job in run.jobs:
+                job.cancelled = True  # a generator stops at its next yield, outputs are dropped
                 job.state = "finished"
-                self._finish_locked(job, outcome.type, **outcome.fields)
+                self._finish_locked(
+                    job,
+                    "failed",
+                    error=error,
+                    title="Timeout",
+                    duration=10,
+                    visible=True,
+                    traceback=None,
+                )
                 self._release_key_locked(job)
+            if run.group is not None:
+                run.group.running.pop(head.id, None)
+                run.group.stuck += 1
+                if run.group.queue:
+                    self._reestimate_locked(run.group)
+            if run.thread in self._threads:
+                self._threads.remove(run.thread)
+            self._stuck[run.thread] = run
+            stuck = len(self._stuck)
+            if self._runnable_locked():
+                self._wake_locked()
+        run.interrupt.request()  # an awaited coroutine is cancelled now
+        _log.warning(
+            "Handler %s (%s) took longer than its timeout of %g s: its submissions failed and"
+            " its thread left the worker pool until the handler returns (%d stuck of"
+            " max_threads=%d).",
+            listener.name,
+            listener.id,
+            run.timeout,
+            stuck,
+            self._config.max_threads,
+        )
         self._deliver()
 
     def _release_key_locked(self, job: Job) -> None:
@@ -404,7 +577,6 @@ class ThreadsBackend:
         state.active.remove(job)
         if not state.active and state.deferred is not None:
             deferred, state.deferred = state.deferred, None
-            self._queued -= 1
             self._enqueue_locked(deferred, self._group_of[deferred.listener.id], state)
         self._forget_key_if_idle(job)
 
@@ -467,6 +639,7 @@ class ThreadsBackend:
 
     def _finish_locked(self, job: Job, terminal: Terminal, **fields: t.Any) -> bool:
         """Send ``job``'s one terminal message; False when it already had one."""
+        self._quotas.remove(job)
         with job.lock:
             if job.terminal is not None:
                 return False
@@ -517,6 +690,25 @@ class ThreadsBackend:
     def release(self, page: str) -> None:
         self._channels.release(page)
 
+    # -- inspection -------------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        with self._cond:
+            found: dict[Job, None] = {}
+            for keys in self._keys.values():
+                for state in keys.values():
+                    found.update(dict.fromkeys(state.active))
+                    if state.deferred is not None:
+                        found[state.deferred] = None
+            for run in self._runs.values():  # cancelled or timed out, yet still executing
+                found.update(dict.fromkeys(run.jobs))
+            return list(found)
+
+    @property
+    def stuck_threads(self) -> int:
+        with self._cond:
+            return len(self._stuck)
+
     # -- shutdown ---------------------------------------------------------------------------
 
     def shutdown(self, *, drain: bool, timeout: float | None) -> None:
@@ -530,12 +722,19 @@ class ThreadsBackend:
             self._stopping = True
             self._idle = 0
             self._cond.notify_all()
-            threads = list(self._threads)
+            threads = [*self._threads, *self._stuck, *self._leaving]
+            stuck = dict(self._stuck)
         self._deliver()
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:
             if thread is not threading.current_thread():
-                thread.join(timeout)
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         self._scheduler.close(timeout)
-        alive = [thread.name for thread in threads if thread.is_alive()]
+        alive = [
+            thread.name
+            + (f" (stuck in {stuck[thread].jobs[0].listener.name})" if thread in stuck else "")
+            for thread in threads
+            if thread.is_alive()
+        ]
         if alive:
             _log.warning("flask_gallery: worker threads still running after shutdown: %s", alive)

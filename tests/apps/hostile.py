@@ -4,8 +4,9 @@ Config comes from the environment (:data:`tests.servers.CONFIG_ENV`), so one mod
 limit a test wants to try. Galleries: ``pics`` and ``other`` (three small images each, a select
 handler writing to ``#out`` / ``#other-out``), ``uploads`` (interactive, an upload handler
 writing the count to ``#uploaded``) and ``hang`` (a select handler that blocks for
-``TEST_HANG_SECONDS``, as a handler stuck in I/O or C code would). ``/`` shows them all, ``/?g=a``
-only ``a``.
+``TEST_HANG_SECONDS``, as a handler stuck in I/O or C code would). ``pics``' handler takes
+``TEST_SELECT_SECONDS`` (default 0), so a flood of its clicks can outpace it. ``/`` shows them
+all, ``/?g=a`` only ``a``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import typing as t
 
 import numpy as np
@@ -28,10 +30,14 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8">{{ gallery_assets() }
 
 def create_app() -> Flask:
     app = Flask("hostile_app", instance_path=os.environ["FG_TEST_INSTANCE"])
-    app.config.update(SECRET_KEY="hostile-test-secret", TEST_HANG_SECONDS=30.0)
+    app.config.update(
+        SECRET_KEY="hostile-test-secret", TEST_HANG_SECONDS=30.0, TEST_SELECT_SECONDS=0.0
+    )
     app.config.update(json.loads(os.environ.get("FG_TEST_CONFIG", "{}")))
     galleries = FlaskGallery(app)
-    declare(galleries, float(app.config["TEST_HANG_SECONDS"]))
+    declare(
+        galleries, float(app.config["TEST_HANG_SECONDS"]), float(app.config["TEST_SELECT_SECONDS"])
+    )
 
     @app.get("/")
     def page() -> str:
@@ -47,7 +53,7 @@ def create_app() -> Flask:
     return app
 
 
-def declare(galleries: FlaskGallery, hang_seconds: float) -> None:
+def declare(galleries: FlaskGallery, hang_seconds: float, select_seconds: float = 0.0) -> None:
     def pictures(shade: int) -> list[t.Any]:
         return [(np.full((8, 8, 3), shade + 40 * i, np.uint8), f"item {i}") for i in range(3)]
 
@@ -59,6 +65,8 @@ def declare(galleries: FlaskGallery, hang_seconds: float) -> None:
 
     @pics.on_select(outputs="#out", trigger_mode="multiple")
     def show(evt: SelectData) -> str:
+        if select_seconds:
+            time.sleep(select_seconds)
         return f"selected {evt.index}"
 
     @other.on_select(outputs="#other-out")

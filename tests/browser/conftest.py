@@ -88,12 +88,15 @@ def unavailable(reason: str) -> t.NoReturn:
     pytest.skip(reason)
 
 
-def gallery_app(instance: Path, declare: t.Callable[[FlaskGallery], object]) -> Flask:
-    """A small app whose media store lives in ``instance``. ``declare`` declares its galleries;
-    ``/?g=a&g=b`` shows galleries ``a`` and ``b`` (all of them without ``g``) on :data:`PAGE`,
-    ``&width=600`` in a column 600 px wide (the full width without it)."""
+def gallery_app(
+    instance: Path, declare: t.Callable[[FlaskGallery], object], **config: t.Any
+) -> Flask:
+    """A small app whose media store lives in ``instance``, with ``config`` over the defaults.
+    ``declare`` declares its galleries; ``/?g=a&g=b`` shows galleries ``a`` and ``b`` (all of
+    them without ``g``) on :data:`PAGE`, ``&width=600`` in a column 600 px wide (the full width
+    without it)."""
     app = Flask("gallery_browser_test", instance_path=str(instance))
-    app.config.update(SECRET_KEY="browser-test-secret")
+    app.config.update(SECRET_KEY="browser-test-secret", **config)
     galleries = FlaskGallery(app)
     declare(galleries)
 

@@ -23,7 +23,7 @@ def bare(evt: SelectData) -> str:
     return str(evt.index)
 
 
-@gallery.on_change(outputs="#out", trigger_mode="multiple", concurrency_limit=None)
+@gallery.on_change(outputs="#out", trigger_mode="multiple", concurrency_limit=None, timeout=30)
 def called(value: list[tuple[str, str | None]], progress: Progress = Progress()) -> int:
     return len(value)
 
