@@ -233,11 +233,24 @@ def served_paths(app: Flask, media_dir: str, config: t.Mapping[str, t.Any]) -> S
     description = "its root, instance and media folders and the temp folder"
     if extra:
         description += ", and GALLERY_ALLOWED_PATHS"
-    return ServedPaths(
+    paths = ServedPaths(
         [app.root_path, app.instance_path, media_dir, tempfile.gettempdir(), *extra],
         _folders(config, "GALLERY_BLOCKED_PATHS"),
         description=description,
     )
+    everything = [folder for folder in paths.allowed if os.path.dirname(folder) == folder]
+    if everything:
+        # Flask's root path is the working directory when the import name is no module
+        # (Flask("app") started from "/" in a container): that would allow every file.
+        _log.warning(
+            "Gallery values may name any file on this server: %r is among the folders they "
+            "may name (the app's root path is %r). Give Flask the import name of the app's "
+            "module (Flask(__name__)) or set root_path, and list extra folders in "
+            "GALLERY_ALLOWED_PATHS.",
+            everything[0],
+            app.root_path,
+        )
+    return paths
 
 
 def app_state() -> AppState:

@@ -130,3 +130,17 @@ def test_a_declared_value_outside_the_app_is_refused_at_render(tmp_path: pathlib
         "instance and media folders and the temp folder). Add its folder to "
         "GALLERY_ALLOWED_PATHS to serve it."
     )
+
+
+def test_an_app_rooted_at_the_filesystem_root_is_warned_about(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = Flask("rooted", root_path="/", instance_path=str(tmp_path / "instance"))
+    app.config.update(SECRET_KEY="s")
+    with caplog.at_level("WARNING", logger="flask_gallery"):
+        FlaskGallery(app)
+    assert "Gallery values may name any file on this server" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="flask_gallery"):
+        app_with(tmp_path / "other")
+    assert "any file" not in caplog.text
