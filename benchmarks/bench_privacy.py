@@ -9,10 +9,13 @@
    allowed folders), and drawing 200 items with signed download names, static value.
 
 Figures are medians of thread CPU time (the machine is shared; wall time is noisier).
+``--paths-only --source DIR`` runs part 3 alone against the package in ``DIR`` (e.g. an older
+commit: ``git archive e6c921e flask_gallery templates static | tar -x -C DIR``), to compare.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import pathlib
 import statistics
@@ -25,14 +28,7 @@ import numpy as np
 from flask import Flask, render_template_string
 from PIL import Image
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from flask_gallery import FlaskGallery
-from flask_gallery.app_state import app_state
-from flask_gallery.media import MediaStore
-from flask_gallery.media.strip import strip_image, strip_video
-from flask_gallery.media.videos import detect_video
-
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 LIMITS = {"max_bytes": 64 << 20, "max_pixels": 64_000_000}
 
 
@@ -72,6 +68,10 @@ def mp4_like(size: int) -> bytes:
 
 
 def uploads(tmp: pathlib.Path) -> None:
+    from flask_gallery.media import MediaStore
+    from flask_gallery.media.strip import strip_image, strip_video
+    from flask_gallery.media.videos import detect_video
+
     photo = phone_photo()
     print(f"12 MP JPEG, {len(photo) / 2**20:.1f} MiB:")
     strip_ms = cpu_ms(lambda: strip_image(photo, "JPEG"), 9)
@@ -92,6 +92,9 @@ def uploads(tmp: pathlib.Path) -> None:
 
 
 def paths(tmp: pathlib.Path) -> None:
+    from flask_gallery import FlaskGallery
+    from flask_gallery.app_state import app_state
+
     files = []
     for i in range(200):
         path = tmp / "files" / f"photo-{i:03d}.png"
@@ -111,8 +114,17 @@ def paths(tmp: pathlib.Path) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--paths-only", action="store_true", help="run part 3 only")
+    parser.add_argument("--source", type=pathlib.Path, default=ROOT, help="the package's folder")
+    args = parser.parse_args()
+    sys.path.insert(0, str(args.source))
+    import flask_gallery
+
+    print(f"flask_gallery from {pathlib.Path(flask_gallery.__file__).parent}")
     with tempfile.TemporaryDirectory() as folder:
-        uploads(pathlib.Path(folder))
+        if not args.paths_only:
+            uploads(pathlib.Path(folder))
         paths(pathlib.Path(folder))
 
 

@@ -46,6 +46,8 @@ class ServedPaths:
         self.allowed = _resolved(allowed)
         self.blocked = _resolved(blocked)
         self.description = description
+        self._allowed = _Folders(self.allowed)
+        self._blocked = _Folders(self.blocked)
 
     @classmethod
     def default(cls, media_root: str | os.PathLike[str]) -> ServedPaths:
@@ -53,17 +55,14 @@ class ServedPaths:
         return cls([media_root, tempfile.gettempdir()])
 
     def resolve(self, path: str | os.PathLike[str]) -> str:
-        """The real path of ``path`` when values may name it; :class:`PathRefused` otherwise.
-
-        Plain string comparisons (a render may check hundreds of paths; pathlib's are ten
-        times slower)."""
+        """The real path of ``path`` when values may name it; :class:`PathRefused` otherwise."""
         real = os.path.realpath(path)
-        if _inside(real, self.blocked):
+        if self._blocked.hold(real):
             raise PathRefused(
                 f"{os.fspath(path)!r} is in a folder listed in GALLERY_BLOCKED_PATHS, which "
                 "this app must never serve."
             )
-        if not _inside(real, self.allowed):
+        if not self._allowed.hold(real):
             raise PathRefused(
                 f"{os.fspath(path)!r} is outside the folders this app may serve "
                 f"({self.description}). Add its folder to GALLERY_ALLOWED_PATHS to serve it."
@@ -71,8 +70,14 @@ class ServedPaths:
         return real
 
 
-def _inside(path: str, folders: tuple[str, ...]) -> bool:
-    return any(
-        path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
-        for folder in folders
-    )
+class _Folders:
+    """Resolved folders, tested as strings in one call each (a render may check hundreds of
+    paths; pathlib's ``is_relative_to`` costs ten times more)."""
+
+    def __init__(self, folders: tuple[str, ...]) -> None:
+        self._exact = frozenset(folders)
+        self._prefixes = tuple(f if f.endswith(os.sep) else f + os.sep for f in folders)
+
+    def hold(self, path: str) -> bool:
+        """Whether ``path`` (resolved) is one of the folders or lies under one."""
+        return path in self._exact or path.startswith(self._prefixes)
