@@ -198,7 +198,8 @@ class AppState:
         """Every way items enter a gallery (a declared or callable value, a handler's output,
         ``page.update``) comes here: the size limit is checked before any item is converted.
         A path outside the folders the app may serve is the handler's failure with a message
-        for the page (as Gradio's ``allowed_paths``); the log names the gallery too."""
+        for the page (as Gradio's ``allowed_paths``) that does not show the path; the log
+        names the gallery and the path."""
         max_items = self.config["GALLERY_MAX_ITEMS"]
         if isinstance(value, (list, tuple)) and len(value) > max_items:
             raise TooManyItems(
@@ -209,7 +210,7 @@ class AppState:
             return self.media.postprocess(value, format=gallery.props.format)
         except PathRefused as exc:
             _log.warning("Gallery %r: %s", gallery.name, exc)
-            raise Error(str(exc)) from exc
+            raise Error(exc.public) from exc
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"Gallery {gallery.name!r}: {exc}") from exc
 

@@ -247,7 +247,10 @@ def render(server: ServerProcess, prompt: str, expect: str) -> str:
         ws.close()
 
 
-REFUSED = "is outside the folders this app may serve (its root, instance and media folders"
+REFUSED = (
+    "Gallery item 0: the file is outside the folders this app may serve (its root, instance "
+    "and media folders and the temp folder). Add its folder to GALLERY_ALLOWED_PATHS"
+)
 
 
 def test_handler_paths_outside_the_app_are_refused_in_the_page(
@@ -257,6 +260,7 @@ def test_handler_paths_outside_the_app_are_refused_in_the_page(
         assert "shown cat" in render(running, "cat", "shown cat")
         escaped = render(running, "../../outside/secret", "GALLERY_ALLOWED_PATHS")
         assert REFUSED in html.unescape(escaped) and "shown ../../outside" not in escaped
+        assert str(folders["root"]) not in escaped  # no server path reaches the page
         through_link = render(running, "link", "GALLERY_ALLOWED_PATHS")
         assert REFUSED in html.unescape(through_link)
         system = render(running, "../" * 12 + "etc/hostname", "GALLERY_ALLOWED_PATHS")
@@ -286,5 +290,7 @@ def test_the_refusal_is_logged_for_the_developer(
 ) -> None:
     with paths_server(folders) as running:
         render(running, "link", "GALLERY_ALLOWED_PATHS")
-    assert "Gallery 'outputs': Gallery item 0:" in capfd.readouterr().err
+    logged = capfd.readouterr().err
+    assert "Gallery 'outputs': Gallery item 0: '" in logged
+    assert f"{folders['outputs']}/link.png' is outside the folders" in logged
     assert os.path.islink(folders["outputs"] / "link.png")  # nothing followed or changed it

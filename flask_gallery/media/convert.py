@@ -124,7 +124,7 @@ def convert_one(store: MediaStore, index: int, entry: object, format: str) -> Me
             f"Gallery item {index}: the file {os.fspath(t.cast(t.Any, media))!r} does not exist."
         ) from exc
     except PathRefused as exc:
-        raise PathRefused(f"Gallery item {index}: {exc}") from exc
+        raise exc.at(index) from exc
     except ValueError as exc:
         raise ValueError(f"Gallery item {index}: {exc}") from exc
 

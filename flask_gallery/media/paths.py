@@ -20,7 +20,28 @@ DEFAULT_DESCRIPTION = "the media folder and the temp folder"
 
 class PathRefused(ValueError):
     """A value named a file outside the folders the app may serve; the message says how to
-    allow it."""
+    allow it.
+
+    ``str()`` names the path, for the log and the developer's traceback; :attr:`public` does
+    not, for the page: the page's user may have typed the path, but a server path never goes
+    to the browser (the handler may have built an absolute one, naming the server's folders).
+    """
+
+    def __init__(self, path: str, reason: str, item: int | None = None) -> None:
+        self.path, self.reason, self.item = path, reason, item
+        super().__init__(self._say(repr(path)))
+
+    def _say(self, subject: str) -> str:
+        where = "" if self.item is None else f"Gallery item {self.item}: "
+        return f"{where}{subject} {self.reason}"
+
+    @property
+    def public(self) -> str:
+        return self._say("the file")
+
+    def at(self, item: int) -> PathRefused:
+        """The same refusal, saying which item of the value it was."""
+        return PathRefused(self.path, self.reason, item)
 
 
 def _resolved(paths: t.Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
@@ -59,13 +80,14 @@ class ServedPaths:
         real = os.path.realpath(path)
         if self._blocked.hold(real):
             raise PathRefused(
-                f"{os.fspath(path)!r} is in a folder listed in GALLERY_BLOCKED_PATHS, which "
-                "this app must never serve."
+                os.fspath(path),
+                "is in a folder listed in GALLERY_BLOCKED_PATHS, which this app must never serve.",
             )
         if not self._allowed.hold(real):
             raise PathRefused(
-                f"{os.fspath(path)!r} is outside the folders this app may serve "
-                f"({self.description}). Add its folder to GALLERY_ALLOWED_PATHS to serve it."
+                os.fspath(path),
+                f"is outside the folders this app may serve ({self.description}). Add its "
+                "folder to GALLERY_ALLOWED_PATHS to serve it.",
             )
         return real
 
