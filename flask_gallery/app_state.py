@@ -10,7 +10,10 @@ import atexit
 import collections
 import hashlib
 import hmac
+import json
+import logging
 import os
+import tempfile
 import threading
 import typing as t
 import weakref
@@ -20,6 +23,8 @@ from flask import Flask, current_app
 
 from .component import Gallery, GalleryValue
 from .media import MediaItem, MediaStore
+from .media.paths import PathRefused, ServedPaths
+from .notify import Error
 from .queue import EventEngine
 from .request import run_context
 from .sockets import SocketRegistry
@@ -29,6 +34,8 @@ if t.TYPE_CHECKING:
     import jinja2
 
     from .extension import FlaskGallery
+
+_log = logging.getLogger("flask_gallery")
 
 #: Every app's state, so the process can stop their engines and pools on exit.
 _live: weakref.WeakSet[AppState] = weakref.WeakSet()
@@ -47,8 +54,14 @@ def _ours(name: str) -> bool:
     return name.startswith("flask_gallery/")
 
 
-#: How many "Download all" sets an app remembers.
+#: How many "Download all" sets an app remembers, and how many items in all of them together:
+#: each item holds its id and the name its page gave it (up to 255 characters), so the count of
+#: sets alone would let a few pages of long-named uploads fill the memory.
 DOWNLOAD_SETS = 1024
+DOWNLOAD_ITEMS = 100_000
+
+#: A "Download all" set: each item's media id and the name it is saved as (None: "image-<n>").
+DownloadEntries = tuple[tuple[str, str | None], ...]
 
 
 class TooManyItems(ValueError):
@@ -73,6 +86,8 @@ class AppState:
             Path(media_dir),
             t.cast("str | bytes", app.secret_key),
             encode_ahead=config["GALLERY_ENCODE_AHEAD"],
+            keep_metadata=bool(config["GALLERY_KEEP_METADATA"]),
+            served_paths=served_paths(app, media_dir, config),
         )
         "The content-addressed store every item of this app goes through."
         self.pages: PageStore = MemoryPageStore(
@@ -92,9 +107,10 @@ class AppState:
         self._first_render = threading.Lock()
         self._templates_ready = False
         self._lock = threading.Lock()
-        self._download_sets: collections.OrderedDict[str, tuple[str, ...]] = (
+        self._download_sets: collections.OrderedDict[str, DownloadEntries] = (
             collections.OrderedDict()
         )
+        self._download_items = 0
         self._secret = hashlib.sha256(str(app.secret_key).encode()).digest()
 
     def engine(self) -> EventEngine:
@@ -166,27 +182,38 @@ class AppState:
                 self._templates_ready = True
 
     def download_set(self, items: t.Sequence[MediaItem]) -> str | None:
-        """A short key for "Download all" of exactly these items (None when none is stored
-        here: external URLs are never fetched). Kept in a bounded, most-recent-first table, so a
-        page rendered long ago may find its key forgotten and get a 404, never another set."""
-        ids = tuple(item.id for item in items if item.id is not None)
-        if not ids:
+        """A short key for "Download all" of exactly these items under their own names (None
+        when none is stored here: external URLs are never fetched). The key covers the names,
+        so pages holding the same files under other names get sets of their own. Kept in a
+        bounded, most-recent-first table, so a page rendered long ago may find its key
+        forgotten and get a 404, never another set."""
+        entries = tuple((item.id, item.orig_name) for item in items if item.id is not None)
+        if not entries:
             return None
-        key = hmac.new(self._secret, "\n".join(ids).encode(), "sha256").hexdigest()[:32]
+        text = json.dumps(entries, separators=(",", ":"), ensure_ascii=False)
+        message = text.encode("utf-8", "surrogatepass")
+        key = hmac.new(self._secret, message, "sha256").hexdigest()[:32]
         with self._lock:
-            self._download_sets[key] = ids
+            if key not in self._download_sets:
+                self._download_sets[key] = entries
+                self._download_items += len(entries)
             self._download_sets.move_to_end(key)
-            while len(self._download_sets) > DOWNLOAD_SETS:
-                self._download_sets.popitem(last=False)
+            while len(self._download_sets) > 1 and (
+                len(self._download_sets) > DOWNLOAD_SETS or self._download_items > DOWNLOAD_ITEMS
+            ):
+                self._download_items -= len(self._download_sets.popitem(last=False)[1])
         return key
 
-    def download_ids(self, key: str) -> tuple[str, ...] | None:
+    def download_entries(self, key: str) -> DownloadEntries | None:
         with self._lock:
             return self._download_sets.get(key)
 
     def convert(self, gallery: Gallery, value: GalleryValue) -> list[MediaItem]:
         """Every way items enter a gallery (a declared or callable value, a handler's output,
-        ``page.update``) comes here: the size limit is checked before any item is converted."""
+        ``page.update``) comes here: the size limit is checked before any item is converted.
+        A path outside the folders the app may serve is the handler's failure with a message
+        for the page (as Gradio's ``allowed_paths``) that does not show the path; the log
+        names the gallery and the path."""
         max_items = self.config["GALLERY_MAX_ITEMS"]
         if isinstance(value, (list, tuple)) and len(value) > max_items:
             raise TooManyItems(
@@ -195,6 +222,9 @@ class AppState:
             )
         try:
             return self.media.postprocess(value, format=gallery.props.format)
+        except PathRefused as exc:
+            _log.warning("Gallery %r: %s", gallery.name, exc)
+            raise Error(exc.public) from exc
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"Gallery {gallery.name!r}: {exc}") from exc
 
@@ -211,6 +241,45 @@ def _page_dropped(state: weakref.ref[AppState]) -> t.Callable[[str], None]:
             engine.close_page(token)
 
     return dropped
+
+
+def _folders(config: t.Mapping[str, t.Any], key: str) -> list[str | os.PathLike[str]]:
+    folders = config[key]
+    if isinstance(folders, (str, bytes, os.PathLike)) or not isinstance(folders, (list, tuple)):
+        raise TypeError(
+            f"{key} must be a list of folders (or files), e.g. ['/srv/outputs']; got {folders!r}."
+        )
+    for folder in folders:
+        if not isinstance(folder, (str, os.PathLike)):
+            raise TypeError(f"{key} holds {folder!r}; each entry must be a str or Path.")
+    return list(folders)
+
+
+def served_paths(app: Flask, media_dir: str, config: t.Mapping[str, t.Any]) -> ServedPaths:
+    """The files str/Path gallery values may name: the app's root, instance and media
+    folders, the temp folder and ``GALLERY_ALLOWED_PATHS``, minus ``GALLERY_BLOCKED_PATHS``."""
+    extra = _folders(config, "GALLERY_ALLOWED_PATHS")
+    description = "its root, instance and media folders and the temp folder"
+    if extra:
+        description += ", and GALLERY_ALLOWED_PATHS"
+    paths = ServedPaths(
+        [app.root_path, app.instance_path, media_dir, tempfile.gettempdir(), *extra],
+        _folders(config, "GALLERY_BLOCKED_PATHS"),
+        description=description,
+    )
+    everything = [folder for folder in paths.allowed if os.path.dirname(folder) == folder]
+    if everything:
+        # Flask's root path is the working directory when the import name is no module
+        # (Flask("app") started from "/" in a container): that would allow every file.
+        _log.warning(
+            "Gallery values may name any file on this server: %r is among the folders they "
+            "may name (the app's root path is %r). Give Flask the import name of the app's "
+            "module (Flask(__name__)) or set root_path, and list extra folders in "
+            "GALLERY_ALLOWED_PATHS.",
+            everything[0],
+            app.root_path,
+        )
+    return paths
 
 
 def app_state() -> AppState:

@@ -91,6 +91,15 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     #: Encode thumbnails and full files of new media in background threads at once, instead
     #: of on their first request (costs CPU and memory for items never shown).
     "GALLERY_ENCODE_AHEAD": False,
+    #: Store uploads with their metadata (EXIF, XMP, IPTC: GPS positions, camera make and
+    #: model, dates) instead of stripping it; rotated photos are still stored upright.
+    "GALLERY_KEEP_METADATA": False,
+    #: Folders (or files) that str/Path gallery values may also name, beside the app's root,
+    #: instance and media folders and the temp folder (Gradio's ``allowed_paths``).
+    "GALLERY_ALLOWED_PATHS": (),
+    #: Folders (or files) that gallery values may never name, even inside allowed ones
+    #: (Gradio's ``blocked_paths``).
+    "GALLERY_BLOCKED_PATHS": (),
 }
 
 
@@ -131,7 +140,8 @@ class FlaskGallery:
         ``GALLERY_MAX_UPLOAD_BYTES``, ``GALLERY_MAX_UPLOAD_FILES``,
         ``GALLERY_MAX_UPLOAD_REQUEST_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``, ``GALLERY_MAX_ITEMS``,
         ``GALLERY_API``, ``GALLERY_PAGE_TTL``, ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``,
-        ``GALLERY_ENCODE_AHEAD``.
+        ``GALLERY_ENCODE_AHEAD``, ``GALLERY_KEEP_METADATA``, ``GALLERY_ALLOWED_PATHS``,
+        ``GALLERY_BLOCKED_PATHS``.
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(

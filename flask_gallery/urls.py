@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import g, url_for
 
+from .app_state import app_state
+
 _PLACEHOLDER = "MEDIA-ID"
 
 
@@ -13,6 +15,7 @@ class Urls:
     200-item gallery costs three route builds, not eight hundred."""
 
     def __init__(self) -> None:
+        self._store = app_state().media
         # Each URL ends with the number we passed (1); drop it and append the real one.
         self._full = url_for("flask_gallery.media", media_id=_PLACEHOLDER)
         self._thumb = url_for("flask_gallery.thumb", media_id=_PLACEHOLDER, width=1)[:-1]
@@ -24,8 +27,11 @@ class Urls:
     def thumb(self, media_id: str, width: int) -> str:
         return self._thumb.replace(_PLACEHOLDER, media_id) + str(width)
 
-    def download(self, media_id: str, index: int) -> str:
-        return self._download.replace(_PLACEHOLDER, media_id) + str(index + 1)
+    def download(self, media_id: str, index: int, name: str | None) -> str:
+        """The attachment URL of item ``index``: saved as its own ``name`` (signed, so the link
+        cannot be edited into another name), else as ``image-<index + 1>``."""
+        url = self._download.replace(_PLACEHOLDER, media_id) + str(index + 1)
+        return url if name is None else url + self._store.name_query(media_id, name)
 
     def download_all(self, key: str) -> str:
         return url_for("flask_gallery.download_all", key=key)

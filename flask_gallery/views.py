@@ -27,7 +27,7 @@ from .app_state import AppState
 from .app_state import app_state as _state
 from .dispatch import alert, alerts_target, describe, partial
 from .media import MediaItem, send_media
-from .media.serving import attachment_name
+from .media.names import attachment_name
 from .media.uploads import UploadRejected, clean_filename
 from .pages import SESSION_KEY, check_request, owned_page
 from .zipstream import stream_zip, unique_names
@@ -49,36 +49,35 @@ def thumb(media_id: str, width: int) -> Response:
 
 
 def download(media_id: str, number: int) -> Response:
-    """Saved under the original file name where one is known, else ``image-<number>.<ext>``
-    (``number`` is the item's 1-based position in the gallery)."""
+    """Saved under the item's own name when its page gave the link one (signed with the app's
+    secret, see :mod:`.media.names`), else ``image-<number>`` (``number`` is the item's
+    1-based position in the gallery); the extension is always the file's detected type."""
     store = _state().media
-    try:
-        name = store.item(media_id).orig_name
-    except LookupError:
-        raise NotFound() from None
+    name = request.args.get("name")
+    if name is not None and not store.name_is_signed(media_id, name, request.args.get("sig", "")):
+        raise NotFound("This download link is not valid: reload the page and try again.")
     return send_media(
         store, media_id, variant="full", download=True, download_name=name or f"image-{number}"
     )
 
 
 def download_all(key: str) -> Response:
-    """ "Download all": the gallery's stored items as ``gallery.zip``, streamed as it is built."""
+    """ "Download all": the gallery's stored items, each under its own name, as
+    ``gallery.zip``, streamed as it is built."""
     state = _state()
-    ids = state.download_ids(key)
-    if ids is None:
+    entries = state.download_entries(key)
+    if entries is None:
         raise NotFound("This download link has expired: reload the page and try again.")
     store = state.media
     try:
-        files = [(store.item(media_id), store.filepath(media_id)) for media_id in ids]
+        paths = [store.filepath(media_id) for media_id, _ in entries]
     except LookupError:
         raise NotFound() from None
     names = unique_names(
-        attachment_name(item.orig_name or f"image-{n}", path.suffix.lstrip("."))
-        for n, (item, path) in enumerate(files, start=1)
+        attachment_name(name or f"image-{n}", path.suffix.lstrip("."))
+        for n, ((_, name), path) in enumerate(zip(entries, paths, strict=True), start=1)
     )
-    response = Response(
-        stream_zip(zip(names, (path for _, path in files), strict=True)), mimetype="application/zip"
-    )
+    response = Response(stream_zip(zip(names, paths, strict=True)), mimetype="application/zip")
     response.headers["Content-Disposition"] = 'attachment; filename="gallery.zip"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

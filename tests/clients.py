@@ -86,6 +86,19 @@ def request(
             return Response(error.code, error.read().decode(errors="replace"), error.headers)
 
 
+def fetch_bytes(
+    url: str, headers: t.Mapping[str, str] | None = None, timeout: float = 10.0
+) -> tuple[int, bytes, t.Any]:
+    """``(status, body, headers)`` of a GET whose body is binary (media, downloads, zips)."""
+    req = urllib.request.Request(url, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, response.read(), response.headers
+    except HTTPError as error:
+        with error:
+            return error.code, error.read(), error.headers
+
+
 class Page:
     """One rendered page (``GET path``): its token and its session cookie. ``cookie`` reuses a
     session, as a browser's second tab does; ``source`` is the local address every HTTP request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import typing as t
 
@@ -96,3 +97,22 @@ def test_items_from_another_store_are_refused(store: MediaStore, tmp_path: pathl
         items = other.postprocess([np.zeros((2, 2), np.uint8)])
     with pytest.raises(LookupError, match="Unknown media id"):
         store.preprocess(items, "filepath")
+
+
+def test_filepaths_are_named_after_each_items_own_file(store: MediaStore) -> None:
+    """As Gradio hands uploads over: the path ends in the name the user gave (with the
+    extension of what the file is), per item, though the bytes are stored once."""
+    data = (pathlib.Path(__file__).parent / "files" / "clip.mp4").read_bytes()
+    limits = {"max_bytes": 1 << 20, "max_pixels": 1 << 20}
+    alice = store.add_upload(data, "alice-result.mp4", **limits)
+    bob = store.add_upload(data, "invoice.html", **limits)
+    value = store.preprocess([alice, bob], "filepath")
+    assert value is not None
+    (alice_path, _), (bob_path, _) = value
+    assert isinstance(alice_path, str) and isinstance(bob_path, str)
+    assert pathlib.Path(alice_path).name == "alice-result.mp4"
+    assert pathlib.Path(bob_path).name == "invoice.mp4"
+    assert pathlib.Path(alice_path).read_bytes() == pathlib.Path(bob_path).read_bytes()
+    assert os.path.samefile(alice_path, bob_path)  # links to one file, no copy
+    again = store.preprocess([bob], "numpy")  # a video is always a path, named the same
+    assert again is not None and again[0][0] == bob_path

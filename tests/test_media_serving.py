@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import typing as t
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -99,18 +100,28 @@ def test_download_supplies_the_extension(client: t.Any, item: MediaItem) -> None
     assert response.headers["Content-Disposition"] == 'attachment; filename="image-3.webp"'
 
 
-def test_download_uses_the_original_name(
+def test_download_uses_the_items_own_name(
     client: t.Any, store: MediaStore, tmp_path: pathlib.Path
 ) -> None:
+    """The store keeps no names: the caller passes the item's, and the store's copy of the
+    same bytes under another name changes nothing."""
     path = tmp_path / "chat été.png"
     path.write_bytes(b"\x89PNG not really")
     (named,) = store.postprocess([path])
-    response = fetch(client, f"/media/{named.id}?download")
+    assert named.orig_name == "chat été.png"
+    response = fetch(client, f"/media/{named.id}?download&name={quote(named.orig_name)}")
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="chat ete.png"')
     assert "filename*=UTF-8''chat%20%C3%A9t%C3%A9.png" in disposition
-    fallback = fetch(client, f"/media/{named.id}?download&name=image-3")
-    assert fallback.headers["Content-Disposition"] == disposition
+    unnamed = fetch(client, f"/media/{named.id}?download")
+    assert unnamed.headers["Content-Disposition"] == 'attachment; filename="image.png"'
+
+
+def test_download_extension_is_the_files_type(client: t.Any, item: MediaItem) -> None:
+    renamed = fetch(client, f"/media/{item.id}?download&name=invoice.html")
+    assert renamed.headers["Content-Disposition"] == 'attachment; filename="invoice.webp"'
+    same_type = fetch(client, f"/media/{item.id}?download&name=photo.WEBP")
+    assert same_type.headers["Content-Disposition"] == 'attachment; filename="photo.WEBP"'
 
 
 def test_download_names_cannot_carry_directories(client: t.Any, item: MediaItem) -> None:

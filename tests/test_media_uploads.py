@@ -1,4 +1,5 @@
-"""Uploads: judged by content against file_types, size and pixel limits, stored upright."""
+"""Uploads: judged by content against file_types, size and pixel limits, stored upright and
+without metadata."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 from PIL import Image
 
 from flask_gallery.media import MediaStore, UploadRejected
+
+from .media_samples import FILES, MAKE, jpeg_scan, leaked, phone_jpeg, picture, saved
 
 LIMITS = {"max_bytes": 1_000_000, "max_pixels": 10_000_000}
 
@@ -41,9 +44,6 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64)
-WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm" + bytes(64)
-OGG = b"OggS\x00\x02" + bytes(64)
 SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="3" height="2"/>'
 
 
@@ -144,12 +144,18 @@ def test_exif_orientation_is_applied(store: MediaStore) -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "mime_type"),
-    [(MP4, "video/mp4"), (WEBM, "video/webm"), (OGG, "video/ogg")],
+    ("file", "mime_type"),
+    [
+        ("clip.mp4", "video/mp4"),
+        ("clip.mov", "video/quicktime"),
+        ("clip.webm", "video/webm"),
+        ("clip.ogg", "video/ogg"),
+    ],
 )
-def test_videos_are_recognised_by_their_magic_bytes(
-    store: MediaStore, data: bytes, mime_type: str
+def test_videos_are_recognised_by_their_container(
+    store: MediaStore, file: str, mime_type: str
 ) -> None:
+    data = (FILES / file).read_bytes()
     item = store.add_upload(data, "clip.bin", file_types=["video"], **LIMITS)
     assert (item.kind, item.mime_type, item.orig_name) == ("video", mime_type, "clip.bin")
     with pytest.raises(UploadRejected, match="does not accept"):
@@ -180,3 +186,69 @@ def test_rejections_are_value_errors_naming_the_file_without_directories(
 ) -> None:
     with pytest.raises(ValueError, match=r"^'x\.png' was refused: "):
         store.add_upload(b"nope", "..\\..\\x.png", **LIMITS)
+
+
+def test_uploads_lose_their_metadata_not_their_pixels(store: MediaStore) -> None:
+    original = phone_jpeg(comment=b"Alice")
+    item = store.add_upload(original, "holiday.jpg", **LIMITS)
+    assert item.id is not None
+    stored = store.filepath(item.id).read_bytes()
+    assert not leaked(stored) and jpeg_scan(stored) == jpeg_scan(original)
+
+
+def test_keep_metadata_stores_the_upload_as_sent(tmp_path: pathlib.Path) -> None:
+    original = phone_jpeg()
+    with MediaStore(tmp_path / "m", "secret", background=False, keep_metadata=True) as store:
+        item = store.add_upload(original, "holiday.jpg", **LIMITS)
+        assert item.id is not None and store.filepath(item.id).read_bytes() == original
+
+
+def test_formats_that_cannot_be_rewritten_become_lossless_pngs(store: MediaStore) -> None:
+    exif = Image.Exif()
+    exif[MAKE] = "PhoneCorp"  # Pillow's TIFF writer takes no GPS block
+    item = store.add_upload(saved(picture(), "TIFF", exif=exif), "scan.tiff", **LIMITS)
+    assert item.id is not None and item.mime_type == "image/png"
+    stored = store.filepath(item.id).read_bytes()
+    assert b"PhoneCorp" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == "PNG" and np.array_equal(np.asarray(image), np.asarray(picture()))
+
+
+@pytest.mark.parametrize("file", ["clip.mp4", "clip.mov"])
+def test_video_uploads_lose_location_and_camera(store: MediaStore, file: str) -> None:
+    original = (FILES / file).read_bytes()
+    item = store.add_upload(original, file, **LIMITS)
+    assert item.id is not None
+    stored = store.filepath(item.id).read_bytes()
+    assert len(stored) == len(original)
+    assert b"48.8584" not in stored and b"PhoneCorp" not in stored and b"Secret X1" not in stored
+
+
+def test_a_file_that_only_starts_like_a_video_is_refused(store: MediaStore) -> None:
+    polyglot = (FILES / "clip.mp4").read_bytes()[:32] + b"<script>alert(1)</script>"
+    with pytest.raises(UploadRejected, match=r"'invoice\.html' was refused: it starts like an MP4"):
+        store.add_upload(polyglot, "invoice.html", **LIMITS)
+
+
+def test_identical_uploads_keep_their_own_names(store: MediaStore) -> None:
+    """Names belong to items: the second uploader of the same bytes gets their own name back,
+    and the store keeps no name at all."""
+    data = encoded("PNG")
+    alice = store.add_upload(data, "alice-hiv-test-result-2026.png", **LIMITS)
+    bob = store.add_upload(data, "guess.png", **LIMITS)
+    assert alice.id == bob.id and bob.orig_name == "guess.png"
+    assert alice.orig_name == "alice-hiv-test-result-2026.png"
+    assert bob.id is not None and store.item(bob.id).orig_name is None
+    stored = b"".join(p.read_bytes() for p in store.root.rglob("*") if p.is_file())
+    assert b"alice" not in stored
+
+
+def test_records_written_with_a_name_reveal_it_no_more(tmp_path: pathlib.Path) -> None:
+    """A store written before names moved to items has the first uploader's name in its
+    meta.json: it is ignored, not served and not an error."""
+    with MediaStore(tmp_path / "m", "secret", background=False) as store:
+        item = store.add_upload(encoded("PNG"), "alice.png", **LIMITS)
+    (meta,) = (tmp_path / "m").rglob("meta.json")
+    meta.write_text(meta.read_text().replace("{", '{"orig_name": "alice.png", ', 1))
+    with MediaStore(tmp_path / "m", "secret", background=False) as reopened:
+        assert item.id is not None and reopened.item(item.id).orig_name is None

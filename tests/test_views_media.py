@@ -82,17 +82,29 @@ def test_svg_is_sandboxed(client: t.Any, served: dict[str, t.Any]) -> None:
     assert "<script>" not in served["html"]  # never inlined into the page
 
 
-def test_download_uses_the_original_name_or_image_n(
+def test_download_uses_the_items_signed_name_or_image_n(
     client: t.Any, served: dict[str, t.Any]
 ) -> None:
     photo_id = ids_in(served["thumbs"][0])[0]
     array_id = ids_in(served["thumbs"][1])[0]
-    named = fetch(client, f"/_gallery/media/{photo_id}/download/1")
+    link = str(served["root"].select_one("a[aria-label=Download]")["href"])
+    assert link.startswith(f"/_gallery/media/{photo_id}/download/1?name=holiday%20photo.png&sig=")
+    named = fetch(client, link)
     assert named.headers["Content-Disposition"] == 'attachment; filename="holiday photo.png"'
     anonymous = fetch(client, f"/_gallery/media/{array_id}/download/2")
     assert anonymous.headers["Content-Disposition"] == 'attachment; filename="image-2.webp"'
-    link = served["root"].select_one("a[aria-label=Download]")
-    assert str(link["href"]).endswith(f"/media/{photo_id}/download/1")
+    unnamed = fetch(client, f"/_gallery/media/{photo_id}/download/1")
+    assert unnamed.headers["Content-Disposition"] == 'attachment; filename="image-1.png"'
+
+
+def test_a_download_name_cannot_be_forged(client: t.Any, served: dict[str, t.Any]) -> None:
+    link = str(served["root"].select_one("a[aria-label=Download]")["href"])
+    forged = link.replace("name=holiday%20photo.png", "name=invoice.pdf")
+    assert fetch(client, forged).status_code == 404
+    other_item = link.replace(ids_in(link)[0], ids_in(served["thumbs"][1])[0])
+    assert fetch(client, other_item).status_code == 404
+    assert fetch(client, link.split("&sig=")[0]).status_code == 404
+    assert fetch(client, link.split("&sig=")[0] + "&sig=%C3%A9%00").status_code == 404
 
 
 def test_download_all_streams_a_zip_of_the_gallery(
@@ -192,3 +204,24 @@ def test_a_symlink_planted_in_the_store_is_not_followed(
     for url in served["thumbs"][:3]:
         response = fetch(client, url)
         assert b"top secret" not in response.data
+
+
+def test_download_sets_are_bounded_by_their_items(
+    app: Flask, galleries: FlaskGallery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names make sets bigger: the table is bounded by items in all sets, not only sets, and
+    a forgotten set is a 404, never another set."""
+    from flask_gallery import app_state
+    from flask_gallery.media import MediaItem
+
+    monkeypatch.setattr(app_state, "DOWNLOAD_ITEMS", 10)
+    state = app.extensions["flask_gallery"]
+    (media,) = state.media.postprocess([np.zeros((2, 2, 3), np.uint8)])
+    keys = []
+    for n in range(6):
+        items = [MediaItem(media.id, "image", orig_name=f"{'x' * 200}-{n}-{i}") for i in range(4)]
+        keys.append(state.download_set(items))
+    kept = [key for key in keys if state.download_entries(key) is not None]
+    assert kept == keys[-2:]  # 2 sets of 4 items: at most 10 items kept
+    entries = state.download_entries(keys[-1])
+    assert entries is not None and entries[0][1] == f"{'x' * 200}-5-0"

@@ -2,7 +2,8 @@
 
 Accepted items (Gradio's): numpy arrays, PIL images, ``str`` paths or http(s) URLs,
 ``pathlib.Path``, each optionally as an ``(media, caption)`` tuple or 2-element list. One small
-function per input kind, chosen from :data:`CONVERTERS` by type.
+function per input kind, chosen from :data:`CONVERTERS` by type. Paths must name files in the
+folders the store may serve (:mod:`.paths`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PIL import Image
 
 from .encode import normalize_format
 from .item import MediaFormat, MediaItem
+from .paths import PathRefused
 from .pixels import from_array, from_pil
 from .probe import extension_of, kind_from_mime, mime_from_name
 
@@ -73,7 +75,11 @@ def from_str(store: MediaStore, value: str, caption: str | None, format: str) ->
 def from_path(
     store: MediaStore, path: os.PathLike[str], caption: str | None, format: str
 ) -> MediaItem:
-    return store.add_file(path, caption=caption)
+    """A server file, read only when it lies in the folders values may name (after symlinks
+    and ``..``); named after the path as given, as Gradio does."""
+    real = store.served_paths.resolve(path)
+    name = os.path.basename(os.fspath(path))
+    return store.add_file(real, caption=caption, orig_name=name, resolved=True)
 
 
 #: Input type -> converter, tried in order (the first isinstance match wins).
@@ -117,6 +123,8 @@ def convert_one(store: MediaStore, index: int, entry: object, format: str) -> Me
         raise FileNotFoundError(
             f"Gallery item {index}: the file {os.fspath(t.cast(t.Any, media))!r} does not exist."
         ) from exc
+    except PathRefused as exc:
+        raise exc.at(index) from exc
     except ValueError as exc:
         raise ValueError(f"Gallery item {index}: {exc}") from exc
 

@@ -3,7 +3,9 @@
 A list of ``(media, caption)`` tuples, or ``None`` for an empty gallery, with media per
 ``type``:
 
-- ``"filepath"``: the ``str`` path of the stored full file (encoded first if still pending).
+- ``"filepath"``: the ``str`` path of the stored full file (encoded first if still pending),
+  named after the item's original file name where it has one (Gradio's uploads keep theirs;
+  the extension is the file's type).
 - ``"pil"``: the decoded full file as a loaded PIL image in the file's own mode (as Gradio;
   loaded so no file handle is left open).
 - ``"numpy"``: a ``uint8`` array, ``(H, W, 3)`` RGB, or ``(H, W, 4)`` RGBA when the image has
@@ -43,9 +45,9 @@ def media_for_handler(store: MediaStore, item: MediaItem, type: PreprocessType) 
         if item.url is None:
             raise ValueError(f"Media item {item!r} has neither an id nor a URL.")
         return item.url
-    path = str(store.filepath(item.id))
     if type == "filepath" or item.kind == "video" or item.is_svg:
-        return path
+        return str(store.filepath(item.id, item.orig_name))
+    path = str(store.filepath(item.id))
     image = load_image(path)
     return image if type == "pil" else as_array(image)
 

@@ -7,9 +7,11 @@ that Content-Type. Only the header is decoded, so probing a large image is cheap
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 import pathlib
 import re
+import typing as t
 
 from PIL import Image, UnidentifiedImageError
 
@@ -29,6 +31,18 @@ UNDECODABLE = (
     Image.DecompressionBombError,
     Image.DecompressionBombWarning,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Detected:
+    """What an uploaded file turned out to be, by its content."""
+
+    kind: t.Literal["image", "video"]
+    mime_type: str
+    #: The extension a stored copy gets (it decides the MIME type the file is served with).
+    ext: str
+    #: Every extension ``file_types`` may name this type by.
+    extensions: frozenset[str]
 
 
 def extension_of(name: str | None) -> str:
@@ -80,13 +94,13 @@ def orientation(image: Image.Image) -> int:
 
 
 def probe_file(path: pathlib.Path, name: str | None) -> Record:
-    """The record of a file about to be stored under its original ``name``."""
+    """The record of a file about to be stored; ``name``'s extension tells videos and SVG."""
     ext = extension_of(name)
     mime_type = mime_from_name(name)
     kind = kind_from_mime(mime_type)
     is_svg = ext in ("svg", "svgz") or mime_type == "image/svg+xml"
     if kind == "video" or is_svg:
-        return Record(kind, "file", ext or "bin", mime_type, is_svg=is_svg, orig_name=name)
+        return Record(kind, "file", ext or "bin", mime_type, is_svg=is_svg)
     try:
         with Image.open(path) as image:
             width, height = image.size
@@ -95,7 +109,7 @@ def probe_file(path: pathlib.Path, name: str | None) -> Record:
             animated = getattr(image, "n_frames", 1) > 1
             detected = image.format
     except UNDECODABLE:
-        return Record("image", "file", ext or "bin", mime_type, orig_name=name)
+        return Record("image", "file", ext or "bin", mime_type)
     if turned in _ROTATED:
         width, height = height, width
     return Record(
@@ -107,5 +121,4 @@ def probe_file(path: pathlib.Path, name: str | None) -> Record:
         height=height,
         has_alpha=alpha,
         animated=animated,
-        orig_name=name,
     )

@@ -24,7 +24,8 @@ WEBP_FROM_WIDTH = 640
 
 @dataclasses.dataclass(frozen=True)
 class Record:
-    """Facts about stored content, shared by every item with that content."""
+    """Facts about stored content, shared by every item with that content: nothing about who
+    stored it or under what name (that belongs to each item, :class:`~.item.MediaItem`)."""
 
     kind: MediaKind
     #: "pixels": raw pixels wait in pixels.npy until the full file is encoded lazily;
@@ -39,8 +40,6 @@ class Record:
     is_svg: bool = False
     #: More than one frame: the grid shows the full file so it animates.
     animated: bool = False
-    #: The name of the first file stored with this content, for downloads.
-    orig_name: str | None = None
 
     @property
     def full_name(self) -> str:
@@ -70,4 +69,8 @@ class Record:
 
     @classmethod
     def from_json(cls, data: bytes) -> Record:
-        return cls(**json.loads(data))
+        fields = json.loads(data)
+        # Records written before names moved to the items named their first uploader's file:
+        # never reveal it.
+        fields.pop("orig_name", None)
+        return cls(**fields)

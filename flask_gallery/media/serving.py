@@ -8,7 +8,6 @@ run scripts in the page's origin even when opened directly.
 
 from __future__ import annotations
 
-import pathlib
 import typing as t
 import unicodedata
 import urllib.parse
@@ -18,6 +17,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wsgi import wrap_file
 
 from .item import MediaVariant
+from .names import attachment_name
 
 if t.TYPE_CHECKING:
     from .store import MediaStore
@@ -41,10 +41,9 @@ def send_media(
     :param variant: "full" (preview, download) or "thumb" (grid; ``width`` one of the store's
         ``thumbnail_widths``, default its grid width).
     :param download: Send ``Content-Disposition: attachment``.
-    :param download_name: The name to save as when the original file name is unknown (numpy
-        and PIL outputs), e.g. "image-3"; the stored file's extension is added when it has
-        none ("image-3.webp"). The original name, where known, always wins: that is the name
-        the user recognises. Default "image.<ext>".
+    :param download_name: The name to save as: the item's original file name where known,
+        else e.g. "image-3". Its extension is the stored file's type ("image-3.webp"; an
+        ``invoice.html`` that is an MP4 is saved as "invoice.mp4"). Default "image.<ext>".
     :raises NotFound: for an id this store did not issue, an unknown variant or width.
     """
     stored = store.open(media_id, variant, width)
@@ -64,24 +63,13 @@ def send_media(
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = MEDIA_CSP
     if download:
-        name = attachment_name(stored.orig_name or download_name, stored.ext)
+        name = attachment_name(download_name, stored.ext)
         response.headers["Content-Disposition"] = content_disposition(name)
     response.call_on_close(stored.file.close)
     response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
     if response.status_code == 304 or request.method == "HEAD":
         stored.file.close()  # no body will be read, so no server will close it
     return response
-
-
-def attachment_name(name: str | None, ext: str) -> str:
-    """A safe file name to save as: no directories or control characters, with an extension."""
-    base = pathlib.PurePosixPath((name or "").replace("\\", "/")).name
-    base = "".join(ch for ch in base if ch.isprintable() and ch not in '"').strip(" .")
-    if not base:
-        base = "image"
-    if not pathlib.PurePosixPath(base).suffix:
-        base = f"{base}.{ext}"
-    return base
 
 
 def content_disposition(name: str) -> str:

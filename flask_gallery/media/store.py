@@ -47,6 +47,8 @@ from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
 from .jobs import Once, Pool, logger
+from .names import NAMED, name_is_signed, name_query, named_file
+from .paths import ServedPaths
 from .pixels import Pixels, has_alpha, pixels_digest, to_image
 from .probe import UNDECODABLE, probe_file
 from .record import META, PIXELS, Record
@@ -81,7 +83,6 @@ class StoredFile:
     ext: str
     #: Content addressed, so it doubles as a strong validator.
     etag: str
-    orig_name: str | None
 
 
 class MediaStore:
@@ -97,6 +98,10 @@ class MediaStore:
         (needs ``background``); when False they are made on first request.
     :param workers: Threads of the background pool and of the pool that hashes a value's
         items; default: the number of cores, at most 4.
+    :param keep_metadata: Store uploads with their metadata (EXIF, XMP, IPTC: locations,
+        cameras, dates) instead of stripping it (:mod:`.strip`).
+    :param served_paths: The files ``str``/``Path`` values may name (:mod:`.paths`); default:
+        under ``root`` or the temp folder.
     """
 
     def __init__(
@@ -109,6 +114,8 @@ class MediaStore:
         background: bool = True,
         encode_ahead: bool = False,
         workers: int | None = None,
+        keep_metadata: bool = False,
+        served_paths: ServedPaths | None = None,
     ) -> None:
         requested = tuple(thumbnail_widths)
         widths = tuple(sorted(set(requested)))
@@ -118,6 +125,8 @@ class MediaStore:
         self._secret = secret_bytes(secret)
         self.thumbnail_widths: tuple[int, ...] = widths
         self.grid_width = min(widths, key=lambda w: abs(w - grid_width))
+        self.keep_metadata = keep_metadata
+        self.served_paths = served_paths or ServedPaths.default(root)
         self._records: dict[str, Record] = {}
         self._file_keys: collections.OrderedDict[tuple[str, int, int, int], str] = (
             collections.OrderedDict()
@@ -220,7 +229,6 @@ class MediaStore:
                 width=int(pixels.shape[1]),
                 height=int(pixels.shape[0]),
                 has_alpha=has_alpha(pixels) and name != "jpeg",
-                orig_name=orig_name,
             )
             if self._keep_fresh(key, pixels):
                 self._commit(key, record)
@@ -236,24 +244,27 @@ class MediaStore:
         *,
         caption: str | None = None,
         orig_name: str | None = None,
+        resolved: bool = False,
     ) -> MediaItem:
         """Copy a local file into the store; FileNotFoundError naming it if it is missing.
 
         Files are hashed while copied; a file already seen in this process (same real path,
-        size, mtime and inode) is not read again.
+        size, mtime and inode) is not read again. ``resolved``: ``path`` is already real
+        (symlinks resolved), so it is not resolved again.
         """
         path = pathlib.Path(path)
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError(f"{str(path)!r} is not a regular file.")
         name = orig_name if orig_name is not None else path.name
-        seen = (os.path.realpath(path), info.st_size, info.st_mtime_ns, info.st_ino)
+        real = os.fspath(path) if resolved else os.path.realpath(path)
+        seen = (real, info.st_size, info.st_mtime_ns, info.st_ino)
         with self._file_keys_lock:
             key = self._file_keys.get(seen)
         record = self.record(key) if key is not None else None
         if key is None or record is None:
             with open(path, "rb") as source:
-                key, record = self._ingest(source, name, name)
+                key, record = self._ingest(source, name)
             with self._file_keys_lock:
                 self._file_keys[seen] = key
                 if len(self._file_keys) > _FILE_KEY_CACHE_SIZE:
@@ -270,12 +281,10 @@ class MediaStore:
     ) -> MediaItem:
         """Store a file given as bytes; ``name``'s extension decides its type (as for paths),
         ``orig_name`` is what a download is called."""
-        key, record = self._ingest(_BytesSource(data), name, orig_name)
+        key, record = self._ingest(_BytesSource(data), name)
         return self._item(key, record, caption, orig_name)
 
-    def _ingest(
-        self, source: t.BinaryIO | _BytesSource, name: str | None, orig_name: str | None
-    ) -> tuple[str, Record]:
+    def _ingest(self, source: t.BinaryIO | _BytesSource, name: str | None) -> tuple[str, Record]:
         staging = self.root / _STAGING
         staging.mkdir(exist_ok=True)
         digest = hashlib.sha256(b"file:")
@@ -288,9 +297,7 @@ class MediaStore:
             key = content_key(digest.digest())
             record = self.record(key)
             if record is None:
-                record = dataclasses.replace(
-                    probe_file(pathlib.Path(temp), name), orig_name=orig_name
-                )
+                record = probe_file(pathlib.Path(temp), name)
                 self.layout.directory(key).mkdir(parents=True, exist_ok=True)
                 os.replace(temp, self.layout.path(key, record.full_name))
                 self._commit(key, record)
@@ -342,21 +349,40 @@ class MediaStore:
             self._records[key] = record
         return record
 
-    def item(self, media_id: str, caption: str | None = None) -> MediaItem:
-        """The item for an id this store issued; LookupError otherwise."""
+    def item(
+        self, media_id: str, caption: str | None = None, orig_name: str | None = None
+    ) -> MediaItem:
+        """The item for an id this store issued; LookupError otherwise. The store keeps no
+        names (identical files uploaded by two users are one content): ``orig_name`` is what
+        the caller knows this item as."""
         key = self.key(media_id)
         record = self.record(key) if key is not None else None
         if key is None or record is None:
             raise LookupError(f"Unknown media id {media_id!r}.")
-        return self._item(key, record, caption, record.orig_name)
+        return self._item(key, record, caption, orig_name)
 
-    def filepath(self, media_id: str) -> pathlib.Path:
-        """The full file of an item (encoded now if still pending); LookupError if unknown."""
+    def name_query(self, media_id: str, name: str) -> str:
+        """The signed query string that lets a download URL carry ``name`` for ``media_id``
+        (:mod:`.names`)."""
+        return name_query(self._secret, media_id, name)
+
+    def name_is_signed(self, media_id: str, name: str, signature: str) -> bool:
+        return name_is_signed(self._secret, media_id, name, signature)
+
+    def filepath(self, media_id: str, name: str | None = None) -> pathlib.Path:
+        """The full file of an item (encoded now if still pending); LookupError if unknown.
+
+        With ``name`` (the item's original file name), the same file under that name with the
+        extension of its type, as Gradio hands uploads to handlers (:func:`.names.named_file`).
+        """
         key = self.key(media_id)
         record = self.record(key) if key is not None else None
         if key is None or record is None or not self._ensure_full(key, record):
             raise LookupError(f"Unknown media id {media_id!r}.")
-        return self.layout.path(key, record.full_name)
+        full = self.layout.path(key, record.full_name)
+        if name is None:
+            return full
+        return named_file(full, self.layout.directory(key) / NAMED, name, record.ext)
 
     def open(
         self, media_id: str, variant: MediaVariant = "full", width: int | None = None
@@ -394,7 +420,7 @@ class MediaStore:
             return None
         size = os.fstat(file.fileno()).st_size
         etag = f"{key}-{name}"
-        return StoredFile(file, size, mime_type, ext, etag, record.orig_name)
+        return StoredFile(file, size, mime_type, ext, etag)
 
     def _thumbnail_width(self, record: Record, width: int | None) -> int | None:
         if not record.thumbnailable or record.width is None:

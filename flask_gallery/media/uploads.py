@@ -1,13 +1,15 @@
 """Validating uploaded files by their content, then storing them.
 
 A file is judged by what it is, never by its name: Pillow must decode it (checked against a
-pixel limit before any pixel is decoded, against decompression bombs), or its first bytes must
-be those of an MP4/MOV, WebM or Ogg video, or it must parse as XML with an ``<svg>`` root. The
-detected type is then checked against ``file_types`` in Gradio's notation ("image", "video",
-".png", "png", "image/png", "image/*").
+pixel limit before any pixel is decoded, against decompression bombs), or its container must
+parse as an MP4/MOV, WebM or Ogg video (:mod:`.videos`), or it must parse as XML with an
+``<svg>`` root. The detected type is then checked against ``file_types`` in Gradio's notation
+("image", "video", ".png", "png", "image/png", "image/*").
 
 Images with an EXIF orientation are stored upright (re-encoded, which also drops their
-metadata); others are stored byte for byte.
+metadata). Others lose their metadata (location, camera, dates) without being re-encoded
+(:mod:`.strip`), unless the store keeps metadata; an image whose container cannot be rewritten
+is re-encoded as a lossless PNG, its ICC profile kept.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ import typing as t
 
 from PIL import Image
 
+from .containers import Malformed
+from .encode import save_image
 from .item import MediaItem
-from .pixels import from_pil
-from .probe import UNDECODABLE, format_extension, orientation
+from .pixels import from_pil, to_image
+from .probe import UNDECODABLE, Detected, format_extension, orientation
+from .strip import strip_image, strip_video
+from .videos import BadVideo, detect_video
 
 if t.TYPE_CHECKING:
     from .store import MediaStore
@@ -33,8 +39,11 @@ FileTypes = t.Sequence[str] | None
 _SVG_TAGS = frozenset({"svg", "{http://www.w3.org/2000/svg}svg"})
 _ENTITY_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
 #: Formats whose files browsers show; an upright copy of another format is stored as PNG.
-_WEB_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
-_HEIF_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
+_WEB_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+#: Modes a PNG stores as they are; others are converted (and lose an ICC profile made for them).
+_PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA", "I;16"})
+#: Modes converted to RGB on the way to a PNG.
+_OTHER_COLOUR_SPACES = frozenset({"CMYK", "YCbCr", "LAB", "HSV"})
 
 
 class UploadRejected(ValueError):
@@ -44,18 +53,6 @@ class UploadRejected(ValueError):
         super().__init__(f"{filename!r} was refused: {reason}")
         self.filename = filename
         self.reason = reason
-
-
-@dataclasses.dataclass(frozen=True)
-class Detected:
-    """What an upload turned out to be."""
-
-    kind: t.Literal["image", "video"]
-    mime_type: str
-    #: The extension a stored copy gets (it decides the MIME type the file is served with).
-    ext: str
-    #: Every extension ``file_types`` may name this type by.
-    extensions: frozenset[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,15 +82,27 @@ def add_upload(
             detected = image_type(image)
             check_allowed(detected, file_types, name)
             return store_image(store, image, data, name, detected)
-    other = sniff_video(data) or sniff_svg(data)
-    if other is None:
+    try:
+        video = detect_video(data)
+    except BadVideo as exc:
+        raise UploadRejected(name, str(exc)) from None
+    if video is not None:
+        check_allowed(video, file_types, name)
+        if not store.keep_metadata:
+            try:
+                data = strip_video(data, video.ext)
+            except Malformed as exc:  # detect_video parsed it: only a bug lands here
+                raise UploadRejected(name, f"its container does not parse ({exc}).") from None
+        return store.add_bytes(data, f"upload.{video.ext}", orig_name=name)
+    svg = sniff_svg(data)
+    if svg is None:
         raise UploadRejected(
             name,
             "it is not an image Pillow can read, an MP4/MOV, WebM or Ogg video, or an SVG "
             "(the content decides, not the name); it may be corrupt.",
         )
-    check_allowed(other, file_types, name)
-    return store.add_bytes(data, f"upload.{other.ext}", orig_name=name)
+    check_allowed(svg, file_types, name)
+    return store.add_bytes(data, f"upload.{svg.ext}", orig_name=name)
 
 
 def clean_filename(filename: str | None) -> str:
@@ -139,30 +148,13 @@ def open_image(data: bytes, name: str, max_pixels: int) -> Image.Image | None:
 
 
 def image_type(image: Image.Image) -> Detected:
-    format = image.format or ""
+    # A JPEG with an MPF segment (phones' depth maps, HDR gain maps) is a JPEG to browsers and
+    # users; stripped of that segment it is a plain one.
+    format = "JPEG" if image.format == "MPO" else image.format or ""
     ext = format_extension(format)
     extensions = {e.lstrip(".") for e, f in Image.registered_extensions().items() if f == format}
     mime_type = Image.MIME.get(format, "image/" + format.lower())
     return Detected("image", mime_type, ext, frozenset(extensions | {ext}))
-
-
-_MOV = Detected("video", "video/quicktime", "mov", frozenset({"mov", "qt"}))
-
-
-def sniff_video(data: bytes) -> Detected | None:
-    """MP4/MOV (ISO base media), WebM or Ogg from their first bytes."""
-    box = data[4:8]
-    if box == b"ftyp" and not data[8:12].startswith(_HEIF_BRANDS):
-        if data[8:10] == b"qt":
-            return _MOV
-        return Detected("video", "video/mp4", "mp4", frozenset({"mp4", "m4v"}))
-    if box in (b"moov", b"mdat", b"wide", b"free"):
-        return _MOV
-    if data[:4] == b"\x1a\x45\xdf\xa3" and b"webm" in data[:64]:
-        return Detected("video", "video/webm", "webm", frozenset({"webm"}))
-    if data[:4] == b"OggS":
-        return Detected("video", "video/ogg", "ogv", frozenset({"ogg", "ogv"}))
-    return None
 
 
 def sniff_svg(data: bytes) -> Detected | None:
@@ -203,10 +195,27 @@ def check_allowed(detected: Detected, file_types: FileTypes, name: str) -> None:
 def store_image(
     store: MediaStore, image: Image.Image, data: bytes, name: str, detected: Detected
 ) -> MediaItem:
-    if orientation(image) == 1 or getattr(image, "n_frames", 1) > 1:
-        return store.add_bytes(data, f"upload.{detected.ext}", orig_name=name)
-    from PIL import ImageOps
+    animated = getattr(image, "n_frames", 1) > 1 and image.format != "MPO"
+    if orientation(image) != 1 and not animated:
+        from PIL import ImageOps
 
-    upright = ImageOps.exif_transpose(image)
-    format = _WEB_FORMATS.get(image.format or "", "png")
-    return store.add_pixels(from_pil(upright), format, orig_name=name)
+        upright = ImageOps.exif_transpose(image)
+        format = _WEB_FORMATS.get(image.format or "", "png")
+        return store.add_pixels(from_pil(upright), format, orig_name=name)
+    if not store.keep_metadata:
+        stripped = strip_image(data, image.format)
+        if stripped is None:
+            return store.add_bytes(lossless_png(image), "upload.png", orig_name=name)
+        data = stripped
+    return store.add_bytes(data, f"upload.{detected.ext}", orig_name=name)
+
+
+def lossless_png(image: Image.Image) -> bytes:
+    """The (first) picture of ``image`` as a PNG without metadata, its ICC profile kept where
+    the pixels stay in the profile's colour space."""
+    icc = image.info.get("icc_profile")
+    if image.mode not in _PNG_MODES:
+        if image.mode in _OTHER_COLOUR_SPACES:  # the profile describes what is no longer there
+            icc = None
+        image = to_image(from_pil(image))
+    return save_image(image, "png", **({"icc_profile": icc} if icc else {}))
