@@ -7,7 +7,8 @@ detected type is then checked against ``file_types`` in Gradio's notation ("imag
 ".png", "png", "image/png", "image/*").
 
 Images with an EXIF orientation are stored upright (re-encoded, which also drops their
-metadata); others are stored byte for byte.
+metadata); others are stored byte for byte. Every stored upload is durable (on disk, flushed)
+before it is returned, so an upload answered 200 survives a crash of the server.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def add_upload(
             "(the content decides, not the name); it may be corrupt.",
         )
     check_allowed(other, file_types, name)
-    return store.add_bytes(data, f"upload.{other.ext}", orig_name=name)
+    return store.add_bytes(data, f"upload.{other.ext}", orig_name=name, durable=True)
 
 
 def clean_filename(filename: str | None) -> str:
@@ -204,9 +205,9 @@ def store_image(
     store: MediaStore, image: Image.Image, data: bytes, name: str, detected: Detected
 ) -> MediaItem:
     if orientation(image) == 1 or getattr(image, "n_frames", 1) > 1:
-        return store.add_bytes(data, f"upload.{detected.ext}", orig_name=name)
+        return store.add_bytes(data, f"upload.{detected.ext}", orig_name=name, durable=True)
     from PIL import ImageOps
 
     upright = ImageOps.exif_transpose(image)
     format = _WEB_FORMATS.get(image.format or "", "png")
-    return store.add_pixels(from_pil(upright), format, orig_name=name)
+    return store.add_pixels(from_pil(upright), format, orig_name=name, durable=True)
