@@ -99,6 +99,10 @@ class PageStore(t.Protocol):
 
     def discard(self, token: str) -> None: ...
 
+    def live_pages(self) -> list[PageState]:
+        """Every page kept now (the media sweeper keeps what they show)."""
+        ...
+
 
 def new_token() -> str:
     """128 random bits, URL safe: unguessable, so a token is also the page's CSRF secret."""
@@ -176,6 +180,11 @@ class MemoryPageStore:
         with self._lock:
             self._pages.pop(token, None)
             self._page_locks.pop(token, None)
+
+    def live_pages(self) -> list[PageState]:
+        with self._lock:
+            self._expire()
+            return [page for _, page in self._pages.values()]
 
     def _expire(self) -> None:
         deadline = self._clock() - self.ttl

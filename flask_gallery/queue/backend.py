@@ -65,6 +65,11 @@ class Backend(t.Protocol):
 
     def replay(self, page: str, after: int = 0) -> Replay: ...
 
+    def jobs(self) -> list[Job]:
+        """Every queued, deferred and running job, to read only (the media sweeper keeps what
+        their inputs reference)."""
+        ...
+
     def release(self, page: str) -> None:
         """Free what is buffered for a page whose client left on purpose (no replay wanted)."""
 

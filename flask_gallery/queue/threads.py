@@ -272,6 +272,16 @@ class ThreadsBackend:
             self._reestimate_locked(group)
         return count
 
+    def jobs(self) -> list[Job]:
+        with self._cond:
+            found: list[Job] = []
+            for keys in self._keys.values():
+                for state in keys.values():
+                    found += state.active
+                    if state.deferred is not None:
+                        found.append(state.deferred)
+            return found
+
     def is_active(self, page: str, listener_id: str) -> bool:
         with self._cond:
             state = self._keys.get(page, {}).get(listener_id)
