@@ -26,6 +26,8 @@ from .ids import KEY_RE
 
 #: Temp files being written, named after their writer.
 STAGING = ".staging"
+#: Key folders being deleted (renamed here first, so deleting is atomic for every reader).
+TRASH = ".trash"
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -41,10 +43,11 @@ class Layout:
         self.real_root = pathlib.Path(os.path.realpath(root))
         self.staging = root / STAGING
         self.staging.mkdir(exist_ok=True)
+        self.trash = root / TRASH
 
     def remove_orphans(self) -> int:
-        """Remove what dead writers left in the staging folder; how many."""
-        return staging.remove_orphans(self.staging)
+        """Remove what dead writers left in the staging and trash folders; how many."""
+        return staging.remove_orphans(self.staging) + staging.remove_orphans(self.trash)
 
     def directory(self, key: str) -> pathlib.Path:
         if not KEY_RE.fullmatch(key):
@@ -94,6 +97,14 @@ class Layout:
         except OSError:
             return False
         return stat.S_ISREG(info.st_mode) and info.st_size > 0
+
+    def touch(self, key: str, name: str) -> bool:
+        """Set the file's mtime to now (a lease, see :mod:`.retention`); False if it is gone."""
+        try:
+            os.utime(self.path(key, name))
+        except FileNotFoundError:
+            return False
+        return True
 
     def read_bytes(self, key: str, name: str) -> bytes | None:
         file = self.open_read(key, name)
@@ -175,6 +186,25 @@ class Layout:
     def remove(self, key: str, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(key, name))
+
+    def to_trash(self, key: str) -> pathlib.Path | None:
+        """Rename the key's folder into the trash (one atomic step: readers and writers in
+        every process see the key whole or gone); its new path, None if it was gone."""
+        self.trash.mkdir(exist_ok=True)
+        target = self.trash / staging.temp_name(key, "key")
+        try:
+            os.rename(self.directory(key), target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def restore(self, trashed: pathlib.Path, key: str) -> bool:
+        """Put a trashed key folder back; False when the key was stored again meanwhile."""
+        try:
+            os.rename(trashed, self.directory(key))
+        except OSError:
+            return False
+        return True
 
 
 def fsync_directory(folder: pathlib.Path) -> None:

@@ -104,6 +104,8 @@ class MediaStore:
         (needs ``background``); when False they are made on first request.
     :param workers: Threads of the background pool and of the pool that hashes a value's
         items; default: the number of cores, at most 4.
+    :param leases: Renew a key's lease (its ``meta.json``'s mtime) whenever its content is
+        added again, for a sweeper that deletes keys unused for a while (``GALLERY_MEDIA_TTL``).
     """
 
     def __init__(
@@ -116,6 +118,7 @@ class MediaStore:
         background: bool = True,
         encode_ahead: bool = False,
         workers: int | None = None,
+        leases: bool = False,
     ) -> None:
         requested = tuple(thumbnail_widths)
         widths = tuple(sorted(set(requested)))
@@ -123,6 +126,7 @@ class MediaStore:
             raise ValueError(f"thumbnail_widths must be positive ints; got {requested!r}.")
         self.layout = Layout(pathlib.Path(root))
         self.layout.remove_orphans()
+        self.leases = leases
         self._secret = secret_bytes(secret)
         self.thumbnail_widths: tuple[int, ...] = widths
         self.grid_width = min(widths, key=lambda w: abs(w - grid_width))
@@ -393,22 +397,36 @@ class MediaStore:
 
     def _reuse(self, key: str) -> Record | None:
         """The record of content added again if its data is still stored, or being written by
-        this process. None when it must be stored (again): never seen, or its data lost in a
-        crash."""
+        this process; its lease is renewed. None when it must be stored (again): never seen,
+        deleted by a sweep, or its data lost in a crash."""
         record = self._records.get(key)
         if record is not None and key in self._unwritten:
             return record
         record = self.record(key)
         if record is None:
             return None
-        if self.layout.present(key, META) and self._has_data(key, record):
+        alive = self.layout.touch(key, META) if self.leases else self.layout.present(key, META)
+        if alive and self._has_data(key, record):
             return record
         self.forget(key)
         return None
 
+    def renew(self, keys: t.Iterable[str]) -> int:
+        """Renew the leases of keys in use (see ``leases``); how many were on disk. Keys gone
+        from disk are forgotten, so adding their content again stores it again."""
+        renewed = 0
+        for key in keys:
+            if key in self._unwritten:
+                continue  # its record gets a fresh mtime when written
+            if self.layout.touch(key, META):
+                renewed += 1
+            else:
+                self.forget(key)
+        return renewed
+
     def forget(self, key: str) -> None:
-        """Drop what this process remembers of a key (its record), once it is found gone from
-        disk, so nothing here believes it is still stored."""
+        """Drop what this process remembers of a key (its record), e.g. after a sweep deleted
+        it, so nothing here believes it is still stored."""
         self._records.pop(key, None)
 
     def _item(
@@ -439,7 +457,7 @@ class MediaStore:
 
     def record(self, key: str) -> Record | None:
         """The key's record: one this process is writing, or one on disk with its data. A
-        record whose data is missing (a crash) counts as absent."""
+        record whose data is missing (a crash, a sweep) counts as absent."""
         record = self._records.get(key)
         if record is None:
             data = self.layout.read_bytes(key, META)
@@ -496,7 +514,7 @@ class MediaStore:
         """
         try:
             return self._open(media_id, variant, width)
-        except LookupError:  # deleted meanwhile, or its writer failed: gone
+        except LookupError:  # deleted meanwhile (a sweep), or its writer failed: gone
             return None
 
     def _open(self, media_id: str, variant: MediaVariant, width: int | None) -> StoredFile | None:
