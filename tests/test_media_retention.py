@@ -300,7 +300,8 @@ def ids_in(html: str) -> list[str]:
 
 
 def test_clean_keeps_what_a_server_uses_and_deletes_an_abandoned_upload(tmp_path: Path) -> None:
-    config = {"GALLERY_MEDIA_TTL": 3, "GALLERY_MEDIA_SWEEP": False}
+    ttl = 10  # renewed every 2.5 s: a server thread starved for 7 s would still be in time
+    config = {"GALLERY_MEDIA_TTL": ttl, "GALLERY_MEDIA_SWEEP": False}
     with ServerProcess(APP, tmp_path / "instance", config=config) as server:
         root = server.instance / "flask_gallery_media"
         live = Page(server, "/?g=uploads")
@@ -314,10 +315,10 @@ def test_clean_keeps_what_a_server_uses_and_deletes_an_abandoned_upload(tmp_path
             time.sleep(0.05)  # the seed gallery's values, which the server's renewals store
             declared = stored(root) - {shown[:32], abandoned[:32]}
         assert len(declared) == 3
-        age(root, 10)  # ten seconds pass for every lease ...
+        age(root, 3 * ttl)  # time passes for every lease ...
         meta = root / shown[:2] / shown[:32] / "meta.json"
         deadline = time.monotonic() + 15
-        while time.time() - meta.stat().st_mtime > 3 and time.monotonic() < deadline:
+        while time.time() - meta.stat().st_mtime > ttl and time.monotonic() < deadline:
             time.sleep(0.1)  # ... and the server renews those it uses
         dry = clean(server, "--dry-run")
         assert dry.returncode == 0, dry.stderr
@@ -330,7 +331,7 @@ def test_clean_keeps_what_a_server_uses_and_deletes_an_abandoned_upload(tmp_path
         assert f"deleted {abandoned[:32]}" in done.stdout and "Deleted 1 media" in done.stdout
         assert request(f"{server.url}/_gallery/media/{shown}").status == 200
         assert request(f"{server.url}/_gallery/media/{abandoned}").status == 404
-    age(root, 10)  # no server any more: only the declared values are kept
+    age(root, 3 * ttl)  # no server any more: only the declared values are kept
     assert clean(server).returncode == 0
     assert stored(root) == declared
 
