@@ -21,9 +21,11 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from . import in_use
 from .component import Gallery, GalleryValue
 from .media import MediaItem, MediaStore
 from .media.paths import PathRefused, ServedPaths
+from .media.retention import Sweeper
 from .notify import Error
 from .queue import EventEngine
 from .request import run_context
@@ -88,8 +90,10 @@ class AppState:
             encode_ahead=config["GALLERY_ENCODE_AHEAD"],
             keep_metadata=bool(config["GALLERY_KEEP_METADATA"]),
             served_paths=served_paths(app, media_dir, config),
+            leases=config["GALLERY_MEDIA_TTL"] is not None,
         )
         "The content-addressed store every item of this app goes through."
+        self._sweeper: Sweeper | None = None
         self.pages: PageStore = MemoryPageStore(
             ttl=config["GALLERY_PAGE_TTL"],
             max_pages=config["GALLERY_MAX_PAGES"],
@@ -146,12 +150,55 @@ class AppState:
             return self._engine
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop the engine (cancelling what is queued) and the media store's background work."""
+        """Stop the engine (cancelling what is queued), media retention and the media store's
+        background work."""
         with self._lock:
             engine, self._engine = self._engine, None
+            sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.stop(timeout)
         if engine is not None:
             engine.shutdown(timeout=timeout)
         self.media.close()
+
+    def start_retention(self) -> None:
+        """Start renewing the leases of the media this process uses, and (unless
+        ``GALLERY_MEDIA_SWEEP`` is off) deleting media unused for ``GALLERY_MEDIA_TTL``; on the
+        first render, not at init_app, so a server that forks its workers starts it in each
+        worker. Nothing happens without a TTL."""
+        ttl = self.config["GALLERY_MEDIA_TTL"]
+        if ttl is None or self._sweeper is not None:
+            return
+        with self._lock:
+            if self._sweeper is None:
+                self._sweeper = Sweeper(
+                    self.media, ttl, self.media_in_use, delete=self.config["GALLERY_MEDIA_SWEEP"]
+                )
+                self._sweeper.start()
+
+    def media_in_use(self) -> set[str]:
+        """Keys this process references: live pages, queued and running jobs, declared values."""
+        keys = in_use.page_keys(self.media, self.pages.live_pages())
+        engine = self._engine
+        if engine is not None:
+            keys |= in_use.job_keys(self.media, engine.backend.jobs())
+        return keys | in_use.item_keys(self.media, self.declared_items())
+
+    def declared_items(self) -> list[MediaItem]:
+        """The items of every gallery declared with a fixed value (converted now if no page
+        showed them yet); a value that cannot be converted is skipped with a warning (its
+        gallery cannot render either)."""
+        items: list[MediaItem] = []
+        for gallery in self.extension.galleries.values():
+            if callable(gallery.value):
+                continue
+            try:
+                items += self.items_for(gallery)
+            except (OSError, TypeError, ValueError) as exc:
+                _log.warning(
+                    "Gallery %r: its declared value cannot be stored: %s", gallery.name, exc
+                )
+        return items
 
     def items_for(self, gallery: Gallery) -> list[MediaItem]:
         """The gallery's value as media items: a callable value is called again at each render

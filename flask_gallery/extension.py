@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
 
-from . import __version__, actions, api, views, ws
+from . import __version__, actions, api, cli, views, ws
 from .api import ApiGuard
 from .app_state import AppState, app_state
 from .assets import asset_tags
 from .component import Gallery, GalleryValue
 from .dispatch import partial
+from .media.retention import check_ttl
 from .page_handle import PageHandle, current_page_handle
 from .pages import current_page
 from .props import NOT_OVERRIDABLE, GalleryProps, resolve_props
@@ -100,6 +101,15 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     #: Folders (or files) that gallery values may never name, even inside allowed ones
     #: (Gradio's ``blocked_paths``).
     "GALLERY_BLOCKED_PATHS": (),
+    #: Seconds media may stay unused before it is deleted; ``None`` keeps media for ever. When
+    #: set, each server renews a lease on the media its live pages, jobs and declared values
+    #: use (every TTL/4) and deletes the rest once unused that long; ``flask gallery clean``
+    #: does the same from a process of its own.
+    "GALLERY_MEDIA_TTL": None,
+    #: With ``GALLERY_MEDIA_TTL`` set, each server also deletes unused media itself. Set
+    #: ``False`` to leave deleting to ``flask gallery clean`` (e.g. one cron job for many
+    #: worker processes); servers still renew their leases.
+    "GALLERY_MEDIA_SWEEP": True,
 }
 
 
@@ -141,7 +151,8 @@ class FlaskGallery:
         ``GALLERY_MAX_UPLOAD_REQUEST_BYTES``, ``GALLERY_MAX_IMAGE_PIXELS``, ``GALLERY_MAX_ITEMS``,
         ``GALLERY_API``, ``GALLERY_PAGE_TTL``, ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``,
         ``GALLERY_ENCODE_AHEAD``, ``GALLERY_KEEP_METADATA``, ``GALLERY_ALLOWED_PATHS``,
-        ``GALLERY_BLOCKED_PATHS``.
+        ``GALLERY_BLOCKED_PATHS``, ``GALLERY_MEDIA_TTL``,
+        ``GALLERY_MEDIA_SWEEP``. Registers the ``flask gallery`` commands.
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(
@@ -157,8 +168,10 @@ class FlaskGallery:
         for key, default in DEFAULT_CONFIG.items():
             app.config.setdefault(key, default)
         config = {key: app.config[key] for key in DEFAULT_CONFIG}
+        config["GALLERY_MEDIA_TTL"] = check_ttl(config["GALLERY_MEDIA_TTL"])
         app.extensions["flask_gallery"] = AppState(app, self, config)
         app.register_blueprint(self._blueprint(config["GALLERY_URL_PREFIX"]))
+        app.cli.add_command(cli.gallery)
         app.jinja_env.globals.update(gallery=self.render, gallery_assets=self.assets)
         self._apps.add(app)
 
@@ -256,6 +269,7 @@ class FlaskGallery:
             return Markup("")
         state = app_state()
         state.compile_templates(current_app.jinja_env)
+        state.start_retention()
         items = state.items_for(gallery)
         selected = initial_selection(props, len(items))
         gallery_state = GalleryState(

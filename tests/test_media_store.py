@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 import os
 import pathlib
+import subprocess
+import sys
 import threading
+import time
 import typing as t
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from flask_gallery.media import MediaItem, MediaStore
+from flask_gallery.media import MediaItem, MediaStore, staging
 from flask_gallery.media.jobs import Once, Pool
 from flask_gallery.media.thumbnails import open_for_thumbnail
 
@@ -366,3 +369,215 @@ def test_no_half_written_files_are_left(store: MediaStore, monkeypatch: pytest.M
     with pytest.raises(RuntimeError):
         store.filepath(item.id or "")
     assert not [name for name in stored_files(store.root) if name.startswith((".tmp", "full"))]
+
+
+# Crash safety: data before records, records without data absent, orphans removed.
+
+
+def _replaced_names(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names files are renamed to, in order (what another process sees appear)."""
+    from flask_gallery.media import disk
+
+    names: list[str] = []
+    replace = os.replace
+
+    def spy(source: t.Any, target: t.Any) -> None:
+        replace(source, target)
+        names.append(pathlib.Path(target).name)
+
+    monkeypatch.setattr(disk.os, "replace", spy)
+    return names
+
+
+def test_the_writer_puts_pixels_on_disk_before_the_record(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = _replaced_names(monkeypatch)
+    gate = threading.Event()
+    with MediaStore(tmp_path, "s") as store:
+        store._writer.submit(gate.wait)  # a busy disk: nothing written yet
+        (item,) = store.postprocess([photo(64, 48)])
+        (marker,) = (p.name for p in tmp_path.rglob("*") if p.is_file())
+        assert marker.endswith("-pending")
+        assert read_variant(store, item, "thumb", 192)  # served from memory meanwhile
+        gate.set()
+        store.join()
+    assert names[-2:] == ["pixels.npy", "meta.json"]
+    assert stored_files(tmp_path) == ["meta.json", "pixels.npy", "thumb-64.jpg"]
+
+
+def test_an_upload_is_on_disk_flushed_data_first_before_it_is_returned(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fsync of the file, its rename, fsync of its folder; then the same for the record."""
+    from flask_gallery.media import disk
+
+    events: list[str] = []
+    replace, fsync = os.replace, os.fsync
+    monkeypatch.setattr(
+        disk.os,
+        "replace",
+        lambda a, b: (replace(a, b), events.append("rename " + pathlib.Path(b).name))[0],
+    )
+    monkeypatch.setattr(
+        disk.os, "fsync", lambda fd: (fsync(fd), events.append(f"fsync {_fd_name(fd)}"))[0]
+    )
+    buffer = io.BytesIO()
+    Image.fromarray(photo(40, 30)).save(buffer, "PNG")
+    with MediaStore(tmp_path, "s") as store:
+        store.add_bytes(buffer.getvalue(), "upload.png", durable=True)
+        key_folder = events.index("rename full.png")
+        assert events[key_folder - 1] == "fsync file"  # the temp file, flushed before the rename
+        assert events[key_folder + 1 :] == [
+            "fsync directory",
+            "fsync directory",  # the key's folder is new: its parent got an entry
+            "fsync directory",  # ... and so did the store's root (a new prefix folder)
+            "fsync meta.json",
+            "rename meta.json",
+            "fsync directory",
+        ]
+
+
+def _fd_name(fd: int) -> str:
+    path = pathlib.Path(os.readlink(f"/proc/self/fd/{fd}"))
+    if path.is_dir():
+        return "directory"
+    return "file" if path.name.endswith("-file") else path.name.rsplit("-", 1)[-1]
+
+
+def test_a_rotated_upload_is_written_before_it_is_returned(tmp_path: pathlib.Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "blue").save(buffer, "JPEG", exif=exif)
+    gate = threading.Event()
+    with MediaStore(tmp_path, "s") as store:
+        store._writer.submit(gate.wait)  # the writer thread cannot help
+        item = store.add_upload(buffer.getvalue(), "turned.jpg", max_bytes=10**6, max_pixels=10**6)
+        assert (item.width, item.height) == (30, 40)
+        assert stored_files(tmp_path) == ["meta.json", "pixels.npy"]
+        gate.set()
+
+
+def test_a_record_whose_data_is_missing_is_absent_at_once_and_rebuilt(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the old writer left when killed: a record, and half the pixels in a temp file."""
+    array = photo(64, 48)
+    with MediaStore(tmp_path, "s") as store:
+        (item,) = store.postprocess([array], format="png")
+    assert item.id is not None
+    folder = tmp_path / item.id[:2] / item.id.split("-")[0]
+    data = (folder / "pixels.npy").read_bytes()
+    (folder / ".tmp-fv_wepde-pixels.npy").write_bytes(data[: len(data) // 2])
+    (folder / "pixels.npy").unlink()
+
+    monkeypatch.setattr("flask_gallery.media.store.time.sleep", _no_sleep)
+    with MediaStore(tmp_path, "s", background=False) as restarted:
+        assert restarted.open(item.id) is None
+        assert restarted.open(item.id, "thumb", 192) is None
+        with pytest.raises(LookupError):
+            restarted.item(item.id)
+        (again,) = restarted.postprocess([array], format="png")
+        assert again.id == item.id
+        assert np.array_equal(np.asarray(Image.open(restarted.filepath(item.id))), array)
+
+
+def test_a_deleted_file_of_a_cached_record_is_stored_again(store: MediaStore) -> None:
+    """This process still remembers the record; adding the content again checks the disk."""
+    buffer = io.BytesIO()
+    Image.fromarray(photo(40, 30)).save(buffer, "PNG")
+    first = store.add_bytes(buffer.getvalue(), "a.png")
+    assert first.id is not None
+    full = store.filepath(first.id)
+    full.unlink()
+    assert store.open(first.id) is None
+    second = store.add_bytes(buffer.getvalue(), "a.png", durable=True)
+    assert second.id == first.id
+    assert read_variant(store, second, "full", None) == buffer.getvalue()
+
+
+def test_a_failed_write_leaves_no_record(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flask_gallery.media import store as store_module
+
+    array = photo(32, 32)
+    with MediaStore(tmp_path, "s") as store:
+        with monkeypatch.context() as patch:
+            patch.setattr(store_module.np.lib.format, "write_array", _disk_full)
+            (item,) = store.postprocess([array])
+            store.join()
+        assert stored_files(tmp_path) == []
+        assert item.id is not None and store.open(item.id) is None
+        (again,) = store.postprocess([array])
+        store.join()
+        assert again.id == item.id
+        assert stored_files(tmp_path) == ["meta.json", "pixels.npy"]
+    assert "No space left on device" in caplog.text  # logged by the writer thread
+
+
+def _disk_full(*args: object, **kwargs: object) -> None:
+    raise OSError(28, "No space left on device")
+
+
+def _temp(
+    folder: pathlib.Path,
+    owner: staging.Owner,
+    label: str,
+    age: float = 0,
+    name: str = "pixels.npy",
+) -> pathlib.Path:
+    path = folder / staging.temp_name(label, name, owner)
+    path.write_bytes(b"half")
+    if age:
+        os.utime(path, (time.time() - age, time.time() - age))
+    return path
+
+
+def test_orphan_temp_files_are_removed_at_start_and_live_writers_are_left_alone(
+    tmp_path: pathlib.Path,
+) -> None:
+    folder = tmp_path / ".staging"
+    folder.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    me = staging.me()
+    elsewhere = staging.Owner("0" * 12, os.getpid(), 1)
+    dead = _temp(folder, me._replace(pid=child.pid), "a" * 32)
+    reused_pid = _temp(folder, me._replace(start=me.start + 1), "b" * 32)
+    live = _temp(folder, me, "c" * 32)
+    other_host = _temp(folder, elsewhere, "d" * 32, age=60)
+    other_host_old = _temp(folder, elsewhere, "e" * 32, age=2 * staging.ORPHAN_AGE)
+    legacy = folder / "tmpab12cd"
+    legacy.write_bytes(b"old")
+    fresh_legacy = folder / "tmpef34gh"
+    fresh_legacy.write_bytes(b"new")
+    os.utime(legacy, (0, 0))
+    MediaStore(tmp_path, "s").close()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        p.name for p in (live, other_host, fresh_legacy)
+    )
+    assert not {dead, reused_pid, other_host_old, legacy} & set(folder.iterdir())
+
+
+def test_a_dead_writers_marker_is_not_waited_for(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process died before writing a key a page shows: 404 at once."""
+    with MediaStore(tmp_path, "s", background=False) as store:
+        (item,) = store.postprocess([photo(8, 8)])
+        assert item.id is not None
+        key = item.id.split("-")[0]
+        for name in ("meta.json", "pixels.npy"):
+            (tmp_path / key[:2] / key / name).unlink()
+        store.forget(key)
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        child.wait()
+        _temp(tmp_path / ".staging", staging.me()._replace(pid=child.pid), key, name="pending")
+        monkeypatch.setattr("flask_gallery.media.store.time.sleep", _no_sleep)
+        assert store.open(item.id, "thumb", 192) is None
+
+
+def _no_sleep(seconds: float) -> None:
+    raise AssertionError("waited for a key nobody is writing")

@@ -24,6 +24,19 @@ def test_pages_expire_after_their_ttl_of_idleness() -> None:
     assert store.get(kept.token) is None and len(store) == 0
 
 
+def test_live_pages_are_those_not_expired_nor_evicted() -> None:
+    """What the media sweeper keeps: every page still kept, none that expired."""
+    now = [0.0]
+    store = MemoryPageStore(ttl=10, max_pages=2, clock=lambda: now[0])
+    evicted, idle = store.create("s"), store.create("s")
+    now[0] = 8
+    kept = store.create("s")
+    assert evicted not in store.live_pages()
+    assert store.live_pages() == [idle, kept]
+    now[0] = 12
+    assert store.live_pages() == [kept]
+
+
 def test_the_least_recently_used_page_goes_first_when_full() -> None:
     store = MemoryPageStore(ttl=3600, max_pages=2)
     a, b = store.create("s"), store.create("s")

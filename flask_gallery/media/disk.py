@@ -1,4 +1,11 @@
-"""The store's files: where each key lives, atomic writes, and opening without escaping root.
+"""The store's files: where each key lives, atomic and durable writes, and opening without
+escaping root.
+
+Files appear whole or not at all: each is written to a temp file in the ``.staging`` folder
+(named after its writer, see :mod:`.staging`) and renamed into place. A durable write also
+flushes the file to disk before the rename and the folder after it, so that what a later step
+relies on (the data before its record, a record before the answer that names it) survives a
+crash of the process or the machine.
 
 Every path is built from a key that already matched :data:`~.ids.KEY_RE` and a file name from
 this package, never from request text. Reads still check that the real path stays under the
@@ -12,10 +19,15 @@ import contextlib
 import os
 import pathlib
 import stat
-import tempfile
 import typing as t
 
+from . import staging
 from .ids import KEY_RE
+
+#: Temp files being written, named after their writer.
+STAGING = ".staging"
+#: Key folders being deleted (renamed here first, so deleting is atomic for every reader).
+TRASH = ".trash"
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -29,6 +41,13 @@ class Layout:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.real_root = pathlib.Path(os.path.realpath(root))
+        self.staging = root / STAGING
+        self.staging.mkdir(exist_ok=True)
+        self.trash = root / TRASH
+
+    def remove_orphans(self) -> int:
+        """Remove what dead writers left in the staging and trash folders; how many."""
+        return staging.remove_orphans(self.staging) + staging.remove_orphans(self.trash)
 
     def directory(self, key: str) -> pathlib.Path:
         if not KEY_RE.fullmatch(key):
@@ -70,6 +89,23 @@ class Layout:
         except OSError:
             return False
 
+    def present(self, key: str, name: str) -> bool:
+        """A quick check that the file is there and not empty (a file a power loss cut to
+        nothing counts as missing); for deciding whether to write it, not for serving it."""
+        try:
+            info = os.lstat(self.path(key, name))
+        except OSError:
+            return False
+        return stat.S_ISREG(info.st_mode) and info.st_size > 0
+
+    def touch(self, key: str, name: str) -> bool:
+        """Set the file's mtime to now (a lease, see :mod:`.retention`); False if it is gone."""
+        try:
+            os.utime(self.path(key, name))
+        except FileNotFoundError:
+            return False
+        return True
+
     def read_bytes(self, key: str, name: str) -> bytes | None:
         file = self.open_read(key, name)
         if file is None:
@@ -77,28 +113,108 @@ class Layout:
         with file:
             return file.read()
 
-    @contextlib.contextmanager
-    def write_atomic(self, key: str, name: str) -> t.Iterator[t.BinaryIO]:
-        """A temp file in the key's directory, moved into place only when the block succeeds.
+    def temp(self, label: str, name: str) -> tuple[int, pathlib.Path]:
+        """A new temp file in the staging folder, open for writing: ``(fd, path)``."""
+        while True:
+            path = self.staging / staging.temp_name(label, name)
+            try:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC | _BINARY | _NOFOLLOW
+                return os.open(path, flags, 0o644), path
+            except FileExistsError:  # pragma: no cover - 48 random bits collided
+                continue
 
-        Readers (other threads or processes) thus see either no file or a whole one.
+    @contextlib.contextmanager
+    def write_atomic(self, key: str, name: str, *, durable: bool = False) -> t.Iterator[t.BinaryIO]:
+        """A temp file, moved into place only when the block succeeds.
+
+        Readers (other threads or processes) thus see either no file or a whole one; with
+        ``durable``, the file is on disk once the block returns.
         """
-        final = self.path(key, name)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=final.parent, prefix=".tmp-", suffix="-" + name)
+        fd, temp = self.temp(key, name)
         try:
             with os.fdopen(fd, "wb") as file:
                 yield file
-            os.replace(temp, final)
+                if durable:
+                    file.flush()
+                    os.fsync(file.fileno())
+            self.install(temp, key, name, durable=durable)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
 
-    def write_bytes(self, key: str, name: str, data: bytes) -> None:
-        with self.write_atomic(key, name) as file:
+    def install(self, temp: pathlib.Path, key: str, name: str, *, durable: bool) -> None:
+        """Move a complete temp file (flushed to disk first when ``durable``) into place."""
+        final = self.path(key, name)
+        changed = self._make_directory(final.parent)
+        os.replace(temp, final)
+        if durable:
+            for folder in (final.parent, *changed):
+                fsync_directory(folder)
+
+    def _make_directory(self, directory: pathlib.Path) -> list[pathlib.Path]:
+        """Create a key's folder (and its prefix folder); the folders that got a new entry."""
+        if directory.is_dir():
+            return []
+        changed = []
+        for folder in (directory.parent, directory):
+            with contextlib.suppress(FileExistsError):
+                folder.mkdir()
+                changed.append(folder.parent)
+        return changed
+
+    def sync(self, key: str, *names: str) -> None:
+        """Flush the key's files among ``names`` that exist, then its folder and the folder
+        holding it, to disk: they were written without ``durable`` and must now survive."""
+        for name in names:
+            try:
+                fd = os.open(self.path(key, name), os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        directory = self.directory(key)
+        fsync_directory(directory)
+        fsync_directory(directory.parent)
+
+    def write_bytes(self, key: str, name: str, data: bytes, *, durable: bool = False) -> None:
+        with self.write_atomic(key, name, durable=durable) as file:
             file.write(data)
 
     def remove(self, key: str, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(key, name))
+
+    def to_trash(self, key: str) -> pathlib.Path | None:
+        """Rename the key's folder into the trash (one atomic step: readers and writers in
+        every process see the key whole or gone); its new path, None if it was gone."""
+        self.trash.mkdir(exist_ok=True)
+        target = self.trash / staging.temp_name(key, "key")
+        try:
+            os.rename(self.directory(key), target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def restore(self, trashed: pathlib.Path, key: str) -> bool:
+        """Put a trashed key folder back; False when the key was stored again meanwhile."""
+        try:
+            os.rename(trashed, self.directory(key))
+        except OSError:
+            return False
+        return True
+
+
+def fsync_directory(folder: pathlib.Path) -> None:
+    """Make a folder's entries (a rename, a new file) durable; a no-op where folders cannot be
+    opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | _CLOEXEC)
+    except (PermissionError, IsADirectoryError):  # pragma: no cover - not on POSIX
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

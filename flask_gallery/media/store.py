@@ -4,11 +4,11 @@ Files live under ``root`` by content key (identical media are stored once); the 
 ever sees ids minted with the app's secret (:mod:`.ids`).
 
 Speed: all ``postprocess`` waits for is hashing a numpy/PIL output's pixels (about 1 ms per
-megapixel, the items of a large value in parallel) and writing a small ``meta.json`` per new
-key. The rest happens after it returns:
+megapixel, the items of a large value in parallel). The rest happens after it returns:
 
 - a writer thread persists the raw pixels to ``pixels.npy`` (3 MB per megapixel: on a busy disk
-  that write alone can take longer than the hashing, so it is kept off the render);
+  that write alone can take longer than the hashing, so it is kept off the render), then the
+  key's record, ``meta.json``;
 - a request for a file not made yet makes it, or waits for the thread already making it
   (:class:`~.jobs.Once`), so nothing is encoded twice and no half-written file is ever served;
 - with ``encode_ahead``, a background pool also encodes every item's grid thumbnail first, then
@@ -18,9 +18,17 @@ key. The rest happens after it returns:
   every item, also those never shown (off-screen thumbnails load lazily, most items are never
   previewed), and keeps the codecs' working memory (~2 MiB for WebP) in its own threads.
 
+Crash safety: a key's data (``pixels.npy`` or its full file) is complete on disk before its
+record is, and a record whose data is missing counts as absent, so adding that content again
+writes it again. Until the writer has run, a new key exists only in this process (it serves
+it from memory) plus an empty marker in the staging folder, which tells another process sharing
+the store to wait for it (up to :data:`PENDING_PIXELS_WAIT`) rather than answer 404; a marker
+of a dead process means nothing and is removed at the next start. Uploads are durable before
+they are answered (``durable=True``: each file is flushed to disk, then renamed, then its folder
+flushed, data before record); other media is rebuilt from the value that made it.
+
 Raw pixels are persisted, not only held in memory, so that a restart or another worker process
-serving the thumbnail request can still encode them (that process waits up to
-:data:`PENDING_PIXELS_WAIT` for a write still under way); they are deleted once the full file and
+serving the thumbnail request can still encode them; they are deleted once the full file and
 every thumbnail exist. Memory is bounded by :data:`FRESH_PIXELS_BUDGET`: past it, pixels are
 written before ``postprocess`` returns.
 """
@@ -34,7 +42,6 @@ import hashlib
 import os
 import pathlib
 import stat
-import tempfile
 import threading
 import time
 import typing as t
@@ -52,6 +59,7 @@ from .paths import ServedPaths
 from .pixels import Pixels, has_alpha, pixels_digest, to_image
 from .probe import UNDECODABLE, probe_file
 from .record import META, PIXELS, Record
+from .staging import live_writer
 from .thumbnails import open_for_thumbnail, thumbnail_bytes
 
 if t.TYPE_CHECKING:
@@ -66,11 +74,10 @@ DEFAULT_GRID_WIDTH = 384
 #: Bytes of new raw pixels kept in memory until written and encoded; beyond it, postprocess
 #: writes them before returning.
 FRESH_PIXELS_BUDGET = 256 << 20
-#: Seconds a request waits for pixels another process is still writing.
+#: Seconds a request waits for a key another live process is still writing.
 PENDING_PIXELS_WAIT = 5.0
 _COPY_CHUNK = 1 << 20
 _FILE_KEY_CACHE_SIZE = 4096
-_STAGING = ".staging"
 
 
 @dataclasses.dataclass
@@ -102,6 +109,8 @@ class MediaStore:
         cameras, dates) instead of stripping it (:mod:`.strip`).
     :param served_paths: The files ``str``/``Path`` values may name (:mod:`.paths`); default:
         under ``root`` or the temp folder.
+    :param leases: Renew a key's lease (its ``meta.json``'s mtime) whenever its content is
+        added again, for a sweeper that deletes keys unused for a while (``GALLERY_MEDIA_TTL``).
     """
 
     def __init__(
@@ -116,12 +125,15 @@ class MediaStore:
         workers: int | None = None,
         keep_metadata: bool = False,
         served_paths: ServedPaths | None = None,
+        leases: bool = False,
     ) -> None:
         requested = tuple(thumbnail_widths)
         widths = tuple(sorted(set(requested)))
         if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
             raise ValueError(f"thumbnail_widths must be positive ints; got {requested!r}.")
         self.layout = Layout(pathlib.Path(root))
+        self.layout.remove_orphans()
+        self.leases = leases
         self._secret = secret_bytes(secret)
         self.thumbnail_widths: tuple[int, ...] = widths
         self.grid_width = min(widths, key=lambda w: abs(w - grid_width))
@@ -144,6 +156,8 @@ class MediaStore:
         self._fresh: dict[str, Pixels] = {}
         self._fresh_bytes = 0
         self._fresh_lock = threading.Lock()
+        #: Keys whose record is not on disk yet, and their marker in the staging folder.
+        self._unwritten: dict[str, pathlib.Path] = {}
         self._closed = False
 
     @property
@@ -214,11 +228,16 @@ class MediaStore:
         *,
         caption: str | None = None,
         orig_name: str | None = None,
+        durable: bool = False,
     ) -> MediaItem:
-        """Store canonical pixels (see :mod:`.pixels`); the full file is encoded lazily."""
+        """Store canonical pixels (see :mod:`.pixels`); the full file is encoded lazily.
+
+        :param durable: Write the pixels and the record to disk before returning, flushed (an
+            upload is answered only then); otherwise the writer thread writes them soon after.
+        """
         name = normalize_format(format)
         key = content_key(pixels_digest(pixels, name))
-        record = self.record(key)
+        record = self._reuse(key)
         if record is None:
             ext, mime_type = FORMAT_FILES[name]
             record = Record(
@@ -230,12 +249,13 @@ class MediaStore:
                 height=int(pixels.shape[0]),
                 has_alpha=has_alpha(pixels) and name != "jpeg",
             )
-            if self._keep_fresh(key, pixels):
-                self._commit(key, record)
-                self._writer.submit(functools.partial(self._persist_pixels, key, record))
+            if not durable and self._keep_fresh(key, pixels):
+                self._queue_write(key, record)
             else:
-                self._write_pixels(key, pixels)
-                self._commit(key, record)
+                self._write_pixels(key, pixels, durable=durable)
+                self._commit(key, record, durable=durable)
+        elif durable:
+            self._settle(key, record)
         return self._item(key, record, caption, orig_name)
 
     def add_file(
@@ -261,10 +281,10 @@ class MediaStore:
         seen = (real, info.st_size, info.st_mtime_ns, info.st_ino)
         with self._file_keys_lock:
             key = self._file_keys.get(seen)
-        record = self.record(key) if key is not None else None
+        record = self._reuse(key) if key is not None else None
         if key is None or record is None:
             with open(path, "rb") as source:
-                key, record = self._ingest(source, name)
+                key, record = self._ingest(source, name, durable=False)
             with self._file_keys_lock:
                 self._file_keys[seen] = key
                 if len(self._file_keys) > _FILE_KEY_CACHE_SIZE:
@@ -278,37 +298,142 @@ class MediaStore:
         *,
         caption: str | None = None,
         orig_name: str | None = None,
+        durable: bool = False,
     ) -> MediaItem:
         """Store a file given as bytes; ``name``'s extension decides its type (as for paths),
-        ``orig_name`` is what a download is called."""
-        key, record = self._ingest(_BytesSource(data), name)
+        ``orig_name`` is what a download is called. ``durable``: on disk, flushed, before
+        returning (uploads)."""
+        key, record = self._ingest(_BytesSource(data), name, durable=durable)
         return self._item(key, record, caption, orig_name)
 
-    def _ingest(self, source: t.BinaryIO | _BytesSource, name: str | None) -> tuple[str, Record]:
-        staging = self.root / _STAGING
-        staging.mkdir(exist_ok=True)
+    def _ingest(
+        self, source: t.BinaryIO | _BytesSource, name: str | None, *, durable: bool
+    ) -> tuple[str, Record]:
         digest = hashlib.sha256(b"file:")
-        fd, temp = tempfile.mkstemp(dir=staging)
+        fd, temp = self.layout.temp("ingest", "file")
         try:
             with os.fdopen(fd, "wb") as target:
                 while chunk := source.read(_COPY_CHUNK):
                     digest.update(chunk)
                     target.write(chunk)
-            key = content_key(digest.digest())
-            record = self.record(key)
+                key = content_key(digest.digest())
+                record = self._reuse(key)
+                if record is None and durable:
+                    target.flush()
+                    os.fsync(target.fileno())
             if record is None:
                 record = probe_file(pathlib.Path(temp), name)
-                self.layout.directory(key).mkdir(parents=True, exist_ok=True)
-                os.replace(temp, self.layout.path(key, record.full_name))
-                self._commit(key, record)
+                self.layout.install(temp, key, record.full_name, durable=durable)
+                self._commit(key, record, durable=durable)
+            elif durable:
+                self._settle(key, record)
         finally:
             if os.path.exists(temp):
                 os.unlink(temp)
         return key, record
 
-    def _commit(self, key: str, record: Record) -> None:
-        self.layout.write_bytes(key, META, record.to_json())
+    def _commit(self, key: str, record: Record, *, durable: bool) -> None:
+        """Write the record, which makes the key visible to every process: only ever once its
+        data is complete on disk."""
+        self.layout.write_bytes(key, META, record.to_json(), durable=durable)
         self._records[key] = record
+
+    def _queue_write(self, key: str, record: Record) -> None:
+        """Serve the new key from memory in this process, and have the writer thread put its
+        pixels, then its record, on disk; a marker in the staging folder tells other processes
+        sharing the store that it is coming."""
+        with self._fresh_lock:
+            if key in self._unwritten:  # the same picture twice in one value
+                return
+            fd, marker = self.layout.temp(key, "pending")
+            os.close(fd)
+            self._unwritten[key] = marker
+        self._records[key] = record
+        if self._writer.submit(functools.partial(self._persist, key, record)) is None:
+            self._persist(key, record)  # closed meanwhile: write it now
+
+    def _persist(self, key: str, record: Record, *, durable: bool = False) -> None:
+        """Write a key's pixels (unless its full file was made from memory first), then its
+        record. On failure, nothing of it stays: a later add of the content starts over."""
+        try:
+            self._once.run(
+                (key, META),
+                lambda: self._stored(key, record),
+                lambda: self._write_record(key, record, durable=durable),
+            )
+        except BaseException:
+            self._records.pop(key, None)
+            self._forget_fresh(key)
+            raise
+        finally:
+            with self._fresh_lock:
+                marker = self._unwritten.pop(key, None)
+            if marker is not None:
+                marker.unlink(missing_ok=True)
+        self._drop_pixels_when_done(key, record)  # every derived file may exist already
+        if self._background is None:
+            # Nothing is encoding them ahead: requests read the file (or the full file) now.
+            self._forget_fresh(key)
+
+    def _write_record(self, key: str, record: Record, *, durable: bool) -> None:
+        pixels = self._fresh.get(key)
+        if pixels is not None and not self.layout.exists(key, record.full_name):
+            self._write_pixels(key, pixels, durable=durable)
+        elif self.layout.exists(key, record.full_name):
+            if durable:
+                self.layout.sync(key, record.full_name)
+        else:
+            raise LookupError(f"Media {key!r} lost its pixels before they were written.")
+        self._commit(key, record, durable=durable)
+
+    def _settle(self, key: str, record: Record) -> None:
+        """Make content stored earlier without ``durable`` durable now (an upload of it)."""
+        if key in self._unwritten:
+            self._persist(key, record, durable=True)
+        self.layout.sync(key, PIXELS, record.full_name, META)
+
+    def _stored(self, key: str, record: Record) -> bool:
+        """The key's record and data are on disk (cheap checks, for deciding to write)."""
+        return self.layout.present(key, META) and self._has_data(key, record)
+
+    def _has_data(self, key: str, record: Record) -> bool:
+        if self.layout.present(key, record.full_name):
+            return True
+        return record.source == "pixels" and self.layout.present(key, PIXELS)
+
+    def _reuse(self, key: str) -> Record | None:
+        """The record of content added again if its data is still stored, or being written by
+        this process; its lease is renewed. None when it must be stored (again): never seen,
+        deleted by a sweep, or its data lost in a crash."""
+        record = self._records.get(key)
+        if record is not None and key in self._unwritten:
+            return record
+        record = self.record(key)
+        if record is None:
+            return None
+        alive = self.layout.touch(key, META) if self.leases else self.layout.present(key, META)
+        if alive and self._has_data(key, record):
+            return record
+        self.forget(key)
+        return None
+
+    def renew(self, keys: t.Iterable[str]) -> int:
+        """Renew the leases of keys in use (see ``leases``); how many were on disk. Keys gone
+        from disk are forgotten, so adding their content again stores it again."""
+        renewed = 0
+        for key in keys:
+            if key in self._unwritten:
+                continue  # its record gets a fresh mtime when written
+            if self.layout.touch(key, META):
+                renewed += 1
+            else:
+                self.forget(key)
+        return renewed
+
+    def forget(self, key: str) -> None:
+        """Drop what this process remembers of a key (its record), e.g. after a sweep deleted
+        it, so nothing here believes it is still stored."""
+        self._records.pop(key, None)
 
     def _item(
         self, key: str, record: Record, caption: str | None, orig_name: str | None
@@ -337,6 +462,8 @@ class MediaStore:
         return key_from_id(self._secret, media_id)
 
     def record(self, key: str) -> Record | None:
+        """The key's record: one this process is writing, or one on disk with its data. A
+        record whose data is missing (a crash, a sweep) counts as absent."""
         record = self._records.get(key)
         if record is None:
             data = self.layout.read_bytes(key, META)
@@ -346,7 +473,25 @@ class MediaStore:
                 record = Record.from_json(data)
             except (ValueError, TypeError):
                 return None
+            if not self._has_data(key, record):
+                return None
             self._records[key] = record
+        return record
+
+    def _served_record(self, key: str | None) -> Record | None:
+        """:meth:`record`, or, while another live process is still writing the key (a page it
+        rendered asks this process for a thumbnail), that record once written, waiting up to
+        :data:`PENDING_PIXELS_WAIT`. None at once when nobody is writing it."""
+        if key is None:
+            return None
+        record = self.record(key)
+        delay, deadline = 0.005, time.monotonic() + PENDING_PIXELS_WAIT
+        while (
+            record is None and time.monotonic() < deadline and live_writer(self.layout.staging, key)
+        ):
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+            record = self.record(key)
         return record
 
     def item(
@@ -356,7 +501,7 @@ class MediaStore:
         names (identical files uploaded by two users are one content): ``orig_name`` is what
         the caller knows this item as."""
         key = self.key(media_id)
-        record = self.record(key) if key is not None else None
+        record = self._served_record(key)
         if key is None or record is None:
             raise LookupError(f"Unknown media id {media_id!r}.")
         return self._item(key, record, caption, orig_name)
@@ -376,7 +521,7 @@ class MediaStore:
         extension of its type, as Gradio hands uploads to handlers (:func:`.names.named_file`).
         """
         key = self.key(media_id)
-        record = self.record(key) if key is not None else None
+        record = self._served_record(key)
         if key is None or record is None or not self._ensure_full(key, record):
             raise LookupError(f"Unknown media id {media_id!r}.")
         full = self.layout.path(key, record.full_name)
@@ -394,12 +539,12 @@ class MediaStore:
         """
         try:
             return self._open(media_id, variant, width)
-        except LookupError:  # pixels another process never wrote (it died): gone
+        except LookupError:  # deleted meanwhile (a sweep), or its writer failed: gone
             return None
 
     def _open(self, media_id: str, variant: MediaVariant, width: int | None) -> StoredFile | None:
         key = self.key(media_id)
-        record = self.record(key) if key is not None else None
+        record = self._served_record(key)
         if key is None or record is None or variant not in ("full", "thumb"):
             return None
         target = self._thumbnail_width(record, width) if variant == "thumb" else None
@@ -478,19 +623,9 @@ class MediaStore:
             self._fresh_bytes += pixels.nbytes
         return True
 
-    def _write_pixels(self, key: str, pixels: Pixels) -> None:
-        with self.layout.write_atomic(key, PIXELS) as file:
+    def _write_pixels(self, key: str, pixels: Pixels, *, durable: bool) -> None:
+        with self.layout.write_atomic(key, PIXELS, durable=durable) as file:
             np.lib.format.write_array(file, pixels, allow_pickle=False)
-
-    def _persist_pixels(self, key: str, record: Record) -> None:
-        """Write fresh pixels to disk (writer thread) unless the full file made them moot."""
-        pixels = self._fresh.get(key)
-        if pixels is not None and not self.layout.exists(key, record.full_name):
-            self._write_pixels(key, pixels)
-            self._drop_pixels_when_done(key, record)
-        if self._background is None:
-            # Nothing is encoding them ahead: requests read the file (or the full file) now.
-            self._forget_fresh(key)
 
     def _forget_fresh(self, key: str) -> None:
         with self._fresh_lock:
@@ -554,26 +689,17 @@ class MediaStore:
         return self.layout.exists(key, name)
 
     def _pixels(self, key: str, record: Record) -> Pixels | None:
-        """The raw pixels of a key, or None when its full file exists instead.
-
-        Another process that stored a value writes its pixels a moment after the page could
-        ask for them; the id is genuine (its MAC checked out), so wait for them, a while.
-        """
-        delay, deadline = 0.005, time.monotonic() + PENDING_PIXELS_WAIT
-        while True:
-            fresh = self._fresh.get(key)
-            if fresh is not None:
-                return fresh
-            file = self.layout.open_read(key, PIXELS)
-            if file is not None:
-                with file:
-                    return t.cast(Pixels, np.lib.format.read_array(file, allow_pickle=False))
-            if self.layout.exists(key, record.full_name):
-                return None
-            if time.monotonic() >= deadline:
-                raise LookupError(f"Stored media {key!r} has neither pixels nor a full file.")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
+        """The raw pixels of a key, or None when its full file exists instead."""
+        fresh = self._fresh.get(key)
+        if fresh is not None:
+            return fresh
+        file = self.layout.open_read(key, PIXELS)
+        if file is not None:
+            with file:
+                return t.cast(Pixels, np.lib.format.read_array(file, allow_pickle=False))
+        if self.layout.exists(key, record.full_name):
+            return None
+        raise LookupError(f"Stored media {key!r} has neither pixels nor a full file.")
 
     def _source_image(self, key: str, record: Record, width: int) -> Image.Image:
         if record.source == "pixels":
@@ -592,7 +718,9 @@ class MediaStore:
             return
         if all(self.layout.exists(key, record.thumb_name(w)) for w in self._item_widths(record)):
             self._forget_fresh(key)
-            self.layout.remove(key, PIXELS)
+            if self.layout.exists(key, PIXELS):
+                self.layout.sync(key, record.full_name)  # about to be the only copy
+                self.layout.remove(key, PIXELS)
 
 
 class _BytesSource:

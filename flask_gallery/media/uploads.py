@@ -9,7 +9,8 @@ parse as an MP4/MOV, WebM or Ogg video (:mod:`.videos`), or it must parse as XML
 Images with an EXIF orientation are stored upright (re-encoded, which also drops their
 metadata). Others lose their metadata (location, camera, dates) without being re-encoded
 (:mod:`.strip`), unless the store keeps metadata; an image whose container cannot be rewritten
-is re-encoded as a lossless PNG, its ICC profile kept.
+is re-encoded as a lossless PNG, its ICC profile kept. Every stored upload is durable (on
+disk, flushed) before it is returned, so an upload answered 200 survives a crash of the server.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def add_upload(
                 data = strip_video(data, video.ext)
             except Malformed as exc:  # detect_video parsed it: only a bug lands here
                 raise UploadRejected(name, f"its container does not parse ({exc}).") from None
-        return store.add_bytes(data, f"upload.{video.ext}", orig_name=name)
+        return store.add_bytes(data, f"upload.{video.ext}", orig_name=name, durable=True)
     svg = sniff_svg(data)
     if svg is None:
         raise UploadRejected(
@@ -102,7 +103,7 @@ def add_upload(
             "(the content decides, not the name); it may be corrupt.",
         )
     check_allowed(svg, file_types, name)
-    return store.add_bytes(data, f"upload.{svg.ext}", orig_name=name)
+    return store.add_bytes(data, f"upload.{svg.ext}", orig_name=name, durable=True)
 
 
 def clean_filename(filename: str | None) -> str:
@@ -201,13 +202,13 @@ def store_image(
 
         upright = ImageOps.exif_transpose(image)
         format = _WEB_FORMATS.get(image.format or "", "png")
-        return store.add_pixels(from_pil(upright), format, orig_name=name)
+        return store.add_pixels(from_pil(upright), format, orig_name=name, durable=True)
     if not store.keep_metadata:
         stripped = strip_image(data, image.format)
         if stripped is None:
-            return store.add_bytes(lossless_png(image), "upload.png", orig_name=name)
+            return store.add_bytes(lossless_png(image), "upload.png", orig_name=name, durable=True)
         data = stripped
-    return store.add_bytes(data, f"upload.{detected.ext}", orig_name=name)
+    return store.add_bytes(data, f"upload.{detected.ext}", orig_name=name, durable=True)
 
 
 def lossless_png(image: Image.Image) -> bytes:
