@@ -68,6 +68,7 @@ class AppState:
             Path(media_dir),
             t.cast("str | bytes", app.secret_key),
             encode_ahead=config["GALLERY_ENCODE_AHEAD"],
+            max_decode_bytes=decode_budget(config),
         )
         "The content-addressed store every item of this app goes through."
         self.pages: PageStore = MemoryPageStore(
@@ -168,6 +169,12 @@ class AppState:
             return self.media.postprocess(value, format=gallery.props.format)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"Gallery {gallery.name!r}: {exc}") from exc
+
+
+def decode_budget(config: t.Mapping[str, t.Any]) -> int:
+    """``GALLERY_MAX_DECODE_BYTES``, by default one RGBA image at the pixel limit."""
+    configured = config["GALLERY_MAX_DECODE_BYTES"]
+    return 4 * int(config["GALLERY_MAX_IMAGE_PIXELS"]) if configured is None else int(configured)
 
 
 def app_state() -> AppState:

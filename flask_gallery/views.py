@@ -12,12 +12,13 @@ import typing as t
 
 from flask import Blueprint, Response, request
 from markupsafe import Markup
-from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound, ServiceUnavailable
 
 from . import actions, interactions
 from .app_state import app_state as _state
 from .dispatch import alert, alerts_target, describe, partial
 from .media import send_media
+from .media.budget import DecodeBusy
 from .media.serving import attachment_name
 from .media.uploads import UploadRejected
 from .pages import check_request
@@ -157,6 +158,19 @@ def error(exc: HTTPException) -> Response:
     return response
 
 
+#: Seconds a client is told to wait before asking again for an image the server was too busy
+#: to decode.
+BUSY_RETRY_AFTER = 5
+
+
+def busy(exc: DecodeBusy) -> Response:
+    """A thumbnail, full file or download that could not get its share of the decode budget in
+    time: 503 with ``Retry-After``, not a 500, since trying again later works."""
+    response = error(ServiceUnavailable(str(exc)))
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response
+
+
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/media/<media_id>", "media", media)
     bp.add_url_rule("/media/<media_id>/w<int:width>", "thumb", thumb)
@@ -168,3 +182,4 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/p/<page>/<name>/delete/<index>", "delete", delete, methods=["POST"])
     bp.add_url_rule("/p/<page>/<name>/upload", "upload", upload, methods=["POST"])
     bp.register_error_handler(HTTPException, error)
+    bp.register_error_handler(DecodeBusy, busy)

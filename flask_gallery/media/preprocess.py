@@ -12,6 +12,9 @@ A list of ``(media, caption)`` tuples, or ``None`` for an empty gallery, with me
 
 SVG and videos are always the ``str`` path (Pillow cannot decode them; Gradio raises there).
 External URL items are passed as the URL ``str``: the server never fetches them.
+
+Each decode holds its share of the store's decode budget (:mod:`.budget`) until the handler's
+value is made; the handler's own copy is then the handler's to hold.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import typing as t
 import numpy as np
 from PIL import Image
 
+from ..notify import Error
+from .budget import DecodeBudget, DecodeBusy
+from .decode import decode_bytes
 from .item import PREPROCESS_TYPES, MediaItem, PreprocessType
 from .pixels import from_pil, has_alpha, to_image
 
@@ -43,17 +49,31 @@ def media_for_handler(store: MediaStore, item: MediaItem, type: PreprocessType) 
         if item.url is None:
             raise ValueError(f"Media item {item!r} has neither an id nor a URL.")
         return item.url
-    path = str(store.filepath(item.id))
-    if type == "filepath" or item.kind == "video" or item.is_svg:
-        return path
-    image = load_image(path)
-    return image if type == "pil" else as_array(image)
+    try:
+        path = str(store.filepath(item.id))
+        if type == "filepath" or item.kind == "video" or item.is_svg:
+            return path
+        return load_image(path, type, store.decode_budget)
+    except DecodeBusy as exc:  # a message for the user, shown as a handler's Error is
+        raise Error(str(exc), title="Busy") from exc
 
 
-def load_image(path: str) -> Image.Image:
+#: Bytes per pixel that turning a decoded image into an array may add (a converted copy and
+#: the array).
+_ARRAY_BYTES = 8
+
+
+def load_image(path: str, type: PreprocessType, budget: DecodeBudget) -> object:
+    """The file decoded (and made an array for "numpy") while the budget holds its memory."""
     with Image.open(path) as image:
-        image.load()
-        loaded: Image.Image = image
+        cost = decode_bytes(image)
+        if type == "numpy":
+            cost += image.width * image.height * _ARRAY_BYTES
+        with budget.reserve(cost):
+            image.load()
+            loaded: Image.Image = image
+            if type == "numpy":
+                return as_array(loaded)
     return loaded
 
 

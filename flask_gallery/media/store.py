@@ -28,6 +28,7 @@ written before ``postprocess`` returns.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -42,15 +43,17 @@ import typing as t
 import numpy as np
 from PIL import Image
 
+from .budget import DecodeBudget
+from .decode import decode_bytes, encode_bytes, scale_for_width
 from .disk import Layout
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
 from .jobs import Once, Pool, logger
-from .pixels import Pixels, has_alpha, pixels_digest, to_image
-from .probe import UNDECODABLE, probe_file
+from .pixels import Pixels, has_alpha, pixels_digest
+from .probe import UNDECODABLE, orientation, probe_file
 from .record import META, PIXELS, Record
-from .thumbnails import open_for_thumbnail, thumbnail_bytes
+from .thumbnails import LARGE, shrink, thumbnail_bytes, upright
 
 if t.TYPE_CHECKING:
     from .uploads import FileTypes
@@ -69,6 +72,9 @@ PENDING_PIXELS_WAIT = 5.0
 _COPY_CHUNK = 1 << 20
 _FILE_KEY_CACHE_SIZE = 4096
 _STAGING = ".staging"
+#: The name under which a key's thumbnails are made, one maker at a time.
+_THUMBNAILS = "thumbnails"
+_QUARTER_TURNS = (5, 6, 7, 8)
 
 
 @dataclasses.dataclass
@@ -97,6 +103,8 @@ class MediaStore:
         (needs ``background``); when False they are made on first request.
     :param workers: Threads of the background pool and of the pool that hashes a value's
         items; default: the number of cores, at most 4.
+    :param max_decode_bytes: The memory that full decodes and encodes may hold at once
+        (:mod:`.budget`); ``None``: no limit.
     """
 
     def __init__(
@@ -109,6 +117,7 @@ class MediaStore:
         background: bool = True,
         encode_ahead: bool = False,
         workers: int | None = None,
+        max_decode_bytes: int | None = None,
     ) -> None:
         requested = tuple(thumbnail_widths)
         widths = tuple(sorted(set(requested)))
@@ -136,6 +145,8 @@ class MediaStore:
         self._fresh_bytes = 0
         self._fresh_lock = threading.Lock()
         self._closed = False
+        self.decode_budget = DecodeBudget(max_decode_bytes)
+        "Shared by every decode and encode of this store (uploads, thumbnails, handlers)."
 
     @property
     def root(self) -> pathlib.Path:
@@ -425,7 +436,7 @@ class MediaStore:
         for key, record in records.items():
             self._submit(self._ensure_thumbnail, key, record, self._clamp(record, self.grid_width))
         for key, record in records.items():
-            self._submit(self._make_thumbnails, key, record, self._item_widths(record))
+            self._submit(self._ensure_thumbnail, key, record, *self._item_widths(record))
         for key, record in records.items():
             if record.source == "pixels":
                 self._submit(self._ensure_full, key, record)
@@ -472,38 +483,68 @@ class MediaStore:
             if pixels is not None:
                 self._fresh_bytes -= pixels.nbytes
 
-    def _ensure_thumbnail(
-        self,
-        key: str,
-        record: Record,
-        width: int,
-        source: t.Callable[[int], Image.Image] | None = None,
-    ) -> bool:
-        name = record.thumb_name(width)
+    def _ensure_thumbnail(self, key: str, record: Record, *widths: int) -> bool:
+        """Make the thumbnails of ``widths`` unless they exist; True when they all do.
 
-        def make() -> None:
-            image = source(width) if source else self._source_image(key, record, width)
-            data = thumbnail_bytes(
-                image, width, alpha=record.has_alpha, webp=record.thumb_ext(width) == "webp"
-            )
-            self.layout.write_bytes(key, name, data)
+        One maker per key at a time: a request for another width of a key whose large source
+        is being decoded waits for that decode, which makes every width (see
+        :meth:`_make_thumbnails`), instead of decoding it again.
+        """
+        names = [record.thumb_name(width) for width in widths]
 
-        self._once.run((key, name), lambda: self.layout.exists(key, name), make)
+        def done() -> bool:
+            return all(self.layout.exists(key, name) for name in names)
+
+        self._once.run((key, _THUMBNAILS), done, lambda: self._make_thumbnails(key, record, widths))
         self._drop_pixels_when_done(key, record)
-        return self.layout.exists(key, name)
+        return done()
 
-    def _make_thumbnails(self, key: str, record: Record, widths: tuple[int, ...]) -> None:
-        """Several widths from one decode of the source: decoding a large PNG costs several
-        times what a resize does."""
-        decoded: list[Image.Image] = []
+    def _make_thumbnails(self, key: str, record: Record, widths: t.Sequence[int]) -> None:
+        """The missing ones of ``widths`` from one decode of the source; when that decode is
+        large, every missing width of the item, since decoding costs far more than resizing."""
+        missing = self._missing_thumbnails(key, record, widths)
+        if not missing:
+            return
+        with self._thumbnail_source(key, record, missing) as (image, missing):
+            for width in missing:
+                data = thumbnail_bytes(
+                    image, width, alpha=record.has_alpha, webp=record.thumb_ext(width) == "webp"
+                )
+                self.layout.write_bytes(key, record.thumb_name(width), data)
 
-        def source(width: int) -> Image.Image:
-            if not decoded:
-                decoded.append(self._source_image(key, record, max(widths)))
-            return decoded[0]
+    def _missing_thumbnails(
+        self, key: str, record: Record, widths: t.Iterable[int]
+    ) -> tuple[int, ...]:
+        return tuple(w for w in widths if not self.layout.exists(key, record.thumb_name(w)))
 
-        for width in widths:
-            self._ensure_thumbnail(key, record, width, source)
+    @contextlib.contextmanager
+    def _thumbnail_source(
+        self, key: str, record: Record, widths: tuple[int, ...]
+    ) -> t.Iterator[tuple[Image.Image, tuple[int, ...]]]:
+        """The source shrunk for ``widths`` (upright), and the widths to make from it, while
+        its decode holds its share of the budget."""
+        if record.source == "pixels":
+            every = self._missing_thumbnails(key, record, self._item_widths(record))
+            if record.width and record.height and record.width * record.height * 4 >= LARGE:
+                widths = every
+            with self._decoded_pixels(key, record) as pixels:
+                if pixels is not None:
+                    yield shrink(pixels, max(widths)), widths
+                    return
+        file = self.layout.open_read(key, record.full_name)
+        if file is None:
+            raise LookupError(f"Stored media {key!r} has no full file.")
+        with file, Image.open(file) as image:
+            if decode_bytes(image) >= LARGE:
+                widths = self._missing_thumbnails(key, record, self._item_widths(record))
+            turned = orientation(image)
+            scale_for_width(image, max(widths), rotated=turned in _QUARTER_TURNS)
+            with self.decode_budget.reserve(decode_bytes(image)):
+                image.load()
+                shrunk = shrink(image, max(widths))
+                if shrunk is not image:
+                    image.close()  # the full decode's memory goes back before encoding
+                yield upright(shrunk, turned), widths
 
     def _decodable_thumbnail(self, key: str, record: Record, width: int) -> bool:
         """Make the thumbnail; False when the stored file turns out undecodable past its
@@ -518,14 +559,30 @@ class MediaStore:
         name = record.full_name
 
         def make() -> None:
-            pixels = self._pixels(key, record)
-            if pixels is not None:
-                self.layout.write_bytes(key, name, encode_pixels(pixels, record.ext))
+            channels = 4 if record.has_alpha else 3
+            width, height = record.width or 0, record.height or 0
+            cost = encode_bytes(width, height, channels, normalize_format(record.ext))
+            with self._decoded_pixels(key, record, cost) as pixels:
+                if pixels is not None:
+                    self.layout.write_bytes(key, name, encode_pixels(pixels, record.ext))
 
         if record.source == "pixels":
             self._once.run((key, name), lambda: self.layout.exists(key, name), make)
             self._drop_pixels_when_done(key, record)
         return self.layout.exists(key, name)
+
+    @contextlib.contextmanager
+    def _decoded_pixels(
+        self, key: str, record: Record, extra: int = 0
+    ) -> t.Iterator[Pixels | None]:
+        """The raw pixels of a key (see :meth:`_pixels`) while the budget holds what reading
+        them takes (nothing when they are still in memory), plus ``extra`` for the work done
+        with them."""
+        cost = extra
+        if key not in self._fresh:
+            cost += (record.width or 0) * (record.height or 0) * (4 if record.has_alpha else 3)
+        with self.decode_budget.reserve(cost):
+            yield self._pixels(key, record)
 
     def _pixels(self, key: str, record: Record) -> Pixels | None:
         """The raw pixels of a key, or None when its full file exists instead.
@@ -548,17 +605,6 @@ class MediaStore:
                 raise LookupError(f"Stored media {key!r} has neither pixels nor a full file.")
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
-
-    def _source_image(self, key: str, record: Record, width: int) -> Image.Image:
-        if record.source == "pixels":
-            pixels = self._pixels(key, record)
-            if pixels is not None:
-                return to_image(pixels)
-        file = self.layout.open_read(key, record.full_name)
-        if file is None:
-            raise LookupError(f"Stored media {key!r} has no full file.")
-        with file:
-            return open_for_thumbnail(file, width)
 
     def _drop_pixels_when_done(self, key: str, record: Record) -> None:
         """Delete raw pixels once nothing needs them (the full file and all thumbnails exist)."""
