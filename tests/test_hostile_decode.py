@@ -1,0 +1,166 @@
+"""Hostile clients, issue 10 point 1: decompression bombs against a real server.
+
+An 8000x8000 RGBA PNG of zeros is 249 KB and decodes to 256 MB, exactly at
+``GALLERY_MAX_IMAGE_PIXELS``. Four clients at once each upload their own (a text chunk makes
+the bytes, so the content keys, differ), then ask for its four thumbnail widths and its full file
+in parallel: 12 full decodes before the decode budget (3.4 GiB of peak RSS for two files). Now
+the server must stay under twice one such decode above idle, give the memory back within a
+minute, answer everyone (every thumbnail a valid image) and serve another client's plain page
+within a second all along.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import re
+import struct
+import threading
+import time
+import typing as t
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.clients import Page, fetch_bytes, request
+from tests.servers import Kind, ServerProcess
+
+APP = "tests.apps.hostile:create_app"
+SIDE = 8000
+#: Bytes one bomb decodes to (RGBA).
+DECODED = SIDE * SIDE * 4
+MIB = 1 << 20
+#: The issue's aim: peak RSS over idle under twice one decode at the pixel limit.
+PEAK_LIMIT_MIB = 2 * DECODED / MIB
+#: RSS must come back within this of idle, within SETTLE_SECONDS.
+SETTLED_MIB = 64.0
+SETTLE_SECONDS = 60.0
+WIDTHS = (192, 384, 640, 960)
+CLIENTS = 4
+#: Bounds of the test's own loops: the attack as a whole, and a plain request.
+ATTACK_LIMIT = 240.0
+PLAIN_LIMIT = 1.0
+
+
+def with_text(png: bytes, text: str) -> bytes:
+    """``png`` with a tEXt chunk before IEND: other bytes, the same pixels."""
+    body = b"Comment\0" + text.encode()
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body
+    chunk += struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    assert png[-12:-8] == b"\0\0\0\0" and png[-8:-4] == b"IEND"
+    return png[:-12] + chunk + png[-12:]
+
+
+@pytest.fixture(scope="session")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """The four clients' PNGs, made once per session."""
+    path = tmp_path_factory.mktemp("decode-bombs") / "zeros.png"
+    Image.new("RGBA", (SIDE, SIDE)).save(path)
+    zeros = path.read_bytes()
+    assert len(zeros) < 300_000
+    return [with_text(zeros, f"client {n}") for n in range(CLIENTS)]
+
+
+def upload(server: ServerProcess, name: str, data: bytes) -> str:
+    """Upload ``data`` on a new page; the full file's URL of the item it became."""
+    page = Page(server, "/?g=uploads")
+    response = page.upload("uploads", [(name, data)], timeout=ATTACK_LIMIT)
+    assert response.status == 200, response.body[:500]
+    assert "was refused" not in response.body and 'role="alert"' not in response.body, (
+        response.body[:2000]
+    )
+    (full,) = re.findall(r'data-full="([^"]+)"', response.body)
+    return server.url + full
+
+
+def fetch_all(full: str) -> dict[str, tuple[int, bytes]]:
+    """The four thumbnail widths and the full file, asked for in parallel as a browser would."""
+    urls = [f"{full}/w{width}" for width in WIDTHS] + [full]
+    with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+        return dict(
+            zip(urls, pool.map(lambda url: fetch_bytes(url, ATTACK_LIMIT), urls), strict=True)
+        )
+
+
+def attack(server: ServerProcess, n: int, bomb: bytes) -> dict[str, tuple[int, bytes]]:
+    return fetch_all(upload(server, f"bomb-{n}.png", bomb))
+
+
+def warm_up(server: ServerProcess) -> None:
+    """What any server has done before an attacker comes: codecs loaded, threads started."""
+    buffer = io.BytesIO()
+    Image.new("RGBA", (1200, 900), (0, 90, 200, 255)).save(buffer, "PNG")
+    for _ in range(2):
+        answers = fetch_all(upload(server, "warm.png", buffer.getvalue()))
+        assert all(status == 200 for status, _ in answers.values())
+    assert request(server.url + "/plain").status == 200
+
+
+def plain_latencies(
+    server: ServerProcess, attackers: list[concurrent.futures.Future[t.Any]]
+) -> list[float]:
+    """Seconds each plain request took, asked for every 0.2 s until the attack is over."""
+    latencies: list[float] = []
+    pause = threading.Event()
+    deadline = time.monotonic() + ATTACK_LIMIT
+    while not all(f.done() for f in attackers) and time.monotonic() < deadline:
+        start = time.monotonic()
+        response = request(server.url + "/plain", timeout=10)
+        latencies.append(time.monotonic() - start)
+        assert (response.status, response.body) == (200, "plain")
+        pause.wait(0.2)
+    return latencies
+
+
+def settle(server: ServerProcess, idle: float) -> tuple[float, float]:
+    """Poll RSS until it is within SETTLED_MIB of idle: (seconds it took, RSS over idle)."""
+    start = time.monotonic()
+    pause = threading.Event()
+    while True:
+        over = server.rss_mib() - idle
+        waited = time.monotonic() - start
+        if over <= SETTLED_MIB or waited >= SETTLE_SECONDS:
+            return waited, over
+        pause.wait(0.5)
+
+
+def check_answers(answers: dict[str, tuple[int, bytes]]) -> None:
+    """Every thumbnail a valid image of its width; the full file the 8000 px PNG."""
+    for url, (status, body) in answers.items():
+        assert status == 200, (url, status, body[:300])
+        image = Image.open(io.BytesIO(body))
+        width = re.search(r"/w(\d+)$", url)
+        if width is None:
+            assert (image.format, image.size) == ("PNG", (SIDE, SIDE)), url
+            continue
+        image.load()
+        assert image.size == (int(width.group(1)),) * 2, url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["gunicorn", "werkzeug"])
+def test_four_clients_uploading_decompression_bombs(
+    kind: Kind, bombs: list[bytes], tmp_path: Path
+) -> None:
+    with ServerProcess(APP, tmp_path / "instance", kind=kind) as server:
+        warm_up(server)
+        idle = server.rss_mib()
+        server.reset_peak()
+        with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
+            attackers = [pool.submit(attack, server, n, bomb) for n, bomb in enumerate(bombs)]
+            latencies = plain_latencies(server, attackers)
+            answers = [future.result(ATTACK_LIMIT) for future in attackers]
+        peak = server.peak_rss_mib() - idle
+        waited, settled = settle(server, idle)
+    print(
+        f"\n{kind}: idle {idle:.0f} MiB, peak +{peak:.0f} MiB (limit {PEAK_LIMIT_MIB:.0f}), "
+        f"+{settled:.0f} MiB after {waited:.1f} s; plain max {max(latencies):.3f} s "
+        f"of {len(latencies)}"
+    )
+    for answer in answers:
+        check_answers(answer)
+    assert latencies and max(latencies) < PLAIN_LIMIT, latencies
+    assert peak < PEAK_LIMIT_MIB
+    assert settled <= SETTLED_MIB, f"RSS still {settled:.0f} MiB over idle after {waited:.0f} s"
