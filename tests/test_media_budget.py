@@ -149,9 +149,10 @@ def test_a_waiter_that_cannot_get_its_share_in_time_gets_a_clear_error(
 
 
 def test_a_timed_out_head_of_the_queue_lets_those_behind_it_go(order: list[str]) -> None:
-    budget = DecodeBudget(100, wait=2.0)
+    budget = DecodeBudget(100, wait=1.5)
     holder = holding(budget, 50, "holder", order)
     large = queued(budget, 80, "large", order)  # never fits while "holder" holds on
+    budget.wait = LIMIT  # read as each waiter joins the queue
     small = queued(budget, 10, "small", order)  # fits, but queued behind "large"
     large.thread.join(LIMIT)
     assert isinstance(large.error, DecodeBusy)
@@ -393,3 +394,48 @@ def test_the_decode_budget_is_configurable(app: t.Any, tmp_path: pathlib.Path) -
     app.config.update(GALLERY_MAX_DECODE_BYTES=32 * MIB)
     FlaskGallery(app)
     assert app.extensions["flask_gallery"].media.decode_budget.max_bytes == 32 * MIB
+
+
+def large_png(size: tuple[int, int] = (2400, 1800)) -> bytes:
+    """A PNG that decodes to more than thumbnails.LARGE."""
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize(size).convert("RGB").save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def test_a_large_upload_makes_its_thumbnails_from_the_decode_that_checked_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    png = large_png()
+    with MediaStore(tmp_path / "media", "s", background=False) as store:
+        item = store.add_upload(png, "large.png", max_bytes=len(png), max_pixels=10**8)
+        assert store.decode_budget.granted == 1
+        for width in (192, 384, 640, 960):
+            assert read_thumb(store, item.id or "", width).size == (width, width * 3 // 4)
+        assert store.decode_budget.granted == 1  # no second decode
+
+
+@pytest.mark.parametrize("upload", [True, False], ids=["uploaded", "handler file"])
+def test_a_large_turned_images_thumbnails_are_upright_and_full_width(
+    tmp_path: pathlib.Path, upload: bool
+) -> None:
+    """EXIF orientation 6: stored 4000x3000, shown 3000x4000, so it is shrunk by the width
+    shown (3000 // 960 = 3, not 4000 // 960 = 4, which would leave 750 px for 960)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    gradient = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
+    gradient.save(buffer, "PNG", exif=exif, compress_level=1)
+    data = buffer.getvalue()
+    with MediaStore(tmp_path / "media", "s", background=False) as store:
+        if upload:
+            item = store.add_upload(data, "turned.png", max_bytes=len(data), max_pixels=10**8)
+        else:
+            path = tmp_path / "turned.png"
+            path.write_bytes(data)
+            (item,) = store.postprocess([path])
+        thumb = read_thumb(store, item.id or "", 960)
+    assert thumb.width == 960 and abs(thumb.height - 1280) <= 1  # rounded once shrunk
+    # Stored dark at the top; turned a quarter clockwise, the dark side is on the right.
+    pixels = np.asarray(thumb.convert("L")).astype(int)
+    assert pixels[:, :10].mean() - pixels[:, -10:].mean() > 200

@@ -134,14 +134,15 @@ class DecodeBudget:
                 raise DecodeBusy(self._busy(nbytes, "too many images are waiting to be decoded"))
             waiter = _Waiter(nbytes)
             self._queue.append(waiter)
-        if waiter.granted.wait(self.wait):
+            wait = self.wait
+        if waiter.granted.wait(wait):
             return
         with self._lock:
             if waiter.granted.is_set():  # granted as the wait ran out
                 return
             self._queue.remove(waiter)
             self._grant_waiters()  # it may have held back the ones behind it
-        raise DecodeBusy(self._busy(nbytes, f"the wait for memory passed {self.wait:g} s"))
+        raise DecodeBusy(self._busy(nbytes, f"the wait for memory passed {wait:g} s"))
 
     def release(self, nbytes: int) -> None:
         nbytes = max(0, int(nbytes))

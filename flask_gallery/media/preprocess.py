@@ -73,7 +73,9 @@ def load_image(path: str, type: PreprocessType, budget: DecodeBudget) -> object:
             image.load()
             loaded: Image.Image = image
             if type == "numpy":
-                return as_array(loaded)
+                array = as_array(loaded)
+                loaded.close()  # freed before the budget gives its memory back
+                return array
     return loaded
 
 

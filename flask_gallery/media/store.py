@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image
 
 from .budget import DecodeBudget
-from .decode import decode_bytes, encode_bytes, scale_for_width
+from .decode import decode_bytes, encode_bytes, pixel_bytes, scale_for_width
 from .disk import Layout
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
@@ -53,7 +53,7 @@ from .jobs import Once, Pool, logger
 from .pixels import Pixels, has_alpha, pixels_digest
 from .probe import UNDECODABLE, orientation, probe_file
 from .record import META, PIXELS, Record
-from .thumbnails import LARGE, shrink, thumbnail_bytes, upright
+from .thumbnails import LARGE, QUARTER_TURNS, shrink, thumbnail_bytes
 
 if t.TYPE_CHECKING:
     from .uploads import FileTypes
@@ -74,7 +74,6 @@ _FILE_KEY_CACHE_SIZE = 4096
 _STAGING = ".staging"
 #: The name under which a key's thumbnails are made, one maker at a time.
 _THUMBNAILS = "thumbnails"
-_QUARTER_TURNS = (5, 6, 7, 8)
 
 
 @dataclasses.dataclass
@@ -503,19 +502,44 @@ class MediaStore:
         """The missing ones of ``widths`` from one decode of the source; when that decode is
         large, every missing width of the item, since decoding costs far more than resizing."""
         missing = self._missing_thumbnails(key, record, widths)
-        if not missing:
+        if missing:
+            with self._thumbnail_source(key, record, missing) as (image, missing):
+                self._write_thumbnails(key, record, image, missing)
+
+    def _write_thumbnails(
+        self, key: str, record: Record, image: Image.Image, widths: t.Iterable[int]
+    ) -> None:
+        for width in widths:
+            webp = record.thumb_ext(width) == "webp"
+            data = thumbnail_bytes(image, width, alpha=record.has_alpha, webp=webp)
+            self.layout.write_bytes(key, record.thumb_name(width), data)
+
+    def make_thumbnails_from(self, item: MediaItem, image: Image.Image) -> None:
+        """Make every thumbnail of a large ``item`` from ``image``, its source decoded already
+        (an upload, decoded to check it): made later, they would cost a second full decode.
+        Small items keep making their widths on request."""
+        key = self.key(item.id)
+        record = self.record(key) if key is not None else None
+        if key is None or record is None or not record.thumbnailable:
             return
-        with self._thumbnail_source(key, record, missing) as (image, missing):
-            for width in missing:
-                data = thumbnail_bytes(
-                    image, width, alpha=record.has_alpha, webp=record.thumb_ext(width) == "webp"
-                )
-                self.layout.write_bytes(key, record.thumb_name(width), data)
+        if image.width * image.height * pixel_bytes(image.mode) < LARGE:
+            return
+
+        def make() -> None:
+            missing = self._all_missing(key, record)
+            shrunk = shrink(image, max(missing), orientation(image))
+            self._write_thumbnails(key, record, shrunk, missing)
+
+        self._once.run((key, _THUMBNAILS), lambda: not self._all_missing(key, record), make)
+        self._drop_pixels_when_done(key, record)
 
     def _missing_thumbnails(
         self, key: str, record: Record, widths: t.Iterable[int]
     ) -> tuple[int, ...]:
         return tuple(w for w in widths if not self.layout.exists(key, record.thumb_name(w)))
+
+    def _all_missing(self, key: str, record: Record) -> tuple[int, ...]:
+        return self._missing_thumbnails(key, record, self._item_widths(record))
 
     @contextlib.contextmanager
     def _thumbnail_source(
@@ -524,9 +548,8 @@ class MediaStore:
         """The source shrunk for ``widths`` (upright), and the widths to make from it, while
         its decode holds its share of the budget."""
         if record.source == "pixels":
-            every = self._missing_thumbnails(key, record, self._item_widths(record))
-            if record.width and record.height and record.width * record.height * 4 >= LARGE:
-                widths = every
+            if (record.width or 0) * (record.height or 0) * 4 >= LARGE:
+                widths = self._all_missing(key, record)
             with self._decoded_pixels(key, record) as pixels:
                 if pixels is not None:
                     yield shrink(pixels, max(widths)), widths
@@ -536,15 +559,15 @@ class MediaStore:
             raise LookupError(f"Stored media {key!r} has no full file.")
         with file, Image.open(file) as image:
             if decode_bytes(image) >= LARGE:
-                widths = self._missing_thumbnails(key, record, self._item_widths(record))
+                widths = self._all_missing(key, record)
             turned = orientation(image)
-            scale_for_width(image, max(widths), rotated=turned in _QUARTER_TURNS)
+            scale_for_width(image, max(widths), rotated=turned in QUARTER_TURNS)
             with self.decode_budget.reserve(decode_bytes(image)):
                 image.load()
-                shrunk = shrink(image, max(widths))
+                shrunk = shrink(image, max(widths), turned)
                 if shrunk is not image:
                     image.close()  # the full decode's memory goes back before encoding
-                yield upright(shrunk, turned), widths
+                yield shrunk, widths
 
     def _decodable_thumbnail(self, key: str, record: Record, width: int) -> bool:
         """Make the thumbnail; False when the stored file turns out undecodable past its

@@ -35,6 +35,8 @@ LARGE = 16 << 20
 _BAND_BYTES = 4 << 20
 _REDUCING_GAP = 1.0
 _OPAQUE_MODES = ("L", "RGB")
+#: EXIF orientations that turn an image a quarter: its height is the width shown.
+QUARTER_TURNS = (5, 6, 7, 8)
 #: EXIF orientation -> the transposition that makes the image upright (as ImageOps does).
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -69,17 +71,12 @@ def thumbnail_bytes(image: Image.Image, width: int, *, alpha: bool, webp: bool =
     return save_image(image, "jpeg", quality=THUMB_QUALITY, optimize=True)
 
 
-def upright(image: Image.Image, turned: int) -> Image.Image:
-    """``image`` turned as its EXIF orientation ``turned`` says, as browsers show the full
-    file (after shrinking, so it is cheap)."""
-    method = _UPRIGHT.get(turned)
-    return image if method is None else image.transpose(method)
-
-
-def shrink(source: Image.Image | Pixels, width: int) -> Image.Image:
+def shrink(source: Image.Image | Pixels, width: int, turned: int = 1) -> Image.Image:
     """A copy of ``source`` in a canonical mode (L, LA, RGB, RGBA), reduced by the largest
-    integer factor that keeps it at least ``width`` wide, made band by band; a source smaller
-    than :data:`LARGE` is only converted, as :func:`thumbnail_bytes` would.
+    integer factor that keeps it at least ``width`` wide once upright, made band by band, and
+    turned upright as its EXIF orientation ``turned`` says (browsers turn the full file: the
+    thumbnail must look the same). A source smaller than :data:`LARGE` is only converted and
+    turned, as :func:`thumbnail_bytes` would work on it.
 
     Reducing premultiplies alpha, as resizing does, so no colour of a transparent pixel leaks
     into its neighbours.
@@ -88,9 +85,9 @@ def shrink(source: Image.Image | Pixels, width: int) -> Image.Image:
         height, full_width = int(source.shape[0]), int(source.shape[1])
     else:
         full_width, height = source.size
-    factor = full_width // width
+    factor = (height if turned in QUARTER_TURNS else full_width) // width
     if factor < 2 or full_width * height * 4 < LARGE:
-        return _canonical(source, None, 0, height)
+        return _upright(_canonical(source, None, 0, height), turned)
     # I and F images are scaled by their whole range: every band must be scaled alike.
     extrema = (
         t.cast("tuple[float, float]", source.getextrema())
@@ -106,7 +103,12 @@ def shrink(source: Image.Image | Pixels, width: int) -> Image.Image:
             shrunk = Image.new(band.mode, size)
         shrunk.paste(band, (0, top // factor))
     assert shrunk is not None
-    return shrunk
+    return _upright(shrunk, turned)
+
+
+def _upright(image: Image.Image, turned: int) -> Image.Image:
+    method = _UPRIGHT.get(turned)
+    return image if method is None else image.transpose(method)
 
 
 def _canonical(

@@ -88,7 +88,9 @@ def add_upload(
             detected = image_type(image)
             check_allowed(detected, file_types, name)
             with decoded(image, name, store.decode_budget):
-                return store_image(store, image, data, name, detected)
+                item = store_image(store, image, data, name, detected)
+                store.make_thumbnails_from(item, image)
+                return item
     other = sniff_video(data) or sniff_svg(data)
     if other is None:
         raise UploadRejected(
@@ -140,7 +142,8 @@ def open_image(data: bytes, name: str, max_pixels: int) -> Image.Image | None:
 
 @contextlib.contextmanager
 def decoded(image: Image.Image, name: str, budget: DecodeBudget) -> t.Iterator[None]:
-    """Decode ``image`` whole (the check that it is one) while the budget holds its memory.
+    """Decode ``image`` whole (the check that it is one) while the budget holds its memory;
+    it is closed at the end of the block.
 
     An upload whose decode alone needs more than the whole budget is refused rather than run
     alone: anyone may send one, and a few kilobytes of WebP can ask for a gigabyte.
@@ -157,9 +160,11 @@ def decoded(image: Image.Image, name: str, budget: DecodeBudget) -> t.Iterator[N
         with budget.reserve(cost):
             try:
                 image.load()
+                yield
             except UNDECODABLE as exc:
                 raise UploadRejected(name, f"the image is corrupt or truncated ({exc}).") from exc
-            yield
+            finally:
+                image.close()  # its memory is freed before the budget gives it back
     except DecodeBusy as exc:
         raise UploadRejected(name, str(exc)) from exc
 
