@@ -14,88 +14,30 @@ from __future__ import annotations
 import concurrent.futures
 import io
 import re
-import struct
 import threading
 import time
 import typing as t
-import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.clients import Page, fetch_bytes, request
+from tests.bombs import APP, ATTACK_LIMIT, DECODED, MIB, SIDE, attack, make_bombs, warm_up
+from tests.clients import request
 from tests.servers import Kind, ServerProcess
 
-APP = "tests.apps.hostile:create_app"
-SIDE = 8000
-#: Bytes one bomb decodes to (RGBA).
-DECODED = SIDE * SIDE * 4
-MIB = 1 << 20
 #: The issue's aim: peak RSS over idle under twice one decode at the pixel limit.
 PEAK_LIMIT_MIB = 2 * DECODED / MIB
 #: RSS must come back within this of idle, within SETTLE_SECONDS.
 SETTLED_MIB = 64.0
 SETTLE_SECONDS = 60.0
-WIDTHS = (192, 384, 640, 960)
-CLIENTS = 4
-#: Bounds of the test's own loops: the attack as a whole, and a plain request.
-ATTACK_LIMIT = 240.0
 PLAIN_LIMIT = 1.0
-
-
-def with_text(png: bytes, text: str) -> bytes:
-    """``png`` with a tEXt chunk before IEND: other bytes, the same pixels."""
-    body = b"Comment\0" + text.encode()
-    chunk = struct.pack(">I", len(body)) + b"tEXt" + body
-    chunk += struct.pack(">I", zlib.crc32(b"tEXt" + body))
-    assert png[-12:-8] == b"\0\0\0\0" and png[-8:-4] == b"IEND"
-    return png[:-12] + chunk + png[-12:]
 
 
 @pytest.fixture(scope="session")
 def bombs(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     """The four clients' PNGs, made once per session."""
-    path = tmp_path_factory.mktemp("decode-bombs") / "zeros.png"
-    Image.new("RGBA", (SIDE, SIDE)).save(path)
-    zeros = path.read_bytes()
-    assert len(zeros) < 300_000
-    return [with_text(zeros, f"client {n}") for n in range(CLIENTS)]
-
-
-def upload(server: ServerProcess, name: str, data: bytes) -> str:
-    """Upload ``data`` on a new page; the full file's URL of the item it became."""
-    page = Page(server, "/?g=uploads")
-    response = page.upload("uploads", [(name, data)], timeout=ATTACK_LIMIT)
-    assert response.status == 200, response.body[:500]
-    assert "was refused" not in response.body and 'role="alert"' not in response.body, (
-        response.body[:2000]
-    )
-    (full,) = re.findall(r'data-full="([^"]+)"', response.body)
-    return server.url + full
-
-
-def fetch_all(full: str) -> dict[str, tuple[int, bytes]]:
-    """The four thumbnail widths and the full file, asked for in parallel as a browser would."""
-    urls = [f"{full}/w{width}" for width in WIDTHS] + [full]
-    with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
-        return dict(
-            zip(urls, pool.map(lambda url: fetch_bytes(url, ATTACK_LIMIT), urls), strict=True)
-        )
-
-
-def attack(server: ServerProcess, n: int, bomb: bytes) -> dict[str, tuple[int, bytes]]:
-    return fetch_all(upload(server, f"bomb-{n}.png", bomb))
-
-
-def warm_up(server: ServerProcess) -> None:
-    """What any server has done before an attacker comes: codecs loaded, threads started."""
-    buffer = io.BytesIO()
-    Image.new("RGBA", (1200, 900), (0, 90, 200, 255)).save(buffer, "PNG")
-    for _ in range(2):
-        answers = fetch_all(upload(server, "warm.png", buffer.getvalue()))
-        assert all(status == 200 for status, _ in answers.values())
-    assert request(server.url + "/plain").status == 200
+    return make_bombs(tmp_path_factory.mktemp("decode-bombs"))
 
 
 def plain_latencies(
@@ -148,7 +90,7 @@ def test_four_clients_uploading_decompression_bombs(
         warm_up(server)
         idle = server.rss_mib()
         server.reset_peak()
-        with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
+        with concurrent.futures.ThreadPoolExecutor(len(bombs)) as pool:
             attackers = [pool.submit(attack, server, n, bomb) for n, bomb in enumerate(bombs)]
             latencies = plain_latencies(server, attackers)
             answers = [future.result(ATTACK_LIMIT) for future in attackers]
