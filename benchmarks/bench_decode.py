@@ -69,9 +69,9 @@ def main() -> None:
         for trim in (True, False):
             figures = run(args.kind, trim, bombs, root)
             label = "with malloc_trim   " if trim else "without malloc_trim"
-            after = ", ".join(f"{k} +{v:.0f}" for k, v in figures.items() if k.startswith("after"))
+            after = ", ".join(f"{k} {v:+.0f}" for k, v in figures.items() if k.startswith("after"))
             print(
-                f"{label}: idle {figures['idle']:.0f}, peak +{figures['peak']:.0f}; {after}; "
+                f"{label}: idle {figures['idle']:.0f}, peak {figures['peak']:+.0f}; {after}; "
                 f"attack {figures['took']:.1f} s, "
                 f"slowest plain GET {figures['plain'] * 1000:.0f} ms"
             )
