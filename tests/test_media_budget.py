@@ -439,3 +439,21 @@ def test_a_large_turned_images_thumbnails_are_upright_and_full_width(
     # Stored dark at the top; turned a quarter clockwise, the dark side is on the right.
     pixels = np.asarray(thumb.convert("L")).astype(int)
     assert pixels[:, :10].mean() - pixels[:, -10:].mean() > 200
+
+
+def test_a_failure_to_store_an_upload_is_not_called_a_corrupt_image(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk cannot be caused here, so it is mocked: its error must reach the server's
+    log as itself, and the budget must be given back."""
+    from flask_gallery.media import uploads
+
+    def full_disk(*args: object) -> t.NoReturn:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(uploads, "store_image", full_disk)
+    png = encoded("PNG", "RGB", (100, 100)).getvalue()
+    with MediaStore(tmp_path / "media", "s", background=False, max_decode_bytes=MIB) as store:
+        with pytest.raises(OSError, match="No space left"):
+            store.add_upload(png, "fine.png", max_bytes=len(png), max_pixels=10**8)
+        assert (store.decode_budget.in_use, store.decode_budget.granted) == (0, 1)

@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image
 
 from .budget import DecodeBudget
-from .decode import decode_bytes, encode_bytes, pixel_bytes, scale_for_width
+from .decode import decode_bytes, encode_bytes, scale_for_width
 from .disk import Layout
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
@@ -522,7 +522,7 @@ class MediaStore:
         record = self.record(key) if key is not None else None
         if key is None or record is None or not record.thumbnailable:
             return
-        if image.width * image.height * pixel_bytes(image.mode) < LARGE:
+        if decode_bytes(image) < LARGE:
             return
 
         def make() -> None:

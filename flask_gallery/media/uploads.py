@@ -157,16 +157,18 @@ def decoded(image: Image.Image, name: str, budget: DecodeBudget) -> t.Iterator[N
             "image.",
         )
     try:
-        with budget.reserve(cost):
-            try:
-                image.load()
-                yield
-            except UNDECODABLE as exc:
-                raise UploadRejected(name, f"the image is corrupt or truncated ({exc}).") from exc
-            finally:
-                image.close()  # its memory is freed before the budget gives it back
+        budget.acquire(cost)
     except DecodeBusy as exc:
         raise UploadRejected(name, str(exc)) from exc
+    try:
+        try:
+            image.load()
+        except UNDECODABLE as exc:
+            raise UploadRejected(name, f"the image is corrupt or truncated ({exc}).") from exc
+        yield
+    finally:
+        image.close()  # its memory is freed before the budget gives it back
+        budget.release(cost)
 
 
 def image_type(image: Image.Image) -> Detected:
