@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import ctypes
-import ctypes.util
 import dataclasses
+import functools
 import threading
 import typing as t
 
@@ -48,12 +47,17 @@ class _Waiter:
     granted: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
-def _load_malloc_trim() -> t.Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
-    name = ctypes.util.find_library("c")
+@functools.cache
+def _malloc_trim() -> t.Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS, Windows).
+
+    Looked up among the symbols already loaded (``dlopen(NULL)``), on first use:
+    ``ctypes.util.find_library`` would run ``ldconfig`` in a subprocess.
+    """
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(name)
-        trim = libc.malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError, TypeError):
         return None
     trim.argtypes = [ctypes.c_size_t]
@@ -61,14 +65,12 @@ def _load_malloc_trim() -> t.Callable[[int], int] | None:
     return t.cast("t.Callable[[int], int]", trim)
 
 
-_malloc_trim = _load_malloc_trim()
-
-
 def release_memory() -> bool:
     """Give freed heap memory back to the system; False where the platform cannot."""
-    if _malloc_trim is None:
+    trim = _malloc_trim()
+    if trim is None:
         return False
-    _malloc_trim(0)
+    trim(0)
     return True
 
 
