@@ -527,8 +527,9 @@ class MediaStore:
 
         def make() -> None:
             missing = self._all_missing(key, record)
-            shrunk = shrink(image, max(missing), orientation(image))
-            self._write_thumbnails(key, record, shrunk, missing)
+            if missing:  # another process may have made them since
+                shrunk = shrink(image, max(missing), orientation(image))
+                self._write_thumbnails(key, record, shrunk, missing)
 
         self._once.run((key, _THUMBNAILS), lambda: not self._all_missing(key, record), make)
         self._drop_pixels_when_done(key, record)
@@ -549,7 +550,7 @@ class MediaStore:
         its decode holds its share of the budget."""
         if record.source == "pixels":
             if (record.width or 0) * (record.height or 0) * 4 >= LARGE:
-                widths = self._all_missing(key, record)
+                widths = self._all_missing(key, record) or widths
             with self._decoded_pixels(key, record) as pixels:
                 if pixels is not None:
                     yield shrink(pixels, max(widths)), widths
@@ -559,7 +560,7 @@ class MediaStore:
             raise LookupError(f"Stored media {key!r} has no full file.")
         with file, Image.open(file) as image:
             if decode_bytes(image) >= LARGE:
-                widths = self._all_missing(key, record)
+                widths = self._all_missing(key, record) or widths
             turned = orientation(image)
             scale_for_width(image, max(widths), rotated=turned in QUARTER_TURNS)
             with self.decode_budget.reserve(decode_bytes(image)):
