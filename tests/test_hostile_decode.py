@@ -6,7 +6,7 @@ the bytes, so the content keys, differ), then ask for its four thumbnail widths 
 in parallel: 12 full decodes before the decode budget (3.4 GiB of peak RSS for two files). Now
 the server must stay under twice one such decode above idle, give the memory back within a
 minute, answer everyone (every thumbnail a valid image) and serve another client's plain page
-within a second all along.
+within a second all along. A WebP that would need more than the whole budget is refused unread.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import typing as t
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from PIL import Image
 
 from tests.bombs import APP, ATTACK_LIMIT, DECODED, MIB, SIDE, attack, make_bombs, warm_up
-from tests.clients import request
+from tests.clients import Page, request
 from tests.servers import Kind, ServerProcess
 
 #: The issue's aim: peak RSS over idle under twice one decode at the pixel limit.
@@ -106,3 +107,28 @@ def test_four_clients_uploading_decompression_bombs(
     assert latencies and max(latencies) < PLAIN_LIMIT, latencies
     assert peak < PEAK_LIMIT_MIB
     assert settled <= SETTLED_MIB, f"RSS still {settled:.0f} MiB over idle after {waited:.0f} s"
+
+
+def test_a_webp_needing_more_than_the_budget_is_refused_unread(tmp_path: Path) -> None:
+    """746 bytes of lossless WebP declaring 4000x4500 (under the pixel limit) would take
+    288 MB to decode, libwebp's canvas and copies included: refused by name in the gallery's
+    alert area before any pixel is decoded, the server's memory untouched."""
+    buffer = io.BytesIO()
+    Image.new("RGBA", (4000, 4500)).save(buffer, "WEBP", lossless=True)
+    with ServerProcess(APP, tmp_path / "instance") as server:
+        warm_up(server)
+        idle = server.rss_mib()
+        server.reset_peak()
+        page = Page(server, "/?g=uploads")
+        response = page.upload("uploads", [("tiny.webp", buffer.getvalue())])
+        peak = server.peak_rss_mib() - idle
+        assert request(server.url + "/plain").status == 200
+    assert response.status == 200
+    alert = BeautifulSoup(response.body, "html.parser").find(attrs={"role": "alert"})
+    assert alert is not None, response.body[:1000]
+    assert re.search(
+        r"tiny\.webp: decoding it would take 274 MiB of memory, more than this server allows "
+        r"\(244 MiB, GALLERY_MAX_DECODE_BYTES\); send a smaller image\.",
+        alert.get_text(" ", strip=True),
+    ), alert
+    assert peak < 32, f"refusing it took {peak:.0f} MiB"
