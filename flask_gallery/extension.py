@@ -48,7 +48,7 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_MAX_IMAGE_PIXELS": 64_000_000,
     #: Bytes that image decodes and encodes may hold at once (uploads checked, thumbnails,
     #: full files encoded, handler inputs); more waits its turn. ``None``: 4 x
-    #: ``GALLERY_MAX_IMAGE_PIXELS``, one RGBA image at the pixel limit.
+    #: ``GALLERY_MAX_IMAGE_PIXELS``, one RGBA image at the pixel limit; ``0``: no limit.
     "GALLERY_MAX_DECODE_BYTES": None,
     #: Seconds a rendered page's gallery state is kept after its last request.
     "GALLERY_PAGE_TTL": 3600,

@@ -424,12 +424,30 @@ def test_a_busy_handler_input_is_an_error_message_for_the_user(tmp_path: pathlib
         assert store.decode_budget.in_use == 0
 
 
-def test_the_decode_budget_is_configurable(app: t.Any, tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize(
+    ("config", "budget"),
+    [
+        ({"GALLERY_MAX_DECODE_BYTES": 32 * MIB}, 32 * MIB),
+        ({"GALLERY_MAX_IMAGE_PIXELS": 10**6}, 4 * 10**6),
+        ({"GALLERY_MAX_DECODE_BYTES": 0}, None),
+    ],
+)
+def test_the_decode_budget_is_configurable(
+    app: t.Any, config: dict[str, int], budget: int | None
+) -> None:
     from flask_gallery import FlaskGallery
 
-    app.config.update(GALLERY_MAX_DECODE_BYTES=32 * MIB)
+    app.config.update(config)
     FlaskGallery(app)
-    assert app.extensions["flask_gallery"].media.decode_budget.max_bytes == 32 * MIB
+    assert app.extensions["flask_gallery"].media.decode_budget.max_bytes == budget
+
+
+def test_a_decode_budget_that_is_not_a_byte_count_names_the_setting(app: t.Any) -> None:
+    from flask_gallery import FlaskGallery
+
+    app.config.update(GALLERY_MAX_DECODE_BYTES="256MB")
+    with pytest.raises(ValueError, match=r"GALLERY_MAX_DECODE_BYTES must be .* got '256MB'"):
+        FlaskGallery(app)
 
 
 def large_png(size: tuple[int, int] = (2400, 1800)) -> bytes:
