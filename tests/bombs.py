@@ -74,11 +74,18 @@ def attack(server: ServerProcess, n: int, bomb: bytes) -> dict[str, tuple[int, b
     return fetch_all(upload(server, f"bomb-{n}.png", bomb))
 
 
-def warm_up(server: ServerProcess) -> None:
-    """What any server has done before an attacker comes: codecs loaded, threads started."""
-    buffer = io.BytesIO()
-    Image.new("RGBA", (1200, 900), (0, 90, 200, 255)).save(buffer, "PNG")
-    for _ in range(2):
-        answers = fetch_all(upload(server, "warm.png", buffer.getvalue()))
-        assert all(status == 200 for status, _ in answers.values())
+def warm_up(server: ServerProcess, clients: int = CLIENTS) -> None:
+    """What any server has done before an attacker comes: codecs loaded, and as many request
+    threads (each with its glibc arena) started as the attack will use, each client with its
+    own small image."""
+
+    def visit(n: int) -> None:
+        buffer = io.BytesIO()
+        Image.new("RGBA", (400, 300), (n, 90, 200, 255)).save(buffer, "PNG")
+        for _ in range(2):
+            answers = fetch_all(upload(server, f"warm-{n}.png", buffer.getvalue()))
+            assert all(status == 200 for status, _ in answers.values())
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(visit, range(clients)))
     assert request(server.url + "/plain").status == 200

@@ -501,7 +501,10 @@ class MediaStore:
     def _make_thumbnails(self, key: str, record: Record, widths: t.Sequence[int]) -> None:
         """The missing ones of ``widths`` from one decode of the source; when that decode is
         large, every missing width of the item, since decoding costs far more than resizing."""
-        missing = self._missing_thumbnails(key, record, widths)
+        # One width (a request) is missing, or this would not run: no need to look again.
+        missing = (
+            tuple(widths) if len(widths) == 1 else self._missing_thumbnails(key, record, widths)
+        )
         if missing:
             with self._thumbnail_source(key, record, missing) as (image, missing):
                 self._write_thumbnails(key, record, image, missing)
