@@ -30,7 +30,7 @@ from tests.servers import Kind, ServerProcess
 #: The issue's aim: peak RSS over idle under twice one decode at the pixel limit.
 PEAK_LIMIT_MIB = 2 * DECODED / MIB
 #: RSS must come back within this of idle, within SETTLE_SECONDS.
-SETTLED_MIB = 64.0
+SETTLED_MIB = 32.0
 SETTLE_SECONDS = 60.0
 PLAIN_LIMIT = 1.0
 

@@ -511,3 +511,25 @@ def test_a_failure_to_store_an_upload_is_not_called_a_corrupt_image(
         with pytest.raises(OSError, match="No space left"):
             store.add_upload(png, "fine.png", max_bytes=len(png), max_pixels=10**8)
         assert (store.decode_budget.in_use, store.decode_budget.granted) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("environment", "block"), [({}, 64 * MIB), ({"PILLOW_BLOCK_SIZE": "8m"}, 8 * MIB)]
+)
+def test_large_images_are_allocated_in_blocks_glibc_unmaps_unless_pillow_is_told_otherwise(
+    tmp_path: pathlib.Path, environment: dict[str, str], block: int
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom PIL import Image\nfrom flask_gallery.media import MediaStore\n"
+        "MediaStore(sys.argv[1], 's').close()\nprint(Image.core.get_block_size())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PILLOW_BLOCK_SIZE"} | environment
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == block

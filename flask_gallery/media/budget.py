@@ -9,10 +9,10 @@ within ``wait`` seconds, or finds ``max_waiting`` others already queued, gets
 :class:`DecodeBusy` (a message for the user) instead of hanging a request thread.
 
 Freed memory goes back to the system: glibc keeps the memory of freed image buffers in its
-per-thread arenas (Pillow allocates large images in 16 MiB blocks, under glibc's mmap
-threshold once it has adapted), where RSS stayed at 2 GiB after the attack of issue 10.
-``malloc_trim(0)`` returns every free page of every arena, not only the top of each heap as
-glibc's own trimming does, so calling it when a large reservation ends is enough.
+per-thread arenas (each request thread decodes in its own), so RSS stays high long after the
+decodes ended. ``malloc_trim(0)``, called when a large reservation ends, returns the free
+chunks of every arena; the free top of a thread's arena, which it leaves, large images no
+longer land in (:func:`.decode.map_large_images`).
 """
 
 from __future__ import annotations

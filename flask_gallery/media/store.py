@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image
 
 from .budget import DecodeBudget
-from .decode import decode_bytes, encode_bytes, scale_for_width
+from .decode import decode_bytes, encode_bytes, map_large_images, scale_for_width
 from .disk import Layout
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
@@ -146,6 +146,7 @@ class MediaStore:
         self._closed = False
         self.decode_budget = DecodeBudget(max_decode_bytes)
         "Shared by every decode and encode of this store (uploads, thumbnails, handlers)."
+        map_large_images()
 
     @property
     def root(self) -> pathlib.Path:
