@@ -3,9 +3,10 @@ Run: ``python benchmarks/bench_decode.py [--kind gunicorn] [--clients 4]``.
 
 ``--clients`` clients at once each upload their own 8000x8000 RGBA PNG of zeros (249 KB,
 256 MB decoded), then ask for its four thumbnail widths and its full file in parallel (see
-tests/bombs.py). Printed for the server process, with and without ``malloc_trim`` after large
-decodes: RSS when idle, peak RSS over idle, RSS over idle right after the attack and 10 s, 30 s
-and 60 s later, the attack's duration, and the slowest plain ``GET /plain`` during it.
+tests/bombs.py). Printed for the server process as shipped, without ``malloc_trim`` after
+large decodes, and without it and with Pillow's default 16 MiB blocks too (the budget alone):
+RSS when idle, peak RSS over idle, RSS over idle right after the attack and 10 s, 30 s and 60 s
+later, the attack's duration, and the slowest plain ``GET /plain`` during it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ from tests.servers import KINDS, ServerProcess
 
 APP = "benchmarks._decode_app:create_app"
 AFTER = (0.0, 10.0, 30.0, 60.0)
+#: Label -> the server's environment.
+VARIANTS = {
+    "as shipped": {},
+    "without malloc_trim": {"FG_BENCH_TRIM": "0"},
+    "neither trim nor 64 MiB blocks": {"FG_BENCH_TRIM": "0", "PILLOW_BLOCK_SIZE": "16m"},
+}
 
 
-def run(kind: str, trim: bool, bombs: list[bytes], root: pathlib.Path) -> dict[str, float]:
-    env = {"FG_BENCH_TRIM": "1" if trim else "0"}
-    with ServerProcess(APP, root / f"{kind}-{trim}", kind=kind, env=env) as server:  # type: ignore[arg-type]
+def run(kind: str, env: dict[str, str], bombs: list[bytes], root: pathlib.Path) -> dict[str, float]:
+    with ServerProcess(APP, root / f"{kind}-{len(env)}", kind=kind, env=env) as server:  # type: ignore[arg-type]
         warm_up(server)
         idle = server.rss_mib()
         server.reset_peak()
@@ -66,12 +72,11 @@ def main() -> None:
         root = pathlib.Path(tmp)
         bombs = make_bombs(root, args.clients)
         print(f"{args.clients} clients, {args.kind}: RSS of the server process, MiB over idle")
-        for trim in (True, False):
-            figures = run(args.kind, trim, bombs, root)
-            label = "with malloc_trim   " if trim else "without malloc_trim"
+        for label, env in VARIANTS.items():
+            figures = run(args.kind, env, bombs, root)
             after = ", ".join(f"{k} {v:+.0f}" for k, v in figures.items() if k.startswith("after"))
             print(
-                f"{label}: idle {figures['idle']:.0f}, peak {figures['peak']:+.0f}; {after}; "
+                f"{label:30}: idle {figures['idle']:.0f}, peak {figures['peak']:+.0f}; {after}; "
                 f"attack {figures['took']:.1f} s, "
                 f"slowest plain GET {figures['plain'] * 1000:.0f} ms"
             )
