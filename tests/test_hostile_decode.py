@@ -6,7 +6,8 @@ the bytes, so the content keys, differ), then ask for its four thumbnail widths 
 in parallel: 12 full decodes before the decode budget (3.4 GiB of peak RSS for two files). Now
 the server must stay under twice one such decode above idle, give the memory back within a
 minute, answer everyone (every thumbnail a valid image) and serve another client's plain page
-within a second all along. A WebP that would need more than the whole budget is refused unread.
+within a second all along, also under gunicorn's gevent worker, where one OS thread serves
+every page. A WebP that would need more than the whole budget is refused unread.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def check_answers(answers: dict[str, tuple[int, bytes]]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["gunicorn", "werkzeug"])
+@pytest.mark.parametrize("kind", ["gunicorn", "werkzeug", "gevent"])
 def test_four_clients_uploading_decompression_bombs(
     kind: Kind, bombs: list[bytes], tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ from ..notify import Error
 from .budget import DecodeBudget, DecodeBusy
 from .decode import decode_bytes
 from .item import PREPROCESS_TYPES, MediaItem, PreprocessType
+from .offload import offload
 from .pixels import from_pil, has_alpha, to_image
 
 if t.TYPE_CHECKING:
@@ -71,10 +72,10 @@ def load_image(path: str, type: PreprocessType, budget: DecodeBudget) -> object:
         if type == "numpy":
             cost += image.width * image.height * _ARRAY_BYTES
         with budget.reserve(cost):
-            image.load()
+            offload(image.load)
             loaded: Image.Image = image
             if type == "numpy":
-                array = as_array(loaded)
+                array = offload(as_array, loaded)
                 loaded.close()  # freed before the budget gives its memory back
                 return array
     return loaded

@@ -50,6 +50,7 @@ from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
 from .jobs import Once, Pool, logger
+from .offload import offload
 from .pixels import Pixels, has_alpha, pixels_digest
 from .probe import UNDECODABLE, orientation, probe_file
 from .record import META, PIXELS, Record
@@ -515,7 +516,7 @@ class MediaStore:
     ) -> None:
         for width in widths:
             webp = record.thumb_ext(width) == "webp"
-            data = thumbnail_bytes(image, width, alpha=record.has_alpha, webp=webp)
+            data = offload(thumbnail_bytes, image, width, record.has_alpha, webp)
             self.layout.write_bytes(key, record.thumb_name(width), data)
 
     def make_thumbnails_from(self, item: MediaItem, image: Image.Image) -> None:
@@ -532,7 +533,7 @@ class MediaStore:
         def make() -> None:
             missing = self._all_missing(key, record)
             if missing:  # another process may have made them since
-                shrunk = shrink(image, max(missing), orientation(image))
+                shrunk = offload(shrink, image, max(missing), orientation(image))
                 self._write_thumbnails(key, record, shrunk, missing)
 
         self._once.run((key, _THUMBNAILS), lambda: not self._all_missing(key, record), make)
@@ -557,7 +558,7 @@ class MediaStore:
                 widths = self._all_missing(key, record) or widths
             with self._decoded_pixels(key, record) as pixels:
                 if pixels is not None:
-                    yield shrink(pixels, max(widths)), widths
+                    yield offload(shrink, pixels, max(widths)), widths
                     return
         file = self.layout.open_read(key, record.full_name)
         if file is None:
@@ -568,8 +569,8 @@ class MediaStore:
             turned = orientation(image)
             scale_for_width(image, max(widths), rotated=turned in QUARTER_TURNS)
             with self.decode_budget.reserve(decode_bytes(image)):
-                image.load()
-                shrunk = shrink(image, max(widths), turned)
+                offload(image.load)
+                shrunk = offload(shrink, image, max(widths), turned)
                 if shrunk is not image:
                     image.close()  # the full decode's memory goes back before encoding
                 yield shrunk, widths
@@ -592,7 +593,8 @@ class MediaStore:
             cost = encode_bytes(width, height, channels, normalize_format(record.ext))
             with self._decoded_pixels(key, record, cost) as pixels:
                 if pixels is not None:
-                    self.layout.write_bytes(key, name, encode_pixels(pixels, record.ext))
+                    data = offload(encode_pixels, pixels, record.ext)
+                    self.layout.write_bytes(key, name, data)
 
         if record.source == "pixels":
             self._once.run((key, name), lambda: self.layout.exists(key, name), make)

@@ -53,7 +53,7 @@ def scaled_height(width: int, height: int, target_width: int) -> int:
     return max(1, round(height * target_width / width))
 
 
-def thumbnail_bytes(image: Image.Image, width: int, *, alpha: bool, webp: bool = False) -> bytes:
+def thumbnail_bytes(image: Image.Image, width: int, alpha: bool, webp: bool = False) -> bytes:
     """Encode ``image`` scaled to ``width`` (never enlarged) as JPEG, or WebP when ``alpha``
     (kept) or ``webp`` (opaque: quality 75 with libwebp's fastest method, about a third
     smaller than JPEG q80 for photos at a few milliseconds more)."""

@@ -24,6 +24,7 @@ from PIL import Image
 from .budget import DecodeBudget, DecodeBusy
 from .decode import decode_bytes
 from .item import MediaItem
+from .offload import offload
 from .pixels import from_pil
 from .probe import UNDECODABLE, format_extension, orientation
 
@@ -162,7 +163,7 @@ def decoded(image: Image.Image, name: str, budget: DecodeBudget) -> t.Iterator[N
         raise UploadRejected(name, str(exc)) from exc
     try:
         try:
-            image.load()
+            offload(image.load)
         except UNDECODABLE as exc:
             raise UploadRejected(name, f"the image is corrupt or truncated ({exc}).") from exc
         yield
