@@ -80,6 +80,7 @@ class AppState:
         self._app = weakref.ref(app)
         self._engine: EventEngine | None = None
         self._debug = app.debug
+        max_decode_bytes = decode_budget(config)  # a bad value fails before anything starts
         _live.add(self)
         media_dir = config["GALLERY_MEDIA_DIR"] or os.path.join(
             app.instance_path, "flask_gallery_media"
@@ -91,6 +92,7 @@ class AppState:
             keep_metadata=bool(config["GALLERY_KEEP_METADATA"]),
             served_paths=served_paths(app, media_dir, config),
             leases=config["GALLERY_MEDIA_TTL"] is not None,
+            max_decode_bytes=max_decode_bytes,
         )
         "The content-addressed store every item of this app goes through."
         self._sweeper: Sweeper | None = None
@@ -327,6 +329,20 @@ def served_paths(app: Flask, media_dir: str, config: t.Mapping[str, t.Any]) -> S
             app.root_path,
         )
     return paths
+
+
+def decode_budget(config: t.Mapping[str, t.Any]) -> int:
+    """``GALLERY_MAX_DECODE_BYTES``, by default one RGBA image at the pixel limit."""
+    configured = config["GALLERY_MAX_DECODE_BYTES"]
+    if configured is None:
+        return 4 * int(config["GALLERY_MAX_IMAGE_PIXELS"])
+    if isinstance(configured, bool) or not isinstance(configured, int) or configured < 0:
+        raise ValueError(
+            "GALLERY_MAX_DECODE_BYTES must be a number of bytes (an int such as 512 * 2**20; "
+            "0 for no limit) or None for 4 x GALLERY_MAX_IMAGE_PIXELS; "
+            f"got {configured!r}."
+        )
+    return configured
 
 
 def app_state() -> AppState:

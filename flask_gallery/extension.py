@@ -71,6 +71,10 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "GALLERY_API": False,
     #: Largest accepted image, in pixels (width x height), against decompression bombs.
     "GALLERY_MAX_IMAGE_PIXELS": 64_000_000,
+    #: Bytes that image decodes and encodes may hold at once (uploads checked, thumbnails,
+    #: full files encoded, handler inputs); more waits its turn. ``None``: 4 x
+    #: ``GALLERY_MAX_IMAGE_PIXELS``, one RGBA image at the pixel limit; ``0``: no limit.
+    "GALLERY_MAX_DECODE_BYTES": None,
     #: Seconds a rendered page's gallery state is kept after its last request (or after its
     #: socket closed: an open socket keeps it).
     "GALLERY_PAGE_TTL": 3600,

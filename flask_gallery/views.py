@@ -20,6 +20,7 @@ from werkzeug.exceptions import (
     HTTPException,
     NotFound,
     RequestEntityTooLarge,
+    ServiceUnavailable,
 )
 
 from . import actions, interactions
@@ -27,6 +28,7 @@ from .app_state import AppState
 from .app_state import app_state as _state
 from .dispatch import alert, alerts_target, describe, partial
 from .media import MediaItem, send_media
+from .media.budget import DecodeBusy
 from .media.names import attachment_name
 from .media.uploads import UploadRejected, clean_filename
 from .pages import SESSION_KEY, check_request, owned_page
@@ -228,6 +230,19 @@ def error(exc: HTTPException) -> Response:
     return response
 
 
+#: Seconds a client is told to wait before asking again for an image the server was too busy
+#: to decode.
+BUSY_RETRY_AFTER = 5
+
+
+def busy(exc: DecodeBusy) -> Response:
+    """A thumbnail, full file or download that could not get its share of the decode budget in
+    time: 503 with ``Retry-After``, not a 500, since trying again later works."""
+    response = error(ServiceUnavailable(str(exc)))
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response
+
+
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/media/<media_id>", "media", media)
     bp.add_url_rule("/media/<media_id>/w<int:width>", "thumb", thumb)
@@ -240,3 +255,4 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/p/<page>/<name>/upload", "upload", upload, methods=["POST"])
     bp.url_value_preprocessor(refuse_early)
     bp.register_error_handler(HTTPException, error)
+    bp.register_error_handler(DecodeBusy, busy)

@@ -139,11 +139,18 @@ class Page:
             headers["Cookie"] = cookie
         return BrowserClient(f"ws://{self.server.host}/_gallery/ws/{self.token}", headers=headers)
 
-    def post(self, gallery: str, action: str, data: bytes = b"", **headers: str) -> Response:
+    def post(
+        self, gallery: str, action: str, data: bytes = b"", *, timeout: float = 10.0, **headers: str
+    ) -> Response:
         """An action of ``gallery`` as its htmx request (``select/1``, ``close``...)."""
         url = f"{self.server.url}/_gallery/p/{self.token}/{gallery}/{action}"
         return request(
-            url, data=data, headers=self.headers(**headers), method="POST", source=self.source
+            url,
+            data=data,
+            headers=self.headers(**headers),
+            method="POST",
+            timeout=timeout,
+            source=self.source,
         )
 
     def select(self, index: int, gallery: str = "pics") -> None:
@@ -156,11 +163,15 @@ class Page:
         ws.send(json.dumps({"action": url, "values": values, "root": f"fg-{gallery}"}))
 
     def upload(
-        self, gallery: str, files: t.Sequence[tuple[str, bytes]], source: str = "upload"
+        self,
+        gallery: str,
+        files: t.Sequence[tuple[str, bytes]],
+        source: str = "upload",
+        timeout: float = 10.0,
     ) -> Response:
         """Files as gallery.js posts them: multipart, one ``files`` part each."""
         body, content_type = multipart({"source": source}, [("files", n, d) for n, d in files])
-        return self.post(gallery, "upload", body, **{"Content-Type": content_type})
+        return self.post(gallery, "upload", body, timeout=timeout, **{"Content-Type": content_type})
 
     def poll(self, after: int = 0) -> Response:
         url = f"{self.server.url}/_gallery/poll/{self.token}?after={after}"

@@ -27,7 +27,7 @@ Pixels = np.ndarray[t.Any, np.dtype[np.uint8]]
 
 #: Channels -> PIL mode of a canonical array.
 MODES_BY_CHANNELS = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
-_CANONICAL_MODES = frozenset(MODES_BY_CHANNELS.values())
+CANONICAL_MODES = frozenset(MODES_BY_CHANNELS.values())
 
 
 def channels(pixels: Pixels) -> int:
@@ -97,15 +97,17 @@ def _to_uint8(array: np.ndarray[t.Any, t.Any]) -> np.ndarray[t.Any, t.Any]:
     )
 
 
-def from_pil(image: Image.Image) -> Pixels:
+def from_pil(image: Image.Image, *, extrema: tuple[float, float] | None = None) -> Pixels:
     """Canonical pixels of a PIL image of any mode.
 
     Palette images keep transparency (RGBA) when they have it; 16/32-bit integer modes are
     read as 16-bit data; "F" images follow the float rule unless they exceed 1, then they are
     clipped to 0-255; other modes (CMYK, YCbCr, LAB, HSV, "1") are converted by Pillow.
+    ``extrema``: the (min, max) of the whole image when ``image`` is a part of it, so that
+    every part of an "I" or "F" image is scaled alike.
     """
     mode = image.mode
-    if mode in _CANONICAL_MODES:
+    if mode in CANONICAL_MODES:
         return from_array(np.asarray(image))
     if mode in ("P", "PA"):
         alpha = mode == "PA" or "transparency" in image.info
@@ -114,12 +116,14 @@ def from_pil(image: Image.Image) -> Pixels:
         return from_array(np.asarray(image.convert("I")).astype(np.uint16))
     if mode == "I":
         data = np.asarray(image)
-        if data.size and (data.min() < 0 or data.max() > 255):
+        low, high = extrema or ((data.min(), data.max()) if data.size else (0, 0))
+        if low < 0 or high > 255:
             return from_array(np.clip(data, 0, 65535).astype(np.uint16))
         return from_array(data)
     if mode == "F":
         data = np.asarray(image)
-        if data.size and np.nanmax(data) > 1.0:
+        high = extrema[1] if extrema else (np.nanmax(data) if data.size else 0.0)
+        if high > 1.0:
             return from_array(np.clip(np.nan_to_num(data), 0, 255).astype(np.uint8))
         return from_array(data)
     if mode == "1":

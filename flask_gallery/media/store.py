@@ -36,6 +36,7 @@ written before ``postprocess`` returns.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -49,18 +50,21 @@ import typing as t
 import numpy as np
 from PIL import Image
 
+from .budget import DecodeBudget
+from .decode import decode_bytes, encode_bytes, map_large_images, scale_for_width
 from .disk import Layout
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
 from .jobs import Once, Pool, logger
 from .names import NAMED, name_is_signed, name_query, named_file
+from .offload import offload
 from .paths import ServedPaths
-from .pixels import Pixels, has_alpha, pixels_digest, to_image
-from .probe import UNDECODABLE, probe_file
+from .pixels import Pixels, has_alpha, pixels_digest
+from .probe import UNDECODABLE, orientation, probe_file
 from .record import META, PIXELS, Record
 from .staging import live_writer
-from .thumbnails import open_for_thumbnail, thumbnail_bytes
+from .thumbnails import LARGE, QUARTER_TURNS, shrink, thumbnail_bytes
 
 if t.TYPE_CHECKING:
     from .uploads import FileTypes
@@ -78,6 +82,8 @@ FRESH_PIXELS_BUDGET = 256 << 20
 PENDING_PIXELS_WAIT = 5.0
 _COPY_CHUNK = 1 << 20
 _FILE_KEY_CACHE_SIZE = 4096
+#: The name under which a key's thumbnails are made, one maker at a time.
+_THUMBNAILS = "thumbnails"
 
 
 @dataclasses.dataclass
@@ -111,6 +117,8 @@ class MediaStore:
         under ``root`` or the temp folder.
     :param leases: Renew a key's lease (its ``meta.json``'s mtime) whenever its content is
         added again, for a sweeper that deletes keys unused for a while (``GALLERY_MEDIA_TTL``).
+    :param max_decode_bytes: The memory that full decodes and encodes may hold at once
+        (:mod:`.budget`); ``None``: no limit.
     """
 
     def __init__(
@@ -126,6 +134,7 @@ class MediaStore:
         keep_metadata: bool = False,
         served_paths: ServedPaths | None = None,
         leases: bool = False,
+        max_decode_bytes: int | None = None,
     ) -> None:
         requested = tuple(thumbnail_widths)
         widths = tuple(sorted(set(requested)))
@@ -159,6 +168,9 @@ class MediaStore:
         #: Keys whose record is not on disk yet, and their marker in the staging folder.
         self._unwritten: dict[str, pathlib.Path] = {}
         self._closed = False
+        self.decode_budget = DecodeBudget(max_decode_bytes)
+        "Shared by every decode and encode of this store (uploads, thumbnails, handlers)."
+        map_large_images()
 
     @property
     def root(self) -> pathlib.Path:
@@ -596,7 +608,7 @@ class MediaStore:
         for key, record in records.items():
             self._submit(self._ensure_thumbnail, key, record, self._clamp(record, self.grid_width))
         for key, record in records.items():
-            self._submit(self._make_thumbnails, key, record, self._item_widths(record))
+            self._submit(self._ensure_thumbnail, key, record, *self._item_widths(record))
         for key, record in records.items():
             if record.source == "pixels":
                 self._submit(self._ensure_full, key, record)
@@ -633,38 +645,96 @@ class MediaStore:
             if pixels is not None:
                 self._fresh_bytes -= pixels.nbytes
 
-    def _ensure_thumbnail(
-        self,
-        key: str,
-        record: Record,
-        width: int,
-        source: t.Callable[[int], Image.Image] | None = None,
-    ) -> bool:
-        name = record.thumb_name(width)
+    def _ensure_thumbnail(self, key: str, record: Record, *widths: int) -> bool:
+        """Make the thumbnails of ``widths`` unless they exist; True when they all do.
+
+        One maker per key at a time: a request for another width of a key whose large source
+        is being decoded waits for that decode, which makes every width (see
+        :meth:`_make_thumbnails`), instead of decoding it again.
+        """
+        names = [record.thumb_name(width) for width in widths]
+
+        def done() -> bool:
+            return all(self.layout.exists(key, name) for name in names)
+
+        self._once.run((key, _THUMBNAILS), done, lambda: self._make_thumbnails(key, record, widths))
+        self._drop_pixels_when_done(key, record)
+        return done()
+
+    def _make_thumbnails(self, key: str, record: Record, widths: t.Sequence[int]) -> None:
+        """The missing ones of ``widths`` from one decode of the source; when that decode is
+        large, every missing width of the item, since decoding costs far more than resizing."""
+        # One width (a request) is missing, or this would not run: no need to look again.
+        missing = (
+            tuple(widths) if len(widths) == 1 else self._missing_thumbnails(key, record, widths)
+        )
+        if missing:
+            with self._thumbnail_source(key, record, missing) as (image, missing):
+                self._write_thumbnails(key, record, image, missing)
+
+    def _write_thumbnails(
+        self, key: str, record: Record, image: Image.Image, widths: t.Iterable[int]
+    ) -> None:
+        for width in widths:
+            webp = record.thumb_ext(width) == "webp"
+            data = offload(thumbnail_bytes, image, width, record.has_alpha, webp)
+            self.layout.write_bytes(key, record.thumb_name(width), data)
+
+    def make_thumbnails_from(self, item: MediaItem, image: Image.Image) -> None:
+        """Make every thumbnail of a large ``item`` from ``image``, its source decoded already
+        (an upload, decoded to check it): made later, they would cost a second full decode.
+        Small items keep making their widths on request."""
+        key = self.key(item.id)
+        record = self.record(key) if key is not None else None
+        if key is None or record is None or not record.thumbnailable:
+            return
+        if decode_bytes(image) < LARGE:
+            return
 
         def make() -> None:
-            image = source(width) if source else self._source_image(key, record, width)
-            data = thumbnail_bytes(
-                image, width, alpha=record.has_alpha, webp=record.thumb_ext(width) == "webp"
-            )
-            self.layout.write_bytes(key, name, data)
+            missing = self._all_missing(key, record)
+            if missing:  # another process may have made them since
+                shrunk = offload(shrink, image, max(missing), orientation(image))
+                self._write_thumbnails(key, record, shrunk, missing)
 
-        self._once.run((key, name), lambda: self.layout.exists(key, name), make)
+        self._once.run((key, _THUMBNAILS), lambda: not self._all_missing(key, record), make)
         self._drop_pixels_when_done(key, record)
-        return self.layout.exists(key, name)
 
-    def _make_thumbnails(self, key: str, record: Record, widths: tuple[int, ...]) -> None:
-        """Several widths from one decode of the source: decoding a large PNG costs several
-        times what a resize does."""
-        decoded: list[Image.Image] = []
+    def _missing_thumbnails(
+        self, key: str, record: Record, widths: t.Iterable[int]
+    ) -> tuple[int, ...]:
+        return tuple(w for w in widths if not self.layout.exists(key, record.thumb_name(w)))
 
-        def source(width: int) -> Image.Image:
-            if not decoded:
-                decoded.append(self._source_image(key, record, max(widths)))
-            return decoded[0]
+    def _all_missing(self, key: str, record: Record) -> tuple[int, ...]:
+        return self._missing_thumbnails(key, record, self._item_widths(record))
 
-        for width in widths:
-            self._ensure_thumbnail(key, record, width, source)
+    @contextlib.contextmanager
+    def _thumbnail_source(
+        self, key: str, record: Record, widths: tuple[int, ...]
+    ) -> t.Iterator[tuple[Image.Image, tuple[int, ...]]]:
+        """The source shrunk for ``widths`` (upright), and the widths to make from it, while
+        its decode holds its share of the budget."""
+        if record.source == "pixels":
+            if (record.width or 0) * (record.height or 0) * 4 >= LARGE:
+                widths = self._all_missing(key, record) or widths
+            with self._decoded_pixels(key, record) as pixels:
+                if pixels is not None:
+                    yield offload(shrink, pixels, max(widths)), widths
+                    return
+        file = self.layout.open_read(key, record.full_name)
+        if file is None:
+            raise LookupError(f"Stored media {key!r} has no full file.")
+        with file, Image.open(file) as image:
+            if decode_bytes(image) >= LARGE:
+                widths = self._all_missing(key, record) or widths
+            turned = orientation(image)
+            scale_for_width(image, max(widths), rotated=turned in QUARTER_TURNS)
+            with self.decode_budget.reserve(decode_bytes(image)):
+                offload(image.load)
+                shrunk = offload(shrink, image, max(widths), turned)
+                if shrunk is not image:
+                    image.close()  # the full decode's memory goes back before encoding
+                yield shrunk, widths
 
     def _decodable_thumbnail(self, key: str, record: Record, width: int) -> bool:
         """Make the thumbnail; False when the stored file turns out undecodable past its
@@ -679,14 +749,31 @@ class MediaStore:
         name = record.full_name
 
         def make() -> None:
-            pixels = self._pixels(key, record)
-            if pixels is not None:
-                self.layout.write_bytes(key, name, encode_pixels(pixels, record.ext))
+            channels = 4 if record.has_alpha else 3
+            width, height = record.width or 0, record.height or 0
+            cost = encode_bytes(width, height, channels, normalize_format(record.ext))
+            with self._decoded_pixels(key, record, cost) as pixels:
+                if pixels is not None:
+                    data = offload(encode_pixels, pixels, record.ext)
+                    self.layout.write_bytes(key, name, data)
 
         if record.source == "pixels":
             self._once.run((key, name), lambda: self.layout.exists(key, name), make)
             self._drop_pixels_when_done(key, record)
         return self.layout.exists(key, name)
+
+    @contextlib.contextmanager
+    def _decoded_pixels(
+        self, key: str, record: Record, extra: int = 0
+    ) -> t.Iterator[Pixels | None]:
+        """The raw pixels of a key (see :meth:`_pixels`) while the budget holds what reading
+        them takes (nothing when they are still in memory), plus ``extra`` for the work done
+        with them."""
+        cost = extra
+        if key not in self._fresh:
+            cost += (record.width or 0) * (record.height or 0) * (4 if record.has_alpha else 3)
+        with self.decode_budget.reserve(cost):
+            yield self._pixels(key, record)
 
     def _pixels(self, key: str, record: Record) -> Pixels | None:
         """The raw pixels of a key, or None when its full file exists instead."""
@@ -700,17 +787,6 @@ class MediaStore:
         if self.layout.exists(key, record.full_name):
             return None
         raise LookupError(f"Stored media {key!r} has neither pixels nor a full file.")
-
-    def _source_image(self, key: str, record: Record, width: int) -> Image.Image:
-        if record.source == "pixels":
-            pixels = self._pixels(key, record)
-            if pixels is not None:
-                return to_image(pixels)
-        file = self.layout.open_read(key, record.full_name)
-        if file is None:
-            raise LookupError(f"Stored media {key!r} has no full file.")
-        with file:
-            return open_for_thumbnail(file, width)
 
     def _drop_pixels_when_done(self, key: str, record: Record) -> None:
         """Delete raw pixels once nothing needs them (the full file and all thumbnails exist)."""

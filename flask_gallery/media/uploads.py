@@ -15,6 +15,7 @@ disk, flushed) before it is returned, so an upload answered 200 survives a crash
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import pathlib
@@ -23,9 +24,12 @@ import typing as t
 
 from PIL import Image
 
+from .budget import DecodeBudget, DecodeBusy
 from .containers import Malformed
+from .decode import decode_bytes
 from .encode import save_image
 from .item import MediaItem
+from .offload import offload
 from .pixels import from_pil, to_image
 from .probe import UNDECODABLE, Detected, format_extension, orientation
 from .strip import strip_image, strip_video
@@ -82,7 +86,10 @@ def add_upload(
         with image:
             detected = image_type(image)
             check_allowed(detected, file_types, name)
-            return store_image(store, image, data, name, detected)
+            with decoded(image, name, store.decode_budget):
+                item = store_image(store, image, data, name, detected)
+                store.make_thumbnails_from(item, image)
+                return item
     try:
         video = detect_video(data)
     except BadVideo as exc:
@@ -121,7 +128,8 @@ def read_limited(source: t.BinaryIO | bytes, max_bytes: int, name: str) -> bytes
 
 
 def open_image(data: bytes, name: str, max_pixels: int) -> Image.Image | None:
-    """The opened image, None when Pillow does not recognise it at all.
+    """The image opened (its header read, no pixel decoded yet), None when Pillow does not
+    recognise it at all.
 
     Pillow's own bomb check runs inside ``Image.open``: its error, and its warning when
     warnings are errors (as under pytest), become a rejection instead of escaping.
@@ -140,12 +148,38 @@ def open_image(data: bytes, name: str, max_pixels: int) -> Image.Image | None:
             f"it is {width}x{height} = {width * height} pixels, above the limit of "
             f"{max_pixels} pixels.",
         )
-    try:
-        image.load()
-    except UNDECODABLE as exc:
-        image.close()
-        raise UploadRejected(name, f"the image is corrupt or truncated ({exc}).") from exc
     return image
+
+
+@contextlib.contextmanager
+def decoded(image: Image.Image, name: str, budget: DecodeBudget) -> t.Iterator[None]:
+    """Decode ``image`` whole (the check that it is one) while the budget holds its memory;
+    it is closed at the end of the block.
+
+    An upload whose decode alone needs more than the whole budget is refused rather than run
+    alone: anyone may send one, and a few kilobytes of WebP can ask for a gigabyte.
+    """
+    cost = decode_bytes(image)
+    if not budget.fits(cost):
+        raise UploadRejected(
+            name,
+            f"decoding it would take {cost >> 20} MiB of memory, more than this server allows "
+            f"({(budget.max_bytes or 0) >> 20} MiB, GALLERY_MAX_DECODE_BYTES); send a smaller "
+            "image.",
+        )
+    try:
+        budget.acquire(cost)
+    except DecodeBusy as exc:
+        raise UploadRejected(name, str(exc)) from exc
+    try:
+        try:
+            offload(image.load)
+        except UNDECODABLE as exc:
+            raise UploadRejected(name, f"the image is corrupt or truncated ({exc}).") from exc
+        yield
+    finally:
+        image.close()  # its memory is freed before the budget gives it back
+        budget.release(cost)
 
 
 def image_type(image: Image.Image) -> Detected:
