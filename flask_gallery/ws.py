@@ -69,10 +69,9 @@ _RESUME_WAIT = 1.0
 #: Seconds between two pings of a client. One that has not answered a ping by the next is gone
 #: (a dropped connection sends no close): its thread and its slot come back.
 _PING = 25.0
-#: Close code of a socket that must not come back (replaced by a newer one of its page, or its
-#: page is gone): hx-ws does not reconnect after it.
+#: Close code of a socket that must not come back (replaced by a newer one of its page, its place
+#: given to another client, or its page gone): hx-ws does not reconnect after it.
 _NO_RETRY = 1008
-_REPLACED_WHY = "Replaced by a newer connection of this page."
 #: WSGI environ key of the slot admitted before the handshake (released when the request ends).
 _SLOT = "flask_gallery.socket_slot"
 
@@ -134,7 +133,7 @@ def relay(ws: t.Any, page: str) -> None:
     except ConnectionClosed:
         return
     if slot.replaced:  # a newer socket of the page came while this one waited
-        _close(ws, _NO_RETRY, _REPLACED_WHY)
+        _close(ws, _NO_RETRY, slot.why)
         return
     if not state.pages.connect(page):  # dropped since its handshake was checked
         _close(ws, _NO_RETRY, PageGone.description)
@@ -167,7 +166,7 @@ def relay(ws: t.Any, page: str) -> None:
             page_state.delivered = max(page_state.delivered, last)
             wake.wait(hold.wait(_IDLE))
         if slot.replaced:
-            _close(ws, _NO_RETRY, _REPLACED_WHY)
+            _close(ws, _NO_RETRY, slot.why)
     finally:
         unsubscribe()
         engine.disconnect_page(page)
@@ -401,7 +400,9 @@ def register(bp: Blueprint) -> None:
         if request.endpoint == f"{bp.name}.relay" and request.view_args:
             state, page = _page_for(str(request.view_args["page"]))
             try:
-                request.environ[_SLOT] = state.sockets.admit(page.token, page.session_id)
+                request.environ[_SLOT] = state.sockets.admit(
+                    page.token, page.session_id, request.remote_addr
+                )
             except SocketRefused as refused:
                 error = TooManyRequests if refused.per_session else ServiceUnavailable
                 raise error(str(refused)) from None

@@ -198,7 +198,8 @@ class Page:
         handshake: a client that costs this process no thread (thousands of open pages).
         ``compress`` offers permessage-deflate, as browsers do."""
         headers = {"Origin": self.server.url, "Cookie": self.cookie}
-        return raw_socket(self.server, f"/_gallery/ws/{self.token}", headers, compress=compress)
+        path = f"/_gallery/ws/{self.token}"
+        return raw_socket(self.server, path, headers, compress=compress, source=self.source)
 
 
 class RawSocket(t.NamedTuple):
@@ -210,9 +211,15 @@ class RawSocket(t.NamedTuple):
 
 
 def raw_socket(
-    server: Server, path: str, headers: t.Mapping[str, str], *, compress: bool = False
+    server: Server,
+    path: str,
+    headers: t.Mapping[str, str],
+    *,
+    compress: bool = False,
+    source: str | None = None,
 ) -> RawSocket:
-    """Send a browser's WebSocket handshake for ``path`` (wsproto writes and reads it)."""
+    """Send a browser's WebSocket handshake for ``path`` (wsproto writes and reads it), from the
+    local address ``source`` if given."""
     connection = WSConnection(ConnectionType.CLIENT)
     offer = WsRequest(
         host=server.host,
@@ -221,7 +228,8 @@ def raw_socket(
         extensions=[PerMessageDeflate()] if compress else [],
     )
     host, port = server.host.split(":")
-    sock = socket.create_connection((host, int(port)), timeout=10)
+    local = (source, 0) if source else None
+    sock = socket.create_connection((host, int(port)), timeout=10, source_address=local)
     try:
         sock.sendall(connection.send(offer))
         for _ in range(1000):  # the answer's head, a few packets at most

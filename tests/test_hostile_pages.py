@@ -7,6 +7,8 @@ points 2 and 4), each in a process of its own (:mod:`tests.servers`), attacked o
   results, by polling; ``GET /plain`` answers within a second throughout.
 - Page loads cannot evict pages in use: 51 anonymous page loads once made a connected user's
   next click answer "This page has expired" (``GALLERY_MAX_PAGES=50``).
+- One address cannot hold every socket: sessions cost nothing, so an attacker can fill the cap
+  with sessions of its own; at the cap, a client holding fewer takes its newest socket's place.
 - A page that leaves (its socket closed normally) has its queued submissions cancelled; one
   whose tab only went to the background (1005) keeps them.
 - Many open pages: gunicorn's gevent worker holds 1,000 pages with their sockets open, and
@@ -28,6 +30,7 @@ from simple_websocket import Client, ConnectionError
 from wsproto.frame_protocol import CloseReason
 
 from flask_gallery.capacity import UNBOUNDED_SERVER_SOCKETS, below
+from flask_gallery.sockets import EVICTED
 
 from .clients import Page, receive_until, request
 from .servers import Kind, ServerProcess, raise_open_files
@@ -154,6 +157,45 @@ def test_socket_attempts_on_the_dev_server_hold_a_bounded_number_of_threads(
             assert_plain_answers(server)
         finally:
             close_all(sockets)
+
+
+def close_frame(sock: t.Any, limit: float = 10.0) -> tuple[int, str]:
+    """The code and reason of the close frame the server sends next on a raw socket (small,
+    unmasked: two header bytes, then the payload)."""
+    sock.settimeout(limit)
+    head = sock.recv(2)
+    assert len(head) == 2 and head[0] == 0x88, f"not a close frame: {head!r}"
+    payload = b""
+    while len(payload) < head[1] & 0x7F:
+        chunk = sock.recv((head[1] & 0x7F) - len(payload))
+        assert chunk, "the connection closed inside the close frame"
+        payload += chunk
+    return int.from_bytes(payload[:2], "big"), payload[2:].decode()
+
+
+def test_one_address_cannot_hold_every_socket(tmp_path: Path) -> None:
+    """An attacker at 127.0.0.2 fills the server's 4 sockets with pages of 4 sessions of its
+    own; a user at 127.0.0.3 still gets a socket, in place of the attacker's newest, which is
+    closed with 1008 (no reconnect: that page polls); the attacker's other sockets stay."""
+    with serve(tmp_path, "gunicorn", GALLERY_MAX_SOCKETS=4) as server:
+        hoarded = [Page(server, PICS, source="127.0.0.2").raw_socket() for _ in range(4)]
+        try:
+            assert [s.status for s in hoarded] == [101] * 4
+            more = Page(server, PICS, source="127.0.0.2").raw_socket()
+            more.sock.close()
+            assert more.status == 503  # the attacker cannot take another client's place
+            user = Page(server, PICS, source="127.0.0.3").raw_socket()
+            user.sock.close()
+            assert user.status == 101
+            assert close_frame(hoarded[-1].sock) == (1008, EVICTED)
+            for kept in hoarded[:-1]:
+                kept.sock.settimeout(0.5)
+                with pytest.raises(TimeoutError):
+                    kept.sock.recv(1)
+            assert_plain_answers(server)
+        finally:
+            for held in hoarded:
+                held.sock.close()
 
 
 def test_page_loads_do_not_evict_pages_in_use(tmp_path: Path) -> None:

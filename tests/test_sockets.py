@@ -9,7 +9,7 @@ import typing as t
 import pytest
 
 from flask_gallery.capacity import UNBOUNDED_SERVER_SOCKETS, below, server_socket_capacity
-from flask_gallery.sockets import SocketRefused, SocketRegistry
+from flask_gallery.sockets import EVICTED, SocketRefused, SocketRegistry
 
 
 def registry(max_sockets: int | None = 100, max_per_session: int = 8) -> SocketRegistry:
@@ -103,3 +103,40 @@ def test_a_quarter_of_the_servers_threads_stays_for_plain_requests() -> None:
 def test_bad_caps_are_refused(options: dict[str, t.Any], name: str) -> None:
     with pytest.raises(ValueError, match=f"'{name}' must be an int >= 0"):
         SocketRegistry(**{"max_sockets": 8, "max_per_session": 8, **options})
+
+
+def test_at_the_cap_a_client_holding_fewer_takes_the_newest_place_of_the_one_holding_most() -> None:
+    sockets = registry(max_sockets=4)
+    hoard = [sockets.admit(f"a{i}", f"s{i}", "10.0.0.66") for i in range(3)]
+    sockets.admit("u0", "u0", "10.0.0.1")
+    with pytest.raises(SocketRefused):  # the one holding most takes no one's place
+        sockets.admit("a3", "s3", "10.0.0.66")
+    user = sockets.admit("u1", "u1", "10.0.0.2")
+    assert hoard[-1].replaced and hoard[-1].why == EVICTED
+    assert not any(slot.replaced for slot in hoard[:-1]) and not user.replaced
+    with pytest.raises(SocketRefused):  # now 2 / 1 / 1: nobody holds more than one extra
+        sockets.admit("u2", "u2", "10.0.0.3")
+    sockets.release(hoard[-1])
+    assert len(sockets) == 4
+
+
+def test_equal_shares_take_no_places_and_unknown_clients_never_do() -> None:
+    sockets = registry(max_sockets=2)
+    sockets.admit("a", "s1", "10.0.0.1")
+    sockets.admit("b", "s2", "10.0.0.2")
+    for client in ("10.0.0.3", None):
+        with pytest.raises(SocketRefused):
+            sockets.admit(f"c {client}", "s3", client)
+
+
+def test_places_being_freed_are_bounded() -> None:
+    """A socket told to close holds its thread until it has: at most an eighth of the cap (at
+    least one) may be closing at once, beyond it."""
+    sockets = registry(max_sockets=8)
+    hoard = [sockets.admit(f"a{i}", f"s{i}", "10.0.0.66") for i in range(8)]
+    sockets.admit("u0", "u0", "10.0.0.1")
+    with pytest.raises(SocketRefused):
+        sockets.admit("u1", "u1", "10.0.0.2")
+    sockets.release(hoard[-1])
+    sockets.admit("u1", "u1", "10.0.0.2")
+    assert [slot.why for slot in hoard if slot.replaced] == [EVICTED, EVICTED]
