@@ -25,17 +25,21 @@ import signal
 import time
 import typing as t
 
+import _light_client
 from _light_client import (
     HandshakeRefused,
     HttpConnection,
     Page,
     WebSocket,
+    open_connection,
     read_page,
     read_response,
 )
 from _payloads import DecodeBombs, tiny_pngs
 from _users import HOST, alert_kind, events_of, multipart
 
+#: The hostile clients' address (the users each have one of 127.0.1.x).
+SOURCE = "127.0.0.2"
 #: Decode bombs uploaded, one after another, each followed by all its thumbnails at once.
 BOMBS = 4
 #: The socket hoarder's sessions, pages per session, sockets per page (at most 200 held).
@@ -370,7 +374,7 @@ async def _stream(
         *(f"{k}: {v}" for k, v in headers.items()),
     ]
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, a.port), 10)
+        reader, writer = await asyncio.wait_for(open_connection(HOST, a.port), 10)
     except (OSError, TimeoutError) as exc:
         return type(exc).__name__, 0
     answer = asyncio.create_task(read_response(reader))
@@ -554,6 +558,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown kinds {unknown}: use some of {', '.join(KINDS)}")
     bombs = DecodeBombs(args.seed) if "decode_bomb" in kinds else None
+    _light_client.SOURCE = SOURCE  # one attacker: one address, apart from the users'
     print("ready", flush=True)
     print(json.dumps(asyncio.run(attack(args.port, kinds, args.seconds, bombs, args.max_items))))
 

@@ -19,6 +19,10 @@ import typing as t
 
 #: Seconds any single read may take before the benchmark gives up on it.
 READ_TIMEOUT = 15.0
+#: The loopback address connections come from unless one is given (None: the system's choice).
+#: The server tells clients apart by address, as it would on a network: the hostile clients
+#: speak from an address of their own, the users each from one of many.
+SOURCE: str | None = None
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -68,17 +72,25 @@ class Response(t.NamedTuple):
     body: bytes
 
 
+def open_connection(
+    host: str, port: int, source: str | None = None
+) -> t.Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A TCP connection to ``host:port`` from the local address ``source`` (or :data:`SOURCE`)."""
+    local = source or SOURCE
+    return asyncio.open_connection(host, port, local_addr=(local, 0) if local else None)
+
+
 class HttpConnection:
     """One keep-alive HTTP/1.1 connection to ``host:port``; requests go one at a time."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, source: str | None = None) -> None:
+        self.host, self.port, self.source = host, port, source
         self.cookies: dict[str, str] = {}
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     async def _connect(self) -> None:
-        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        self._reader, self._writer = await open_connection(self.host, self.port, self.source)
 
     def cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -175,9 +187,14 @@ class WebSocket:
 
     @classmethod
     async def connect(
-        cls, host: str, port: int, path: str, headers: dict[str, str] | None = None
+        cls,
+        host: str,
+        port: int,
+        path: str,
+        headers: dict[str, str] | None = None,
+        source: str | None = None,
     ) -> WebSocket:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await open_connection(host, port, source)
         try:
             return await cls._handshake(reader, writer, host, port, path, headers)
         except BaseException:  # refused, or given up on: never leave the connection open

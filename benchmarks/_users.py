@@ -134,13 +134,15 @@ class User:
         think: float,
         upload_share: float,
         sockets: bool = True,
+        source: str | None = None,
     ) -> None:
         self.port, self.rng, self.photos, self.record = port, rng, photos, record
         self.sockets = sockets  # False: a network that blocks WebSockets (gallery.js polls)
         self.timeout, self.think, self.upload_share = timeout, think, upload_share
+        self.source = source  # the user's own address (None: the system's choice)
         self.origin = f"http://{HOST}:{port}"
-        self.http = HttpConnection(HOST, port)
-        self.poller = HttpConnection(HOST, port)
+        self.http = HttpConnection(HOST, port, source)
+        self.poller = HttpConnection(HOST, port, source)
         self.poller.cookies = self.http.cookies  # one browser, one cookie jar
         self.page: Page | None = None
         self.ws: WebSocket | None = None
@@ -184,6 +186,7 @@ class User:
                         self.port,
                         page.socket,
                         {"Cookie": self.http.cookie_header(), "Origin": self.origin},
+                        self.source,
                     ),
                     self.timeout,
                 )

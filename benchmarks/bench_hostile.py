@@ -116,6 +116,7 @@ async def users(
             think=args.think,
             upload_share=args.upload_share,
             sockets=n >= round(args.polling * args.clients),
+            source=user_address(n),
         )
         for n in range(args.clients)
     ]
@@ -143,6 +144,12 @@ async def users(
     sampling.cancel()
     in_window = sum(done <= deadline for done in record.finished)
     return record, in_window, await cpu, sampler
+
+
+def user_address(n: int) -> str:
+    """User ``n``'s own loopback address (users on a network each have theirs; the hostile
+    clients speak from :data:`_hostiles.SOURCE`)."""
+    return f"127.0.{1 + n // 250}.{1 + n % 250}"
 
 
 def warm_up(server: ServerProcess, files: list[tuple[str, bytes]]) -> None:

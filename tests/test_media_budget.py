@@ -174,6 +174,37 @@ def test_too_many_waiters_are_refused_at_once(order: list[str]) -> None:
         waiter.finish()
 
 
+def test_ordinary_images_neither_wait_behind_a_bomb_nor_delay_it(order: list[str]) -> None:
+    """With a lane for ordinary images beside the budget, a photo decodes while a bomb holds
+    the whole budget and another waits for it; the photos never take the bombs' memory."""
+    budget = DecodeBudget(100, small_share=0.25)
+    bomb = holding(budget, 100, "bomb", order)
+    next_bomb = queued(budget, 90, "next bomb", order)
+    photos = [holding(budget, 25, "photo 1", order), queued(budget, 25, "photo 2", order)]
+    assert budget.in_use == 125  # the lane is held beside the budget, and no more
+    photos[0].finish()
+    assert photos[1].got.wait(LIMIT) and not next_bomb.got.is_set()
+    bomb.finish()
+    assert next_bomb.got.wait(LIMIT)  # the photo still decoding takes nothing from it
+    assert budget.peak == 125
+    next_bomb.finish()
+    photos[1].finish()
+    assert order == ["bomb", "photo 1", "photo 2", "next bomb"]
+
+
+def test_the_ordinary_images_lane_has_its_own_waiting_places(order: list[str]) -> None:
+    budget = DecodeBudget(100, max_waiting=1, small_share=0.25)
+    bomb = holding(budget, 100, "bomb", order)
+    waiting_bomb = queued(budget, 100, "waiting bomb", order)
+    with pytest.raises(DecodeBusy, match="too many images are waiting"):
+        budget.acquire(100)
+    with budget.reserve(20):  # the bombs' waiting places are full, the photos' are not
+        assert budget.in_use == 120
+    bomb.finish()
+    assert waiting_bomb.got.wait(LIMIT)
+    waiting_bomb.finish()
+
+
 def test_no_limit_never_waits() -> None:
     budget = DecodeBudget(None)
     with budget.reserve(10**12), budget.reserve(10**12):
@@ -376,14 +407,21 @@ def test_an_upload_needing_more_than_the_whole_budget_is_refused_by_name(
         assert store.decode_budget.granted == 0
 
 
+@contextlib.contextmanager
+def all_taken(budget: DecodeBudget) -> t.Iterator[None]:
+    """Every byte of the budget and of its ordinary images' lane held, as by decodes of others
+    (what a user meets when the server is decoding bombs and photos at once)."""
+    with budget.reserve(t.cast(int, budget.max_bytes)), budget.reserve(budget.small_max):
+        yield
+
+
 def test_an_upload_that_waits_too_long_is_refused_as_busy(tmp_path: pathlib.Path) -> None:
     png = encoded("PNG", "RGB", (100, 100)).getvalue()
     with MediaStore(tmp_path / "media", "s", background=False, max_decode_bytes=MIB) as store:
         store.decode_budget.wait = 0.1
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(store.decode_budget.reserve(MIB))
-            with pytest.raises(UploadRejected, match=r"'busy.png'.*busy decoding other images"):
-                store.add_upload(png, "busy.png", max_bytes=len(png), max_pixels=10**8)
+        busy = pytest.raises(UploadRejected, match=r"'busy.png'.*busy decoding other images")
+        with all_taken(store.decode_budget), busy:
+            store.add_upload(png, "busy.png", max_bytes=len(png), max_pixels=10**8)
         store.add_upload(png, "busy.png", max_bytes=len(png), max_pixels=10**8)
 
 
@@ -404,7 +442,7 @@ def test_a_busy_thumbnail_is_a_503_with_retry_after(
     assert state.media.decode_budget.max_bytes == 4 * 64_000_000  # the default
     (item,) = state.items_for(galleries.galleries["pics"])
     state.media.decode_budget.wait = 0.1
-    with state.media.decode_budget.reserve(4 * 64_000_000):
+    with all_taken(state.media.decode_budget):
         response = fetch(client, f"/_gallery/media/{item.id}/w384")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert "busy decoding other images" in response.get_data(as_text=True)
@@ -417,7 +455,7 @@ def test_a_busy_handler_input_is_an_error_message_for_the_user(tmp_path: pathlib
     with MediaStore(tmp_path / "media", "s", background=False, max_decode_bytes=MIB) as store:
         items = store.postprocess([np.zeros((20, 20, 3), np.uint8)], format="png")
         store.decode_budget.wait = 0.1
-        with store.decode_budget.reserve(MIB), pytest.raises(Error, match="busy decoding"):
+        with all_taken(store.decode_budget), pytest.raises(Error, match="busy decoding"):
             store.preprocess(items, "numpy")
         value = store.preprocess(items, "numpy")
         assert value is not None and value[0][0].shape == (20, 20, 3)

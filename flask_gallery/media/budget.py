@@ -8,6 +8,13 @@ A single decode larger than the whole budget runs alone. A waiter that does not 
 within ``wait`` seconds, or finds ``max_waiting`` others already queued, gets
 :class:`DecodeBusy` (a message for the user) instead of hanging a request thread.
 
+First come first served means everyone waits behind a decompression bomb: four of them in a row
+held every ordinary photo back for seconds, and filled the waiting places so that users'
+uploads were refused as busy. So the media store keeps a lane of its own for ordinary images
+(``small_share`` of the budget, beside it): a decode no larger than that lane waits only behind
+other such decodes, and never takes from the bombs' budget, so neither delays the other. The
+memory held at once is then at most the budget plus the lane.
+
 Freed memory goes back to the system: glibc keeps the memory of freed image buffers in its
 per-thread arenas (each request thread decodes in its own), so RSS stays high long after the
 decodes ended. ``malloc_trim(0)``, called when a large reservation ends, returns the free
@@ -47,6 +54,20 @@ class _Waiter:
     granted: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
+class _Lane:
+    """Bytes that one class of decodes may hold at once, and its first-come-first-served queue
+    (``capacity`` None: no limit)."""
+
+    def __init__(self, capacity: int | None) -> None:
+        self.capacity = capacity
+        self.queue: collections.deque[_Waiter] = collections.deque()
+        self.in_use = 0
+
+    def admits(self, nbytes: int) -> bool:
+        # A reservation larger than the lane runs alone.
+        return self.capacity is None or self.in_use == 0 or self.in_use + nbytes <= self.capacity
+
+
 @functools.cache
 def _malloc_trim() -> t.Callable[[int], int] | None:
     """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS, Windows).
@@ -81,6 +102,8 @@ class DecodeBudget:
     :param wait: Seconds a decode may wait for its turn.
     :param max_waiting: Decodes that may wait at once.
     :param trim: Return freed memory to the system after large reservations.
+    :param small_share: The lane for ordinary images, as a share of ``max_bytes``, held beside
+        it: reservations no larger than the lane use it alone (``0``: one lane for all).
     """
 
     def __init__(
@@ -90,6 +113,7 @@ class DecodeBudget:
         wait: float = DEFAULT_WAIT,
         max_waiting: int = DEFAULT_MAX_WAITING,
         trim: bool = True,
+        small_share: float = 0.0,
     ) -> None:
         if max_bytes is not None and (not isinstance(max_bytes, int) or max_bytes < 0):
             raise ValueError(
@@ -101,7 +125,10 @@ class DecodeBudget:
         self.max_waiting = max_waiting
         self.trim = trim
         self._lock = threading.Lock()
-        self._queue: collections.deque[_Waiter] = collections.deque()
+        #: Reservations up to this size use the ordinary images' lane (0: there is none).
+        self.small_max = int(self.max_bytes * small_share) if self.max_bytes else 0
+        self._main = _Lane(self.max_bytes)
+        self._small = _Lane(self.small_max)
         #: Bytes reserved now.
         self.in_use = 0
         #: Reservations granted so far (each decode is one: tests count decodes with it).
@@ -111,7 +138,10 @@ class DecodeBudget:
 
     @property
     def waiting(self) -> int:
-        return len(self._queue)
+        return len(self._main.queue) + len(self._small.queue)
+
+    def _lane(self, nbytes: int) -> _Lane:
+        return self._small if nbytes <= self.small_max else self._main
 
     def fits(self, nbytes: int) -> bool:
         """Whether one reservation of ``nbytes`` is within the budget at all."""
@@ -129,45 +159,46 @@ class DecodeBudget:
     def acquire(self, nbytes: int) -> None:
         nbytes = max(0, int(nbytes))
         with self._lock:
-            if not self._queue and self._admits(nbytes):
-                self._grant(nbytes)
+            lane = self._lane(nbytes)
+            if not lane.queue and lane.admits(nbytes):
+                self._grant(lane, nbytes)
                 return
-            if len(self._queue) >= self.max_waiting:
+            if len(lane.queue) >= self.max_waiting:
                 raise DecodeBusy(self._busy(nbytes, "too many images are waiting to be decoded"))
             waiter = _Waiter(nbytes)
-            self._queue.append(waiter)
+            lane.queue.append(waiter)
             wait = self.wait
         if waiter.granted.wait(wait):
             return
         with self._lock:
             if waiter.granted.is_set():  # granted as the wait ran out
                 return
-            self._queue.remove(waiter)
-            self._grant_waiters()  # it may have held back the ones behind it
+            lane.queue.remove(waiter)
+            self._grant_waiters(lane)  # it may have held back the ones behind it
         raise DecodeBusy(self._busy(nbytes, f"the wait for memory passed {wait:g} s"))
 
     def release(self, nbytes: int) -> None:
         nbytes = max(0, int(nbytes))
         with self._lock:
+            lane = self._lane(nbytes)
+            lane.in_use -= nbytes
             self.in_use -= nbytes
-            self._grant_waiters()
+            self._grant_waiters(lane)
         if self.trim and nbytes >= TRIM_FROM:
             release_memory()
 
-    def _admits(self, nbytes: int) -> bool:
-        # A reservation larger than the budget runs alone.
-        return self.max_bytes is None or self.in_use == 0 or self.in_use + nbytes <= self.max_bytes
-
-    def _grant(self, nbytes: int) -> None:
+    def _grant(self, lane: _Lane, nbytes: int) -> None:
+        lane.in_use += nbytes
         self.in_use += nbytes
         self.granted += 1
         self.peak = max(self.peak, self.in_use)
 
-    def _grant_waiters(self) -> None:
-        """First come, first served: the head of the queue goes first, and nobody passes it."""
-        while self._queue and self._admits(self._queue[0].nbytes):
-            waiter = self._queue.popleft()
-            self._grant(waiter.nbytes)
+    def _grant_waiters(self, lane: _Lane) -> None:
+        """First come, first served: the head of the lane's queue goes first, and nobody
+        passes it."""
+        while lane.queue and lane.admits(lane.queue[0].nbytes):
+            waiter = lane.queue.popleft()
+            self._grant(lane, waiter.nbytes)
             waiter.granted.set()
 
     def _busy(self, nbytes: int, why: str) -> str:

@@ -75,6 +75,10 @@ DEFAULT_THUMBNAIL_WIDTHS = (192, 384, 640, 960)
 #: The width made first, so the grid can paint before the others exist.
 DEFAULT_GRID_WIDTH = 384
 
+#: The decode budget's lane for ordinary images, as a share of the budget, held beside it: a
+#: 12-megapixel photo (36-48 MB decoded) fits the default's 64 MiB, so photos never wait
+#: behind a decompression bomb, nor it behind them (:mod:`.budget`).
+ORDINARY_IMAGES_SHARE = 0.25
 #: Bytes of new raw pixels kept in memory until written and encoded; beyond it, postprocess
 #: writes them before returning.
 FRESH_PIXELS_BUDGET = 256 << 20
@@ -168,7 +172,7 @@ class MediaStore:
         #: Keys whose record is not on disk yet, and their marker in the staging folder.
         self._unwritten: dict[str, pathlib.Path] = {}
         self._closed = False
-        self.decode_budget = DecodeBudget(max_decode_bytes)
+        self.decode_budget = DecodeBudget(max_decode_bytes, small_share=ORDINARY_IMAGES_SHARE)
         "Shared by every decode and encode of this store (uploads, thumbnails, handlers)."
         map_large_images()
 
