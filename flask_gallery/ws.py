@@ -48,6 +48,7 @@ from .app_state import AppState, app_state
 from .delivery import Renderer, StatusHold, coalesce
 from .dispatch import alert, alerts_target, partial
 from .pages import PageGone, check_request, owned_page, same_origin
+from .rate import TokenBucket
 from .request import Request, snapshot
 from .sockets import Slot, SocketRefused
 from .state import PageState
@@ -72,6 +73,11 @@ _PING = 25.0
 #: Close code of a socket that must not come back (replaced by a newer one of its page, its place
 #: given to another client, or its page gone): hx-ws does not reconnect after it.
 _NO_RETRY = 1008
+#: Clicks one socket may carry per second on average, and at once: a key held down repeats some
+#: 30 times a second, and no hand clicks faster. Beyond it a frame is dropped unread, and the
+#: page is told at most once a second.
+_CLICKS_PER_SECOND = 30.0
+_CLICK_BURST = 60
 #: WSGI environ key of the slot admitted before the handshake (released when the request ends).
 _SLOT = "flask_gallery.socket_slot"
 
@@ -253,9 +259,16 @@ class _Clicks:
     def __init__(self, page: str, handshake: Request, send: t.Callable[[str], None]) -> None:
         self.page, self.handshake, self.send = page, handshake, send
         self.urls = current_app.url_map.bind_to_environ(request.environ)
+        self.rate = TokenBucket(_CLICKS_PER_SECOND, _CLICK_BURST)
+        self._dropped = 0
+        self._told_at = -1.0
 
     def serve(self, ws: t.Any) -> bool:
-        """Act on every click received so far; False once the socket is closed."""
+        """Act on every click received so far; False once the socket is closed.
+
+        Between two clicks the thread lets others run (under gevent: the other pages'
+        greenlets), and clicks beyond the socket's rate are dropped: a burst of a thousand
+        frames costs others the time of a few dozen clicks, not of a thousand."""
         from simple_websocket import ConnectionClosed
 
         while True:
@@ -265,7 +278,29 @@ class _Clicks:
                 return False
             if message is None:
                 return True
-            self.act(message)
+            if self.rate.take():
+                self.act(message)
+                time.sleep(0)
+            else:
+                self._drop(message)
+
+    def _drop(self, message: str | bytes) -> None:
+        """Count a click over the rate; tell its gallery once a second how many went."""
+        self._dropped += 1
+        now = time.monotonic()
+        if now - self._told_at < 1.0:
+            return
+        self._told_at = now
+        root = ""
+        with contextlib.suppress(HTTPException):
+            root = str(_parse_click(message).get("root", ""))
+        _refuse(
+            self.send,
+            root,
+            f"Too many clicks at once: {self._dropped} were dropped (this page may send "
+            f"{_CLICKS_PER_SECOND:g} a second). Click again.",
+        )
+        self._dropped = 0
 
     def act(self, message: str | bytes) -> None:
         """Answer one click, then submit its events (so its results come after its answer).

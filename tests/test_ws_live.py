@@ -319,3 +319,26 @@ def test_a_client_that_stops_answering_pings_gives_its_place_back(
         finally:
             silent.sock.close()
             answering.close()
+
+
+def test_a_flood_of_clicks_over_the_socket_is_cut_to_its_rate(server: LiveServer) -> None:
+    """A page that sends 500 clicks at once has most of them dropped, unread, and is told so;
+    its socket goes on serving clicks at a human pace."""
+    page = Page(server)
+    ws = page.socket()
+    try:
+        for n in range(500):
+            page.click(ws, f"select/{n % 3}")
+        told = receive_until(ws, "Too many clicks at once", limit=30)
+        assert 'role="alert"' in told
+        time.sleep(0.2)  # a few clicks' worth of the rate comes back
+        page.click(ws, "select/2")
+        receive_until(ws, "selected 2: blue", limit=30)
+    finally:
+        ws.close()
+    assert len(ran) < 200, "the flood's clicks ran"
+    sockets = server.app.extensions["flask_gallery"].sockets
+    deadline = time.monotonic() + 10
+    while len(sockets):  # the relay reads what was sent before the close; let it end first
+        assert time.monotonic() < deadline, "the socket's relay never ended"
+        time.sleep(0.01)
