@@ -23,6 +23,7 @@ import typing as t
 
 from . import staging
 from .ids import KEY_RE
+from .offload import offload
 
 #: Temp files being written, named after their writer.
 STAGING = ".staging"
@@ -136,7 +137,7 @@ class Layout:
                 yield file
                 if durable:
                     file.flush()
-                    os.fsync(file.fileno())
+                    fsync(file.fileno())
             self.install(temp, key, name, durable=durable)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -172,7 +173,7 @@ class Layout:
             except FileNotFoundError:
                 continue
             try:
-                os.fsync(fd)
+                fsync(fd)
             finally:
                 os.close(fd)
         directory = self.directory(key)
@@ -207,6 +208,13 @@ class Layout:
         return True
 
 
+def fsync(fd: int) -> None:
+    """``os.fsync``, off gevent's event loop: a flush to disk waits milliseconds on the device,
+    and under gevent's worker that wait would stop every page of the process (an upload of 100
+    files flushes 200 times). Threaded servers call it where they are."""
+    offload(os.fsync, fd)
+
+
 def fsync_directory(folder: pathlib.Path) -> None:
     """Make a folder's entries (a rename, a new file) durable; a no-op where folders cannot be
     opened (Windows)."""
@@ -215,6 +223,6 @@ def fsync_directory(folder: pathlib.Path) -> None:
     except (PermissionError, IsADirectoryError):  # pragma: no cover - not on POSIX
         return
     try:
-        os.fsync(fd)
+        fsync(fd)
     finally:
         os.close(fd)

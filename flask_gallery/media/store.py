@@ -52,7 +52,7 @@ from PIL import Image
 
 from .budget import DecodeBudget
 from .decode import decode_bytes, encode_bytes, map_large_images, scale_for_width
-from .disk import Layout
+from .disk import Layout, fsync
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
@@ -336,7 +336,7 @@ class MediaStore:
                 record = self._reuse(key)
                 if record is None and durable:
                     target.flush()
-                    os.fsync(target.fileno())
+                    fsync(target.fileno())
             if record is None:
                 record = probe_file(pathlib.Path(temp), name)
                 self.layout.install(temp, key, record.full_name, durable=durable)
