@@ -81,6 +81,7 @@ class AppState:
         self._engine: EventEngine | None = None
         self._debug = app.debug
         max_decode_bytes = decode_budget(config)  # a bad value fails before anything starts
+        check_click_rate(config)
         _live.add(self)
         media_dir = config["GALLERY_MEDIA_DIR"] or os.path.join(
             app.instance_path, "flask_gallery_media"
@@ -329,6 +330,18 @@ def served_paths(app: Flask, media_dir: str, config: t.Mapping[str, t.Any]) -> S
             app.root_path,
         )
     return paths
+
+
+def check_click_rate(config: t.Mapping[str, t.Any]) -> None:
+    """``GALLERY_MAX_CLICKS_PER_SECOND`` is a positive number or None, or init_app says so."""
+    rate = config["GALLERY_MAX_CLICKS_PER_SECOND"]
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))):
+        rate = -1
+    if rate is not None and rate <= 0:
+        raise ValueError(
+            "GALLERY_MAX_CLICKS_PER_SECOND must be a number of clicks > 0 (e.g. 30), or None "
+            f"for no limit; got {config['GALLERY_MAX_CLICKS_PER_SECOND']!r}."
+        )
 
 
 def decode_budget(config: t.Mapping[str, t.Any]) -> int:

@@ -91,6 +91,9 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     #: Open page sockets of one session at most (one per page: a page's new socket replaces
     #: its old one).
     "GALLERY_MAX_SOCKETS_PER_SESSION": 8,
+    #: Clicks one page's socket may carry per second on average (twice as many at once);
+    #: beyond it a click is dropped unread and the page told. ``None``: no limit.
+    "GALLERY_MAX_CLICKS_PER_SECOND": 30,
     #: Worker threads running handlers at most, across all listeners (Gradio's max_threads).
     "GALLERY_MAX_THREADS": 40,
     #: Encode thumbnails and full files of new media in background threads at once, instead

@@ -73,11 +73,6 @@ _PING = 25.0
 #: Close code of a socket that must not come back (replaced by a newer one of its page, its place
 #: given to another client, or its page gone): hx-ws does not reconnect after it.
 _NO_RETRY = 1008
-#: Clicks one socket may carry per second on average, and at once: a key held down repeats some
-#: 30 times a second, and no hand clicks faster. Beyond it a frame is dropped unread, and the
-#: page is told at most once a second.
-_CLICKS_PER_SECOND = 30.0
-_CLICK_BURST = 60
 #: WSGI environ key of the slot admitted before the handshake (released when the request ends).
 _SLOT = "flask_gallery.socket_slot"
 
@@ -147,7 +142,7 @@ def relay(ws: t.Any, page: str) -> None:
     unsubscribe = engine.subscribe(page, receive, after=after)
     handshake = snapshot(page)
     engine.connect_page(page, handshake)
-    clicks = _Clicks(page, handshake, ws.send)
+    clicks = _Clicks(page, handshake, ws.send, state.config["GALLERY_MAX_CLICKS_PER_SECOND"])
     alive = _Keepalive(ws)
     try:
         if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
@@ -256,10 +251,18 @@ def _resume_of(message: str | bytes | None) -> int | None:
 class _Clicks:
     """The clicks a page sends over its socket, acted on as their HTTP routes would be."""
 
-    def __init__(self, page: str, handshake: Request, send: t.Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        page: str,
+        handshake: Request,
+        send: t.Callable[[str], None],
+        per_second: float | None,
+    ) -> None:
         self.page, self.handshake, self.send = page, handshake, send
         self.urls = current_app.url_map.bind_to_environ(request.environ)
-        self.rate = TokenBucket(_CLICKS_PER_SECOND, _CLICK_BURST)
+        # A key held down repeats some 30 times a second, and no hand clicks faster: the
+        # default rate (GALLERY_MAX_CLICKS_PER_SECOND) stops floods, never a person.
+        self.rate = TokenBucket(per_second, 2 * per_second) if per_second else None
         self._dropped = 0
         self._told_at = -1.0
 
@@ -278,7 +281,7 @@ class _Clicks:
                 return False
             if message is None:
                 return True
-            if self.rate.take():
+            if self.rate is None or self.rate.take():
                 self.act(message)
                 time.sleep(0)
             else:
@@ -298,7 +301,7 @@ class _Clicks:
             self.send,
             root,
             f"Too many clicks at once: {self._dropped} were dropped (this page may send "
-            f"{_CLICKS_PER_SECOND:g} a second). Click again.",
+            f"{self.rate.rate if self.rate else 0:g} a second). Click again.",
         )
         self._dropped = 0
 

@@ -29,3 +29,15 @@ def test_a_burst_then_the_rate() -> None:
 def test_a_bucket_must_allow_something(rate: float, burst: float) -> None:
     with pytest.raises(ValueError, match="rate > 0 and burst >= 1"):
         TokenBucket(rate, burst)
+
+
+@pytest.mark.parametrize("bad", [0, -5, "30", True])
+def test_the_click_rate_setting_is_checked_at_init(bad: object) -> None:
+    from flask import Flask
+
+    from flask_gallery import FlaskGallery
+
+    app = Flask("rate_check")
+    app.config.update(SECRET_KEY="k", GALLERY_MAX_CLICKS_PER_SECOND=bad)
+    with pytest.raises(ValueError, match="GALLERY_MAX_CLICKS_PER_SECOND must be a number"):
+        FlaskGallery(app)
