@@ -1,6 +1,7 @@
 """What ``import flask_gallery`` loads: the modules only some code paths need stay unloaded
 until those paths run (asyncio for async handlers, xml.etree for SVG uploads, Pillow's ImageOps
-for turned photos, concurrent.futures for the first render's media pool)."""
+for turned photos, concurrent.futures for the first render's media pool, the container parsers
+for uploads)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LAZY = ("asyncio", "xml.etree.ElementTree", "PIL.ImageOps", "concurrent.futures")
+LAZY = (
+    "asyncio",
+    "xml.etree.ElementTree",
+    "PIL.ImageOps",
+    "concurrent.futures",
+    "flask_gallery.media.strip",
+    "flask_gallery.media.videos",
+)
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -37,6 +45,12 @@ from flask_gallery.media.jobs import Pool
 from flask_gallery.queue.aio import close_thread_loop, thread_loop
 from PIL import Image
 assert sniff_svg(b'<svg xmlns="http://www.w3.org/2000/svg"/>') is not None
+from flask_gallery.media.uploads import add_upload, UploadRejected, UploadLimits
+try:
+    add_upload(MediaStore(tempfile.mkdtemp(), "s"), b"not a video", "x.mp4",
+               UploadLimits(None, 100, 100))
+except UploadRejected:
+    pass
 exif = Image.Exif()
 exif[0x0112] = 6
 buffer = io.BytesIO()

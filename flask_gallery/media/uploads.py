@@ -25,15 +25,12 @@ import typing as t
 from PIL import Image
 
 from .budget import DecodeBudget, DecodeBusy
-from .containers import Malformed
 from .decode import decode_bytes
 from .encode import save_image
 from .item import MediaItem
 from .offload import offload
 from .pixels import from_pil, to_image
 from .probe import UNDECODABLE, Detected, format_extension, orientation
-from .strip import strip_image, strip_video
-from .videos import BadVideo, detect_video
 
 if t.TYPE_CHECKING:
     from .store import MediaStore
@@ -90,6 +87,11 @@ def add_upload(
                 item = store_image(store, image, data, name, detected)
                 store.make_thumbnails_from(item, image)
                 return item
+    # The container parsers load with the first upload that needs them, not with the app.
+    from .containers import Malformed
+    from .strip import strip_video
+    from .videos import BadVideo, detect_video
+
     try:
         video = detect_video(data)
     except BadVideo as exc:
@@ -238,6 +240,8 @@ def store_image(
         format = _WEB_FORMATS.get(image.format or "", "png")
         return store.add_pixels(from_pil(upright), format, orig_name=name, durable=True)
     if not store.keep_metadata:
+        from .strip import strip_image
+
         stripped = strip_image(data, image.format)
         if stripped is None:
             return store.add_bytes(lossless_png(image), "upload.png", orig_name=name, durable=True)
