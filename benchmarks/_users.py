@@ -60,6 +60,9 @@ class Record:
         #: Seconds from the action to its result: "socket click", "polled click", "upload",
         #: "page" (the page load and its socket's handshake).
         self.latencies: dict[str, list[float]] = collections.defaultdict(list)
+        #: Seconds the upload POST itself took (part of its "upload" latency): tells the
+        #: request's own time from the wait for the handler's result.
+        self.upload_requests: list[float] = []
         #: When each result came (``time.perf_counter()``), pages not counted.
         self.finished: list[float] = []
         #: Clicks and uploads started ("click", "upload"); each ends in a result, lost,
@@ -321,6 +324,7 @@ class User:
             "POST", url, self.headers("uploads", **{"Content-Type": content_type}), body
         )
         self._answered("upload", response.status)
+        self.record.upload_requests.append(time.perf_counter() - start)
         if response.status != 200:
             return
         html = response.body.decode()

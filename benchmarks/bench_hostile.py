@@ -293,6 +293,7 @@ def report(p: Phase) -> None:
     line("  over the socket", spread(r.latencies["socket click"]))
     line("  HTTP POST + poll (1 s)", spread(r.latencies["polled click"]))
     line("upload to result", spread(r.latencies["upload"]))
+    line("  the upload request alone", spread(r.upload_requests))
     line("page load + socket", spread(r.latencies["page"]))
     line(
         "p99, failures counted",

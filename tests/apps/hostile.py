@@ -20,7 +20,8 @@ import time
 import typing as t
 
 import numpy as np
-from flask import Flask, render_template_string, request
+from flask import Flask, render_template, request
+from jinja2 import DictLoader
 
 from flask_gallery import FlaskGallery, SelectData
 
@@ -49,10 +50,15 @@ def create_app() -> Flask:
 
         galleries.gallery("ticking", ticking, every=float(app.config["TEST_TICK_SECONDS"]))
 
+    # A template named once, as an app's template file is: Jinja compiles it on first use and
+    # keeps it (render_template_string compiles on every call, which a page flood would turn
+    # into the server's main cost).
+    app.jinja_loader = DictLoader({"hostile_page.html": PAGE})
+
     @app.get("/")
     def page() -> str:
         names = request.args.getlist("g") or list(galleries.galleries)
-        return render_template_string(PAGE, names=names)
+        return render_template("hostile_page.html", names=names)
 
     @app.get("/plain")
     def plain() -> str:
