@@ -32,6 +32,7 @@ from .decode import decode_bytes
 from .item import PREPROCESS_TYPES, MediaItem, PreprocessType
 from .offload import offload
 from .pixels import from_pil, has_alpha, to_image
+from .thumbnails import LARGE
 
 if t.TYPE_CHECKING:
     from .store import MediaStore
@@ -73,10 +74,10 @@ def load_image(path: str, type: PreprocessType, budget: DecodeBudget) -> object:
         if type == "numpy":
             cost += image.width * image.height * _ARRAY_BYTES
         with budget.reserve(cost):
-            offload(image.load)
+            offload(image.load, heavy=cost >= LARGE)
             loaded: Image.Image = image
             if type == "numpy":
-                array = offload(as_array, loaded)
+                array = offload(as_array, loaded, heavy=cost >= LARGE)
                 loaded.close()  # freed before the budget gives its memory back
                 return array
     return loaded

@@ -698,7 +698,7 @@ class MediaStore:
         def make() -> None:
             missing = self._all_missing(key, record)
             if missing:  # another process may have made them since
-                shrunk = offload(shrink, image, max(missing), orientation(image))
+                shrunk = offload(shrink, image, max(missing), orientation(image), heavy=True)
                 self._write_thumbnails(key, record, shrunk, missing)
 
         self._once.run((key, _THUMBNAILS), lambda: not self._all_missing(key, record), make)
@@ -719,23 +719,25 @@ class MediaStore:
         """The source shrunk for ``widths`` (upright), and the widths to make from it, while
         its decode holds its share of the budget."""
         if record.source == "pixels":
-            if (record.width or 0) * (record.height or 0) * 4 >= LARGE:
+            large = (record.width or 0) * (record.height or 0) * 4 >= LARGE
+            if large:
                 widths = self._all_missing(key, record) or widths
             with self._decoded_pixels(key, record) as pixels:
                 if pixels is not None:
-                    yield offload(shrink, pixels, max(widths)), widths
+                    yield offload(shrink, pixels, max(widths), heavy=large), widths
                     return
         file = self.layout.open_read(key, record.full_name)
         if file is None:
             raise LookupError(f"Stored media {key!r} has no full file.")
         with file, Image.open(file) as image:
-            if decode_bytes(image) >= LARGE:
+            large = decode_bytes(image) >= LARGE
+            if large:
                 widths = self._all_missing(key, record) or widths
             turned = orientation(image)
             scale_for_width(image, max(widths), rotated=turned in QUARTER_TURNS)
             with self.decode_budget.reserve(decode_bytes(image)):
-                offload(image.load)
-                shrunk = offload(shrink, image, max(widths), turned)
+                offload(image.load, heavy=large)
+                shrunk = offload(shrink, image, max(widths), turned, heavy=large)
                 if shrunk is not image:
                     image.close()  # the full decode's memory goes back before encoding
                 yield shrunk, widths
@@ -758,7 +760,7 @@ class MediaStore:
             cost = encode_bytes(width, height, channels, normalize_format(record.ext))
             with self._decoded_pixels(key, record, cost) as pixels:
                 if pixels is not None:
-                    data = offload(encode_pixels, pixels, record.ext)
+                    data = offload(encode_pixels, pixels, record.ext, heavy=cost >= LARGE)
                     self.layout.write_bytes(key, name, data)
 
         if record.source == "pixels":

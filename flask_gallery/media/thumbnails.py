@@ -28,8 +28,8 @@ from .pixels import CANONICAL_MODES, Pixels, from_pil, to_image
 THUMB_QUALITY = 80
 #: Quality of large opaque WebP thumbnails (fastest method; about JPEG q80 to the eye).
 WEBP_QUALITY = 75
-#: Decoded images this large (bytes) are shrunk band by band, and make every thumbnail width
-#: from one decode.
+#: Decoded images this large (bytes) are shrunk band by band, make every thumbnail width from
+#: one decode, and are decoded at low CPU priority (:mod:`.offload`).
 LARGE = 16 << 20
 #: Bytes of the source image that one band of :func:`shrink` copies.
 _BAND_BYTES = 4 << 20

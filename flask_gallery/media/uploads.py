@@ -31,6 +31,7 @@ from .item import MediaItem
 from .offload import offload
 from .pixels import from_pil, to_image
 from .probe import UNDECODABLE, Detected, format_extension, orientation
+from .thumbnails import LARGE
 
 if t.TYPE_CHECKING:
     from .store import MediaStore
@@ -175,7 +176,7 @@ def decoded(image: Image.Image, name: str, budget: DecodeBudget) -> t.Iterator[N
         raise UploadRejected(name, str(exc)) from exc
     try:
         try:
-            offload(image.load)
+            offload(image.load, heavy=cost >= LARGE)
         except UNDECODABLE as exc:
             raise UploadRejected(name, f"the image is corrupt or truncated ({exc}).") from exc
         yield
