@@ -74,3 +74,24 @@ class Renderer:
 @pytest.fixture
 def render(app: Flask, galleries: FlaskGallery) -> Renderer:
     return Renderer(app)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[t.Any]:
+    """One real redis-server for the session (see :mod:`tests.redis_server`)."""
+    from .redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: t.Any) -> t.Iterator[str]:
+    """The session's Redis, emptied before each test that uses it."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    yield redis_server.url

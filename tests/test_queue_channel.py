@@ -1,4 +1,5 @@
-"""Per-page channels: sequence numbers, replay after a reconnect, bounds and TTL."""
+"""Per-page channels: sequence numbers, replay after a reconnect, bounds and TTL; the same
+contract for the in-process channels and for the Redis ones, so they cannot drift apart."""
 
 from __future__ import annotations
 
@@ -11,6 +12,29 @@ from flask_gallery.queue import PageChannels
 
 from .test_queue_support import Comp, Recorder, running_engine
 
+Make = t.Callable[..., t.Any]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make(request: pytest.FixtureRequest) -> t.Iterator[Make]:
+    """Builds channels of either kind with PageChannels' keyword arguments."""
+    made: list[t.Any] = []
+
+    def build(**kwargs: t.Any) -> t.Any:
+        if request.param == "memory":
+            return PageChannels(**kwargs)
+        from flask_gallery.queue.redis_channels import RedisChannels
+        from flask_gallery.queue.redis_client import connect
+
+        kwargs.setdefault("clock", Clock())
+        channels = RedisChannels(connect(request.getfixturevalue("redis_url")), "t:", **kwargs)
+        made.append(channels)
+        return channels
+
+    yield build
+    for channels in made:
+        channels.close()
+
 
 class Clock:
     def __init__(self) -> None:
@@ -20,13 +44,13 @@ class Clock:
         return self.now
 
 
-def _publish(channels: PageChannels, page: str, n: int) -> None:
+def _publish(channels: t.Any, page: str, n: int) -> None:
     for i in range(n):
         channels.publish(page, {"type": "output", "job": "j", "value": i})
 
 
-def test_replay_after_a_cursor_and_subscribe_with_catch_up() -> None:
-    channels = PageChannels()
+def test_replay_after_a_cursor_and_subscribe_with_catch_up(make: Make) -> None:
+    channels = make()
     _publish(channels, "p", 3)
     _publish(channels, "other", 1)
     replay = channels.replay("p", after=1)
@@ -38,9 +62,9 @@ def test_replay_after_a_cursor_and_subscribe_with_catch_up() -> None:
     assert [(m["seq"], m["value"]) for m in got] == [(3, 2), (4, 0)]
 
 
-def test_replay_is_bounded_and_expires() -> None:
+def test_replay_is_bounded_and_expires(make: Make) -> None:
     clock = Clock()
-    channels = PageChannels(replay_size=2, replay_ttl=10.0, clock=clock)
+    channels = make(replay_size=2, replay_ttl=10.0, clock=clock)
     _publish(channels, "p", 3)
     bounded = channels.replay("p", after=0)
     assert [m["seq"] for m in bounded.messages] == [2, 3]
@@ -53,9 +77,10 @@ def test_replay_is_bounded_and_expires() -> None:
 
 
 def test_a_failing_subscriber_is_logged_and_others_still_get_messages(
+    make: Make,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    channels = PageChannels()
+    channels = make()
     got: list[int] = []
 
     def broken(message: dict[str, t.Any]) -> None:
@@ -100,8 +125,8 @@ def _status(job: str, kind: str = "progress", **fields: t.Any) -> dict[str, t.An
     return {"type": kind, "job": job, **fields}
 
 
-def test_a_running_job_replays_its_latest_status_in_sequence() -> None:
-    channels = PageChannels()
+def test_a_running_job_replays_its_latest_status_in_sequence(make: Make) -> None:
+    channels = make()
     channels.publish("p", _status("a", "estimation", rank=1))
     channels.publish("p", {"type": "done", "job": "z", "value": 0})
     channels.publish("p", _status("a", "started"))
@@ -125,10 +150,10 @@ def test_a_running_job_replays_its_latest_status_in_sequence() -> None:
     ]
 
 
-def test_statuses_take_no_place_in_the_bound() -> None:
+def test_statuses_take_no_place_in_the_bound(make: Make) -> None:
     """Each job's result is kept however many statuses it sent: a page that reconnects after
     ``replay_size`` quick jobs still gets all their results."""
-    channels = PageChannels(replay_size=4)
+    channels = make(replay_size=4)
     for n in range(4):
         for kind in ("estimation", "started", "progress", "progress"):
             channels.publish("p", _status(f"j{n}", kind))
@@ -143,12 +168,12 @@ def test_statuses_take_no_place_in_the_bound() -> None:
     assert channels.replay("p", after=5).complete  # a cursor past it missed nothing
 
 
-def test_replay_after_any_cursor_draws_what_the_live_stream_draws() -> None:
+def test_replay_after_any_cursor_draws_what_the_live_stream_draws(make: Make) -> None:
     """What a page gets from a poll or a reconnect (the replay after its cursor, coalesced) is
     what the live stream after that cursor coalesces to."""
     from flask_gallery.delivery import coalesce
 
-    channels = PageChannels()
+    channels = make()
     live: list[dict[str, t.Any]] = []
     channels.subscribe("p", live.append)
     script = [

@@ -45,6 +45,7 @@ def test_wheel_contains_templates_static_and_types(wheel: Path) -> None:
         "flask_gallery/templates/flask_gallery/gallery.html",
         "flask_gallery/templates/flask_gallery/_grid.html",
         "flask_gallery/templates/flask_gallery/_preview.html",
+        "flask_gallery/queue/lua/channel_append.lua",
         "flask_gallery/static/flask_gallery/gallery.css",
         "flask_gallery/static/flask_gallery/gallery.js",
         "flask_gallery/static/flask_gallery/vendor/htmx-4.0.1.min.js",

@@ -45,13 +45,40 @@ class Replay:
     last_seq: int
 
 
-class _Subscription:
-    __slots__ = ("callback", "delivering", "pending")
+class Subscription:
+    """One subscriber's messages on their way to its callback: in order, never two at once, and
+    never while a channel's own lock is held (a callback may take its time or fail alone)."""
+
+    __slots__ = ("callback", "delivering", "lock", "pending")
 
     def __init__(self, callback: Subscriber) -> None:
         self.callback = callback
         self.pending: deque[Message] = deque()
         self.delivering = False
+        self.lock = threading.Lock()
+
+    def add(self, message: Message) -> None:
+        with self.lock:
+            self.pending.append(message)
+
+    def drain(self) -> None:
+        """Call the callback with every pending message, unless another thread already is."""
+        while True:
+            with self.lock:
+                if self.delivering or not self.pending:
+                    return
+                self.delivering = True
+                batch = list(self.pending)
+                self.pending.clear()
+            try:
+                for message in batch:
+                    try:
+                        self.callback(message)
+                    except Exception:
+                        _log.exception("flask_gallery channel subscriber failed")
+            finally:
+                with self.lock:
+                    self.delivering = False
 
 
 class _Page:
@@ -66,7 +93,7 @@ class _Page:
         #: The highest seq dropped by the bound or the TTL (not by a newer status): a cursor
         #: below it may have missed something.
         self.lost = 0
-        self.subscriptions: list[_Subscription] = []
+        self.subscriptions: list[Subscription] = []
         self.touched = now
 
     def record(self, now: float, message: Message) -> None:
@@ -126,7 +153,7 @@ class PageChannels:
             state.record(now, message)
             state.touched = now
             for sub in state.subscriptions:
-                sub.pending.append(message)
+                sub.add(message)
             if now - self._last_sweep > self._ttl / 2:
                 self._sweep(now)
 
@@ -136,24 +163,25 @@ class PageChannels:
             state = self._pages.get(page)
             subs = list(state.subscriptions) if state is not None else []
         for sub in subs:
-            self._drain(sub)
+            sub.drain()
 
     def subscribe(
         self, page: str, callback: Subscriber, after: int | None = None
     ) -> t.Callable[[], None]:
         """Call ``callback`` with each new message of ``page``; with ``after``, first with the
         buffered messages after that cursor. Returns the function that unsubscribes."""
-        sub = _Subscription(callback)
+        sub = Subscription(callback)
         now = self._clock()
         with self._lock:
             state = self._pages.get(page)
             if state is None:
                 state = self._pages[page] = _Page(self._size, now)
             if after is not None:
-                sub.pending.extend(self._after(state, after, now))
+                for message in self._after(state, after, now):
+                    sub.add(message)
             state.subscriptions.append(sub)
             state.touched = now
-        self._drain(sub)
+        sub.drain()
 
         def unsubscribe() -> None:
             with self._lock:
@@ -207,21 +235,3 @@ class PageChannels:
         ]
         for name in stale:
             del self._pages[name]
-
-    def _drain(self, sub: _Subscription) -> None:
-        while True:
-            with self._lock:
-                if sub.delivering or not sub.pending:
-                    return
-                sub.delivering = True
-                batch = list(sub.pending)
-                sub.pending.clear()
-            try:
-                for message in batch:
-                    try:
-                        sub.callback(message)
-                    except Exception:
-                        _log.exception("flask_gallery channel subscriber failed")
-            finally:
-                with self._lock:
-                    sub.delivering = False

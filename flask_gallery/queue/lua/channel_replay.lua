@@ -1,0 +1,26 @@
+-- What a page missed after a cursor (see redis_channels.py).
+-- ARGV: base key, after, now (s), replay ttl (s), ttl of the cursor keys (ms)
+-- Returns {seq, lost, members...}: members of the log and of the statuses with seq > after.
+local base, after, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local seq = tonumber(redis.call('GET', base .. ':seq') or '0')
+local lost = tonumber(redis.call('GET', base .. ':lost') or '0')
+while true do
+  local first = redis.call('ZRANGE', base .. ':log', 0, 0, 'WITHSCORES')
+  if #first == 0 then break end
+  local t = tonumber(string.match(first[1], '^%d+ (%S+) '))
+  if now - t <= ttl then break end
+  lost = math.max(lost, tonumber(first[2]))
+  redis.call('SET', base .. ':lost', lost, 'PX', ARGV[5])
+  redis.call('ZREMRANGEBYRANK', base .. ':log', 0, 0)
+end
+if after > seq then after = 0 end -- the channel restarted since the cursor was taken
+local out = {seq, lost}
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', base .. ':log', '(' .. after, '+inf')) do
+  out[#out + 1] = member
+end
+for _, member in ipairs(redis.call('HVALS', base .. ':status')) do
+  if tonumber(string.match(member, '^(%d+) ')) > after then
+    out[#out + 1] = member
+  end
+end
+return out

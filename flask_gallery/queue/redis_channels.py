@@ -1,0 +1,259 @@
+"""Per-page channels in Redis: a result reaches whichever process holds the page's socket.
+
+The same contract as :class:`.channel.PageChannels` (sequence numbers, a bounded replay with a
+TTL, a running job's latest status kept aside), kept by Lua scripts so that every process
+appends to one sequence. Each message is published on the page's Redis channel as it is
+appended; a process subscribes there for the pages whose sockets it holds.
+
+Order: a subscriber gets messages strictly by ``seq``. This process's own messages are handed
+over at once (no round trip through Redis); others arrive by pub/sub. A message that arrives
+after a later one (two processes appending at the same moment) waits for the gap to fill, and a
+gap still open after :data:`GAP_WAIT` is read from the replay, where a status superseded
+meanwhile is, correctly, absent: a subscriber may skip a superseded status but never a result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import typing as t
+
+from .channel import REPLAY_SIZE, STATUS_TYPES, TERMINAL_TYPES, Message, Replay, Subscriber
+from .channel import Subscription as _Delivery
+from .redis_client import script
+
+if t.TYPE_CHECKING:
+    import redis
+
+_log = logging.getLogger("flask_gallery.queue")
+
+#: Seconds a subscriber waits for a missing ``seq`` before reading it from the replay.
+GAP_WAIT = 0.1
+#: How long a page's cursor (its last ``seq``) outlives its last message, ms: a page open for
+#: hours must not see its sequence start again under a cursor it still holds.
+CURSOR_TTL_MS = 24 * 3600 * 1000
+#: Prefix of the threads this module starts (tests look for leftovers by it).
+THREAD_NAME = "flask_gallery-redis-channels"
+
+
+class _Ordered:
+    """A subscriber's place in its page's sequence: what it has been given, and what came early."""
+
+    __slots__ = ("delivery", "early", "gap_since", "last", "lock", "page")
+
+    def __init__(self, page: str, callback: Subscriber, last: int) -> None:
+        self.page = page
+        self.delivery = _Delivery(callback)
+        self.last = last
+        self.early: dict[int, Message] = {}
+        self.gap_since: float | None = None
+        self.lock = threading.Lock()
+
+    def feed(self, messages: t.Iterable[Message], *, upto: int = 0) -> None:
+        """Take messages in any order; hand over those that follow ``last`` without a gap.
+        ``upto``: every seq up to it is known (a replay's cursor): what is missing below it was
+        superseded, not lost."""
+        with self.lock:
+            for message in messages:
+                seq = int(message["seq"])
+                if seq > self.last:
+                    self.early.setdefault(seq, message)
+            if upto > self.last:
+                below = sorted(seq for seq in self.early if seq <= upto)
+                for seq in below:
+                    self.delivery.add(self.early.pop(seq))
+                self.last = upto
+            while self.last + 1 in self.early:
+                self.last += 1
+                self.delivery.add(self.early.pop(self.last))
+            self.gap_since = None if not self.early else (self.gap_since or time.monotonic())
+        self.delivery.drain()
+
+    def gap_open_since(self) -> float | None:
+        with self.lock:
+            return self.gap_since
+
+
+class RedisChannels:
+    """:class:`.channel.PageChannels` for several processes; see the module doc."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        *,
+        replay_size: int = REPLAY_SIZE,
+        replay_ttl: float = 60.0,
+        clock: t.Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._size = replay_size
+        self._ttl = replay_ttl
+        #: Wall time: the replay's TTL is compared across processes.
+        self._clock = clock
+        self._append = script(client, "channel_append")
+        self._replay = script(client, "channel_replay")
+        self._release = script(client, "channel_release")
+        self._lock = threading.Lock()
+        self._subs: dict[str, list[_Ordered]] = {}
+        self._confirmed: dict[str, threading.Event] = {}
+        self._pubsub = client.pubsub()
+        #: A channel of this process only, so the reader always has a subscription to wait on.
+        self._own = f"{prefix}ch-control:{id(self):x}:{time.time_ns()}"
+        self._closed = threading.Event()
+        self._pubsub.subscribe(self._own)
+        self._reader = threading.Thread(target=self._read, name=THREAD_NAME, daemon=True)
+        self._reader.start()
+
+    def _base(self, page: str) -> str:
+        return f"{self._prefix}ch:{page}"
+
+    # -- the PageChannels contract --------------------------------------------------------
+
+    def publish(self, page: str, message: Message) -> None:
+        self.append(page, message)
+        self.deliver(page)
+
+    def append(self, page: str, message: Message) -> None:
+        """Record and publish ``message`` (adding its ``seq``); this process's subscribers get
+        it at :meth:`deliver`."""
+        kind, job = message.get("type"), message.get("job")
+        role = "status" if kind in STATUS_TYPES else "terminal" if kind in TERMINAL_TYPES else ""
+        body = json.dumps(message, separators=(",", ":"))
+        seq = self._append(
+            args=[
+                self._base(page),
+                body,
+                role,
+                "" if job is None else str(job),
+                repr(float(self._clock())),
+                self._size,
+                self._ttl,
+                CURSOR_TTL_MS,
+            ]
+        )
+        message["seq"] = int(seq)
+        with self._lock:
+            subs = list(self._subs.get(page, ()))
+        for sub in subs:
+            with sub.lock:
+                if message["seq"] > sub.last:
+                    sub.early.setdefault(message["seq"], message)
+
+    def deliver(self, page: str) -> None:
+        with self._lock:
+            subs = list(self._subs.get(page, ()))
+        for sub in subs:
+            sub.feed(())
+
+    def subscribe(
+        self, page: str, callback: Subscriber, after: int | None = None
+    ) -> t.Callable[[], None]:
+        """As :meth:`.channel.PageChannels.subscribe`; the page's Redis channel is listened to
+        before the replay is read, so nothing falls between them."""
+        self._listen(page)
+        replay = self.replay(page, after or 0)
+        # No cursor: new messages only. A cursor past the sequence dates from before a restart.
+        start = replay.last_seq if after is None else after if after <= replay.last_seq else 0
+        sub = _Ordered(page, callback, start)
+        with self._lock:
+            self._subs.setdefault(page, []).append(sub)
+        if after is not None:
+            sub.feed(replay.messages, upto=replay.last_seq)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                subs = self._subs.get(page)
+                if subs is None or sub not in subs:
+                    return
+                subs.remove(sub)
+                if subs:
+                    return
+                del self._subs[page]
+                self._confirmed.pop(page, None)
+            t.cast(t.Any, self._pubsub).unsubscribe(self._base(page))  # redis-py: untyped
+
+        return unsubscribe
+
+    def replay(self, page: str, after: int = 0) -> Replay:
+        seq, lost, *members = self._replay(
+            args=[self._base(page), after, repr(float(self._clock())), self._ttl, CURSOR_TTL_MS]
+        )
+        messages = sorted((_parse(m, timed=True) for m in members), key=lambda m: int(m["seq"]))
+        seq, lost = int(seq), int(lost)
+        return Replay(messages, lost <= after <= seq, seq)
+
+    def release(self, page: str) -> None:
+        """Forget what the page's channel buffers, unless a process still listens to it."""
+        numsub = dict(self._client.pubsub_numsub(self._base(page)))
+        if any(count for count in numsub.values()):
+            return
+        self._release(args=[self._base(page), CURSOR_TTL_MS])
+
+    def close(self) -> None:
+        self._closed.set()
+        self._reader.join(5.0)
+        self._pubsub.close()
+
+    # -- the reader -----------------------------------------------------------------------
+
+    def _listen(self, page: str) -> None:
+        """Subscribe this process to the page's Redis channel and wait (a moment at most) until
+        Redis confirms it, so a replay read after it cannot miss a message published between."""
+        with self._lock:
+            event = self._confirmed.get(page)
+            if event is None:
+                event = self._confirmed[page] = threading.Event()
+                self._pubsub.subscribe(self._base(page))
+        if not event.wait(2.0):
+            _log.warning("Redis did not confirm the subscription to page %s within 2 s", page)
+
+    def _read(self) -> None:
+        base = f"{self._prefix}ch:"
+        while not self._closed.is_set():
+            try:
+                item = self._pubsub.get_message(timeout=GAP_WAIT)
+            except Exception:  # the connection dropped: redis-py resubscribes on reconnect
+                _log.warning("Lost the Redis channel connection; reconnecting", exc_info=True)
+                self._closed.wait(0.5)
+                continue
+            if item is not None:
+                channel = item["channel"].decode()
+                page = channel[len(base) :] if channel.startswith(base) else None
+                if page is None:
+                    continue
+                if item["type"] == "subscribe":
+                    with self._lock:
+                        event = self._confirmed.get(page)
+                    if event is not None:
+                        event.set()
+                elif item["type"] == "message":
+                    message = _parse(item["data"], timed=False)
+                    with self._lock:
+                        subs = list(self._subs.get(page, ()))
+                    for sub in subs:
+                        sub.feed((message,))
+            self._fill_gaps()
+
+    def _fill_gaps(self) -> None:
+        """Read from the replay what a subscriber has waited for longer than :data:`GAP_WAIT`."""
+        now = time.monotonic()
+        with self._lock:
+            subs = [sub for subs in self._subs.values() for sub in subs]
+        for sub in subs:
+            since = sub.gap_open_since()
+            if since is not None and now - since > GAP_WAIT:
+                replay = self.replay(sub.page, sub.last)
+                sub.feed(replay.messages, upto=replay.last_seq)
+
+
+def _parse(member: bytes | str, *, timed: bool) -> Message:
+    """A stored member ("<seq> <time> <json>") or a published one ("<seq> <json>")."""
+    text = member.decode() if isinstance(member, bytes) else member
+    parts = text.split(" ", 2 if timed else 1)
+    message: Message = json.loads(parts[-1])
+    message["seq"] = int(parts[0])
+    return message

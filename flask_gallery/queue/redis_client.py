@@ -1,0 +1,65 @@
+"""The connection to Redis that several processes or hosts share (``GALLERY_QUEUE_URL``).
+
+Imported only when the app sets ``GALLERY_QUEUE_URL``: the one-process path never loads the
+``redis`` package. Each rule that must hold across processes is one Lua script under ``lua/``
+(EVALSHA, so a script's keys change atomically: no rule depends on timing luck). Scripts build
+their keys from a base passed in ARGV, so they need a standalone Redis (or Sentinel), not Cluster.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import typing as t
+import urllib.parse
+
+if t.TYPE_CHECKING:
+    import redis
+    from redis.commands.core import Script
+
+#: The URL schemes redis-py connects with: TCP, TLS, a Unix socket.
+SCHEMES = ("redis", "rediss", "unix")
+
+
+class RedisUnavailable(RuntimeError):
+    """Redis cannot be reached at the configured URL."""
+
+
+def shown(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def connect(url: str, *, timeout: float = 5.0) -> redis.Redis:
+    """A client for ``url``, checked with a PING so a wrong URL fails at start, by name."""
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme not in SCHEMES:
+        raise ValueError(
+            f"GALLERY_QUEUE_URL={shown(url)!r} is not a Redis URL: it must start with "
+            "redis://host:port/db, rediss:// (TLS) or unix:///path/to/redis.sock."
+        )
+    try:
+        import redis
+    except ImportError:
+        raise RuntimeError(
+            "GALLERY_QUEUE_URL is set, but the redis package is not installed: "
+            "pip install 'flask-gallery[redis]'."
+        ) from None
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise RedisUnavailable(
+            f"Cannot reach Redis at GALLERY_QUEUE_URL={shown(url)!r}: {exc}. Start redis-server "
+            "there (or correct the URL), or remove GALLERY_QUEUE_URL to run in one process."
+        ) from exc
+    return client
+
+
+def script(client: redis.Redis, name: str) -> Script:
+    """The Lua script ``lua/<name>.lua``, registered on ``client`` (loaded on first call)."""
+    source = (importlib.resources.files(__package__) / "lua" / f"{name}.lua").read_text()
+    return client.register_script(source)
