@@ -16,6 +16,7 @@ from .test_queue_support import (
     Concurrency,
     Gates,
     Recorder,
+    both_backends,  # noqa: F401
     engine_threads,
     running_engine,
 )

@@ -9,7 +9,13 @@ import pytest
 from flask_gallery.events import Listener
 from flask_gallery.queue import EventEngine
 
-from .test_queue_support import Comp, Gates, Recorder, running_engine
+from .test_queue_support import (
+    Comp,
+    Gates,
+    Recorder,
+    both_backends,  # noqa: F401
+    running_engine,
+)
 
 
 def _held(gates: Gates) -> t.Callable[[str], str]:

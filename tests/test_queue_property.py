@@ -18,7 +18,15 @@ from hypothesis import strategies as st
 
 from flask_gallery.events import Listener, TriggerMode
 
-from .test_queue_support import TERMINAL, WAIT, Comp, Recorder, eventually, running_engine
+from .test_queue_support import (
+    TERMINAL,
+    WAIT,
+    Comp,
+    Recorder,
+    both_backends,  # noqa: F401
+    eventually,
+    running_engine,
+)
 
 # Hypothesis' pytest plugin imports this module (and through it libcst, which warns on import)
 # only to report a failure; warnings are errors here, so a failure would show as INTERNALERROR.
@@ -155,6 +163,11 @@ class Run:
 
 
 def _idle(backend: t.Any) -> bool:
+    if not hasattr(backend, "_groups"):  # Redis: the same bookkeeping, in its keys
+        redis, prefix = backend._client, backend._prefix
+        running = [k for k in redis.scan_iter(f"{prefix}gr:*") if redis.zcard(k)]
+        live = list(redis.scan_iter(f"{prefix}ka:*")) + list(redis.scan_iter(f"{prefix}kd:*"))
+        return int(redis.get(f"{prefix}n") or 0) == 0 and not running + live and not backend._runs
     groups = backend._groups.values()
     return (
         backend._quotas.count == 0

@@ -14,7 +14,12 @@ from flask_gallery.progress import Progress
 from flask_gallery.queue import THREAD_PREFIX, EventEngine, Job
 from flask_gallery.request import Request
 
-from .test_queue_support import Comp, Recorder, running_engine
+from .test_queue_support import (
+    Comp,
+    Recorder,
+    both_backends,  # noqa: F401
+    running_engine,
+)
 
 
 @pytest.fixture

@@ -9,7 +9,13 @@ import tqdm
 
 from flask_gallery.progress import Progress
 
-from .test_queue_support import Comp, Gates, Recorder, running_engine
+from .test_queue_support import (
+    Comp,
+    Gates,
+    Recorder,
+    both_backends,  # noqa: F401
+    running_engine,
+)
 
 
 class Clock:

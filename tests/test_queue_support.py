@@ -39,10 +39,31 @@ def engine_threads() -> list[threading.Thread]:
     return [th for th in threading.enumerate() if th.name.startswith(THREAD_PREFIX)]
 
 
+#: The backend the next ``running_engine`` gets: set by :func:`both_backends` per test.
+BACKEND: dict[str, str | None] = {"redis_url": None}
+
+
+@pytest.fixture(autouse=True, params=["threads", "redis"])
+def both_backends(request: pytest.FixtureRequest) -> t.Iterator[str]:
+    """Imported by an engine test module, runs each of its tests on both backends, so they cannot
+    drift apart: the in-process one and Redis (a real redis-server)."""
+    BACKEND["redis_url"] = (
+        request.getfixturevalue("redis_url") if request.param == "redis" else None
+    )
+    yield request.param
+    BACKEND["redis_url"] = None
+
+
 @contextlib.contextmanager
 def running_engine(**kwargs: t.Any) -> t.Iterator[EventEngine]:
     """An engine that is shut down afterwards, failing the test if any of its threads survive."""
     before = set(engine_threads())  # another test's leftovers are not this engine's fault
+    url = BACKEND["redis_url"]
+    if url is not None and "backend" not in kwargs:
+        from flask_gallery.queue.redis_backend import RedisBackend
+        from flask_gallery.queue.redis_client import connect
+
+        kwargs["backend"] = RedisBackend(connect(url), "test:")
     engine = EventEngine(**kwargs)
     try:
         yield engine

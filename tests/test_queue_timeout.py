@@ -13,7 +13,15 @@ import pytest
 from flask_gallery.events import make_listener
 from flask_gallery.queue import EventEngine
 
-from .test_queue_support import WAIT, Comp, Recorder, engine_threads, eventually, running_engine
+from .test_queue_support import (
+    WAIT,
+    Comp,
+    Recorder,
+    both_backends,  # noqa: F401
+    engine_threads,
+    eventually,
+    running_engine,
+)
 
 #: Short enough to keep the tests quick, long enough for a loaded machine to start a run.
 TIMEOUT = 0.2

@@ -10,7 +10,7 @@ import pytest
 from flask_gallery.events import SelectData
 from flask_gallery.queue import EventEngine
 
-from .test_queue_support import WAIT, Comp, Gates, Recorder, running_engine
+from .test_queue_support import WAIT, Comp, Gates, Recorder, both_backends, running_engine  # noqa: F401
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ meanwhile is, correctly, absent: a subscriber may skip a superseded status but n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -51,7 +52,7 @@ class _Ordered:
         self.gap_since: float | None = None
         self.lock = threading.Lock()
 
-    def feed(self, messages: t.Iterable[Message], *, upto: int = 0) -> None:
+    def feed(self, messages: t.Iterable[Message], *, upto: int = 0, drain: bool = True) -> None:
         """Take messages in any order; hand over those that follow ``last`` without a gap.
         ``upto``: every seq up to it is known (a replay's cursor): what is missing below it was
         superseded, not lost."""
@@ -69,7 +70,8 @@ class _Ordered:
                 self.last += 1
                 self.delivery.add(self.early.pop(self.last))
             self.gap_since = None if not self.early else (self.gap_since or time.monotonic())
-        self.delivery.drain()
+        if drain:
+            self.delivery.drain()
 
     def gap_open_since(self) -> float | None:
         with self.lock:
@@ -94,11 +96,13 @@ class RedisChannels:
         self._ttl = replay_ttl
         #: Wall time: the replay's TTL is compared across processes.
         self._clock = clock
-        self._append = script(client, "channel_append")
+        self._append = script(client, "channel_append", "channel")
         self._replay = script(client, "channel_replay")
         self._release = script(client, "channel_release")
         self._lock = threading.Lock()
         self._subs: dict[str, list[_Ordered]] = {}
+        #: Appends of this process under way, by page (see :meth:`_ours`).
+        self._appending: dict[str, int] = {}
         self._confirmed: dict[str, threading.Event] = {}
         self._pubsub = client.pubsub()
         #: A channel of this process only, so the reader always has a subscription to wait on.
@@ -114,8 +118,9 @@ class RedisChannels:
     # -- the PageChannels contract --------------------------------------------------------
 
     def publish(self, page: str, message: Message) -> None:
-        self.append(page, message)
-        self.deliver(page)
+        with self._ours(page):
+            self.append(page, message)
+            self.deliver(page)
 
     def append(self, page: str, message: Message) -> None:
         """Record and publish ``message`` (adding its ``seq``); this process's subscribers get
@@ -123,31 +128,63 @@ class RedisChannels:
         kind, job = message.get("type"), message.get("job")
         role = "status" if kind in STATUS_TYPES else "terminal" if kind in TERMINAL_TYPES else ""
         body = json.dumps(message, separators=(",", ":"))
-        seq = self._append(
-            args=[
-                self._base(page),
-                body,
-                role,
-                "" if job is None else str(job),
-                repr(float(self._clock())),
-                self._size,
-                self._ttl,
-                CURSOR_TTL_MS,
-            ]
-        )
-        message["seq"] = int(seq)
+        with self._ours(page):
+            seq = self._append(
+                args=[
+                    self._prefix,
+                    page,
+                    body,
+                    role,
+                    "" if job is None else str(job),
+                    repr(float(self._clock())),
+                    self._size,
+                    self._ttl,
+                    CURSOR_TTL_MS,
+                ]
+            )
+            message["seq"] = int(seq)
+            with self._lock:
+                subs = list(self._subs.get(page, ()))
+            for sub in subs:
+                with sub.lock:
+                    if message["seq"] > sub.last:
+                        sub.early.setdefault(message["seq"], message)
+
+    @contextlib.contextmanager
+    def _ours(self, page: str) -> t.Iterator[None]:
+        """While this process appends to ``page`` (and delivers, for :meth:`publish`), the
+        reader leaves the page's deliveries to it: its subscribers get its messages in the
+        publishing thread, before the call returns, even when their pub/sub echo comes first."""
         with self._lock:
-            subs = list(self._subs.get(page, ()))
-        for sub in subs:
-            with sub.lock:
-                if message["seq"] > sub.last:
-                    sub.early.setdefault(message["seq"], message)
+            self._appending[page] = self._appending.get(page, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._appending[page] - 1
+                if left:
+                    self._appending[page] = left
+                else:
+                    del self._appending[page]
+            if not left:  # what the reader left here meanwhile, from other processes too
+                self.deliver(page)
 
     def deliver(self, page: str) -> None:
         with self._lock:
             subs = list(self._subs.get(page, ()))
         for sub in subs:
             sub.feed(())
+
+    def catch_up(self, page: str) -> None:
+        """Hand this process's subscribers of ``page`` what a script posted in Redis (read back
+        from the replay, not waited for from pub/sub): a caller that changed a job's state sees
+        its messages delivered when the call returns, as in one process."""
+        with self._lock:
+            subs = list(self._subs.get(page, ()))
+        if subs:
+            replay = self.replay(page, min(sub.last for sub in subs))
+            for sub in subs:
+                sub.feed(replay.messages, upto=replay.last_seq)
 
     def subscribe(
         self, page: str, callback: Subscriber, after: int | None = None
@@ -234,8 +271,9 @@ class RedisChannels:
                     message = _parse(item["data"], timed=False)
                     with self._lock:
                         subs = list(self._subs.get(page, ()))
+                        ours = page in self._appending
                     for sub in subs:
-                        sub.feed((message,))
+                        sub.feed((message,), drain=not ours)
             self._fill_gaps()
 
     def _fill_gaps(self) -> None:

@@ -59,7 +59,10 @@ def connect(url: str, *, timeout: float = 5.0) -> redis.Redis:
     return client
 
 
-def script(client: redis.Redis, name: str) -> Script:
-    """The Lua script ``lua/<name>.lua``, registered on ``client`` (loaded on first call)."""
-    source = (importlib.resources.files(__package__) / "lua" / f"{name}.lua").read_text()
-    return client.register_script(source)
+def script(client: redis.Redis, name: str, *libraries: str) -> Script:
+    """The Lua script ``lua/<name>.lua`` after the ``lua/lib_<library>.lua`` files it uses
+    (EVAL has no imports), registered on ``client`` (loaded on first call)."""
+    folder = importlib.resources.files(__package__) / "lua"
+    parts = [(folder / f"lib_{lib}.lua").read_text() for lib in libraries]
+    parts.append((folder / f"{name}.lua").read_text())
+    return client.register_script("\n".join(parts))

@@ -32,15 +32,14 @@ import typing as t
 from collections import deque
 
 from ..events import Listener
-from ..progress import ProgressUnit
 from .aio import Interrupt, close_thread_loop
 from .backend import EngineConfig
-from .channel import Message, PageChannels, Replay, Subscriber
+from .channel import Message, PageChannels
+from .channel_backend import ChannelBackend
 from .estimate import RunTimes, estimations
 from .jobs import Job, Terminal, message
 from .quotas import Quotas
 from .runner import Outcome, Runner
-from .throttle import ProgressThrottle
 from .timers import Scheduler, TimerHandle
 
 _log = logging.getLogger("flask_gallery.queue")
@@ -54,6 +53,30 @@ EAGER_WORKERS = os.cpu_count() or 1
 
 #: Seconds runnable jobs wait without any worker taking a job before more workers start.
 STALL_DELAY = 0.01
+
+
+def timed_out(listener: Listener, timeout: float) -> dict[str, t.Any]:
+    """The fields of the ``failed`` message of a run that outlived its timeout."""
+    return {
+        "error": f"{listener.name} took longer than its timeout of {timeout:g} s and was stopped.",
+        "title": "Timeout",
+        "duration": 10,
+        "visible": True,
+        "traceback": None,
+    }
+
+
+def log_timeout(listener: Listener, timeout: float, stuck: int, max_threads: int) -> None:
+    _log.warning(
+        "Handler %s (%s) took longer than its timeout of %g s: its submissions failed and"
+        " its thread left the worker pool until the handler returns (%d stuck of"
+        " max_threads=%d).",
+        listener.name,
+        listener.id,
+        timeout,
+        stuck,
+        max_threads,
+    )
 
 
 class _Group:
@@ -108,26 +131,14 @@ class _KeyState:
         self.deferred: Job | None = None
 
 
-class ThreadsBackend:
-    def __init__(self) -> None:
-        self._started = False
-
+class ThreadsBackend(ChannelBackend[PageChannels]):
     def start(self, config: EngineConfig) -> None:
-        if self._started:
-            raise RuntimeError("This backend is already started; create one backend per engine.")
-        self._started = True
-        self._config = config
+        self._scheduler = Scheduler(THREAD_PREFIX + "timers")
+        self._begin(config, self._scheduler)
         self._clock = config.clock
         self._cond = threading.Condition()
         self._channels = PageChannels(
             replay_size=config.replay_size, replay_ttl=config.replay_ttl, clock=config.clock
-        )
-        self._scheduler = Scheduler(THREAD_PREFIX + "timers")
-        self._throttle = ProgressThrottle(
-            self._send_progress,
-            self._scheduler,
-            interval=config.progress_interval,
-            clock=config.clock,
         )
         self._runner = Runner(self, run_context=config.run_context, debug=config.debug)
         self._groups: dict[str, _Group] = {}
@@ -528,22 +539,10 @@ class ThreadsBackend:
             if run.timed_out or self._runs.get(head.id) is not run:
                 return  # it ended meanwhile
             run.timed_out = True
-            error = (
-                f"{listener.name} took longer than its timeout of {run.timeout:g} s and was"
-                " stopped."
-            )
             for job in run.jobs:
                 job.cancelled = True  # a generator stops at its next yield, outputs are dropped
                 job.state = "finished"
-                self._finish_locked(
-                    job,
-                    "failed",
-                    error=error,
-                    title="Timeout",
-                    duration=10,
-                    visible=True,
-                    traceback=None,
-                )
+                self._finish_locked(job, "failed", **timed_out(listener, run.timeout or 0.0))
                 self._release_key_locked(job)
             if run.group is not None:
                 run.group.running.pop(head.id, None)
@@ -557,16 +556,7 @@ class ThreadsBackend:
             if self._runnable_locked():
                 self._wake_locked()
         run.interrupt.request()  # an awaited coroutine is cancelled now
-        _log.warning(
-            "Handler %s (%s) took longer than its timeout of %g s: its submissions failed and"
-            " its thread left the worker pool until the handler returns (%d stuck of"
-            " max_threads=%d).",
-            listener.name,
-            listener.id,
-            run.timeout,
-            stuck,
-            self._config.max_threads,
-        )
+        log_timeout(listener, run.timeout or 0.0, stuck, self._config.max_threads)
         self._deliver()
 
     def _release_key_locked(self, job: Job) -> None:
@@ -665,30 +655,6 @@ class ThreadsBackend:
                 return
             self._channels.append(job.page, msg)
         self._channels.deliver(job.page)
-
-    def progress(self, job: Job, units: list[ProgressUnit] | None) -> None:
-        if job.terminal is None:  # a cancelled run may go on reporting: nobody listens
-            self._throttle.report(job, units)
-
-    def _send_progress(self, job: Job, units: list[ProgressUnit] | None) -> None:
-        data = None if units is None else [unit.to_dict() for unit in units]
-        self.emit(job, message("progress", job, progress=data))
-
-    # -- channels ---------------------------------------------------------------------------
-
-    def publish(self, page: str, message: Message) -> None:
-        self._channels.publish(page, message)
-
-    def subscribe(
-        self, page: str, callback: Subscriber, after: int | None = None
-    ) -> t.Callable[[], None]:
-        return self._channels.subscribe(page, callback, after)
-
-    def replay(self, page: str, after: int = 0) -> Replay:
-        return self._channels.replay(page, after)
-
-    def release(self, page: str) -> None:
-        self._channels.release(page)
 
     # -- inspection -------------------------------------------------------------------------
 
