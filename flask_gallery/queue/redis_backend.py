@@ -84,12 +84,17 @@ class RedisBackend(ChannelBackend[RedisChannels]):
     :param client: a client of the Redis every process shares.
     :param prefix: of every key this app's engine uses (several apps may share a Redis).
     :param lease: seconds a run's lease lasts without renewal (``GALLERY_JOB_LEASE_SECONDS``).
+    :param run_handlers: False: this process submits and serves pages but runs no handler
+        (``GALLERY_RUN_HANDLERS``); it still reaps the runs of processes that died.
     """
 
-    def __init__(self, client: redis.Redis, prefix: str, *, lease: float = 30.0) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str, *, lease: float = 30.0, run_handlers: bool = True
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._lease_ms = int(lease * 1000)
+        self._run_handlers = run_handlers
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -132,7 +137,9 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         self._names = 0
         self._stopping = threading.Event()
         self._draining = threading.Event()
-        self._dispatcher = self._thread("dispatcher", self._dispatch)
+        self._dispatcher = self._thread(
+            "dispatcher", self._dispatch if self._run_handlers else lambda: None
+        )
         self._keeper = self._thread("leases", self._keep)
 
     def _thread(self, name: str, target: t.Callable[[], None]) -> threading.Thread:
