@@ -105,6 +105,10 @@ class PageStore(t.Protocol):
 
     def discard(self, token: str) -> None: ...
 
+    def mark_delivered(self, token: str, seq: int) -> None:
+        """The page has been sent the channel's messages up to ``seq`` (its reconnect resumes
+        after it)."""
+
     def connect(self, token: str) -> bool:
         """The page's socket opened: the page counts as active until :meth:`disconnect` (calls
         are counted). False when the page is not kept."""
@@ -114,6 +118,13 @@ class PageStore(t.Protocol):
 
     def live_pages(self) -> list[PageState]:
         """Every page kept now (the media sweeper keeps what they show)."""
+
+
+def check_limits(**limits: int) -> None:
+    """A store must keep at least one page, per session too."""
+    for name, value in limits.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name!r} must be an int >= 1 (pages kept), got {value!r}.")
 
 
 def new_token() -> str:
@@ -162,12 +173,7 @@ class MemoryPageStore:
         on_drop: t.Callable[[str], None] | None = None,
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
-        for name, value in (
-            ("max_pages", max_pages),
-            ("max_pages_per_session", max_pages_per_session),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name!r} must be an int >= 1 (pages kept), got {value!r}.")
+        check_limits(max_pages=max_pages, max_pages_per_session=max_pages_per_session)
         self.ttl = ttl
         self.max_pages = max_pages
         self.max_pages_per_session = max_pages_per_session
@@ -249,6 +255,12 @@ class MemoryPageStore:
             if token in self._entries:
                 self._drop(token, dropped)
         self._report(dropped)
+
+    def mark_delivered(self, token: str, seq: int) -> None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                entry.page.delivered = max(entry.page.delivered, seq)
 
     def connect(self, token: str) -> bool:
         dropped: list[str] = []

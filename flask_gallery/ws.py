@@ -164,7 +164,9 @@ def relay(ws: t.Any, page: str) -> None:
             if html:
                 # The page keeps the mark, and names it when it reconnects (_resume_point).
                 ws.send(f"<!--fg-seq:{last}-->{html}" if last else html)
-            page_state.delivered = max(page_state.delivered, last)
+            if last > page_state.delivered:
+                page_state.delivered = last
+                state.pages.mark_delivered(page, last)
             wake.wait(hold.wait(_IDLE))
         if slot.replaced:
             _close(ws, _NO_RETRY, slot.why)
@@ -415,7 +417,8 @@ def poll(page: str) -> Response:
     renderer = _renderer(state, page_state)
     html = "".join(renderer.render(message) for message in coalesce(replay.messages))
     last = max(after, replay.last_seq)
-    page_state.delivered = max(page_state.delivered, last)
+    if last > page_state.delivered:
+        state.pages.mark_delivered(page, last)
     response = Response(html, mimetype="text/html")
     response.headers["X-Gallery-Seq"] = str(last)
     response.headers["Cache-Control"] = "no-store"

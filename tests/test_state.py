@@ -11,15 +11,39 @@ import pytest
 from flask_gallery.media import MediaItem
 from flask_gallery.state import GalleryState, MemoryPageStore, PageState
 
+#: Which store ``make_store`` builds: set per test by :func:`both_stores`.
+KIND: dict[str, str | None] = {"redis_url": None}
+MADE: list[t.Any] = []
+
+
+@pytest.fixture(autouse=True, params=["memory", "redis"])
+def both_stores(request: pytest.FixtureRequest) -> t.Iterator[str]:
+    """Every test runs on both stores (the Redis one on a real redis-server), so they cannot
+    drift apart."""
+    KIND["redis_url"] = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    yield request.param
+    KIND["redis_url"] = None
+
+
+def make_store(**options: t.Any) -> t.Any:
+    """A page store of the kind under test, with MemoryPageStore's options."""
+    url = KIND["redis_url"]
+    if url is None:
+        return MemoryPageStore(**options)
+    from flask_gallery.queue.redis_client import connect
+    from flask_gallery.redis_pages import RedisPageStore
+
+    return RedisPageStore(connect(url), "test:", **options)
+
 
 def test_pages_expire_after_their_ttl_of_idleness() -> None:
     now = [0.0]
-    store = MemoryPageStore(ttl=10, max_pages=100, clock=lambda: now[0])
+    store = make_store(ttl=10, max_pages=100, clock=lambda: now[0])
     kept, idle = store.create("s1"), store.create("s1")
     now[0] = 8
-    assert store.get(kept.token) is kept  # touching it restarts its clock
+    assert store.get(kept.token) == kept  # touching it restarts its clock
     now[0] = 12
-    assert store.get(idle.token) is None and store.get(kept.token) is kept
+    assert store.get(idle.token) is None and store.get(kept.token) == kept
     now[0] = 30
     assert store.get(kept.token) is None and len(store) == 0
 
@@ -27,7 +51,7 @@ def test_pages_expire_after_their_ttl_of_idleness() -> None:
 def test_live_pages_are_those_not_expired_nor_evicted() -> None:
     """What the media sweeper keeps: every page still kept, none that expired."""
     now = [0.0]
-    store = MemoryPageStore(ttl=10, max_pages=2, clock=lambda: now[0])
+    store = make_store(ttl=10, max_pages=2, clock=lambda: now[0])
     evicted, idle = store.create("s"), store.create("s")
     now[0] = 8
     kept = store.create("s")
@@ -38,22 +62,22 @@ def test_live_pages_are_those_not_expired_nor_evicted() -> None:
 
 
 def test_the_least_recently_used_page_goes_first_when_full() -> None:
-    store = MemoryPageStore(ttl=3600, max_pages=2)
+    store = make_store(ttl=3600, max_pages=2)
     a, b = store.create("s"), store.create("s")
     store.get(a.token)
     c = store.create("s")
     assert store.get(b.token) is None
-    assert store.get(a.token) is a and store.get(c.token) is c
+    assert store.get(a.token) == a and store.get(c.token) == c
 
 
 def test_tokens_are_random_and_unique() -> None:
-    store = MemoryPageStore()
+    store = make_store()
     tokens = {store.create("s").token for _ in range(200)}
     assert len(tokens) == 200 and all(len(t) >= 20 for t in tokens)
 
 
 def test_edits_of_one_page_never_interleave() -> None:
-    store = MemoryPageStore()
+    store = make_store()
     page = store.create("s")
     page.galleries["g"] = GalleryState(items=[])
     inside, release = threading.Event(), threading.Event()
@@ -109,15 +133,15 @@ class Clock:
         return self.now
 
 
-def store_with(**options: t.Any) -> tuple[MemoryPageStore, Clock, list[str]]:
+def store_with(**options: t.Any) -> tuple[t.Any, Clock, list[str]]:
     """A store on a fake clock, and the tokens its ``on_drop`` was called with, in order."""
     clock, dropped = Clock(), []
-    store = MemoryPageStore(clock=clock, on_drop=dropped.append, **options)
+    store = make_store(clock=clock, on_drop=dropped.append, **options)
     return store, clock, dropped
 
 
-def kept(store: MemoryPageStore, *pages: PageState) -> list[bool]:
-    return [store.peek(page.token) is page for page in pages]
+def kept(store: t.Any, *pages: PageState) -> list[bool]:
+    return [store.peek(page.token) == page for page in pages]
 
 
 def test_a_flood_of_page_loads_evicts_its_own_pages_not_pages_in_use() -> None:
@@ -183,13 +207,13 @@ def test_an_open_socket_keeps_its_page_past_the_ttl_and_its_idle_time_starts_at_
     page = store.create("s")
     assert store.connect(page.token) and store.connect(page.token)  # an old and a new socket
     clock.now = 100
-    assert store.peek(page.token) is page
+    assert store.peek(page.token) == page
     store.disconnect(page.token)
     clock.now = 200
-    assert store.peek(page.token) is page  # one socket is still open
+    assert store.peek(page.token) == page  # one socket is still open
     store.disconnect(page.token)
     clock.now = 209
-    assert store.peek(page.token) is page
+    assert store.peek(page.token) == page
     clock.now = 211
     assert store.peek(page.token) is None
     assert dropped == [page.token]
@@ -200,9 +224,9 @@ def test_a_handlers_reads_and_writes_do_not_keep_a_page() -> None:
     store, clock, dropped = store_with(ttl=10, max_pages=2)
     page = store.create("s")
     clock.now = 8
-    assert store.peek(page.token) is page
+    assert store.peek(page.token) == page
     with store.edit(page.token, touch=False) as edited:
-        assert edited is page
+        assert edited == page
     clock.now = 11
     assert store.peek(page.token) is None  # expired 10 s after the render, not the handler
     unused, other = store.create("s"), store.create("t")
@@ -218,14 +242,12 @@ def test_every_drop_is_reported_outside_the_lock() -> None:
     may use the store itself (the engine's cancellation reads pages)."""
     clock = Clock()
     seen: list[tuple[str, int]] = []
-    store: MemoryPageStore
+    store: t.Any
 
     def on_drop(token: str) -> None:
         seen.append((token, len(store.live_pages())))  # would deadlock under the store's lock
 
-    store = MemoryPageStore(
-        ttl=10, max_pages=3, max_pages_per_session=2, clock=clock, on_drop=on_drop
-    )
+    store = make_store(ttl=10, max_pages=3, max_pages_per_session=2, clock=clock, on_drop=on_drop)
     expired = store.create("a")
     clock.now = 11
     session_old = store.create("b")
@@ -254,4 +276,4 @@ def test_live_pages_are_every_page_kept() -> None:
 @pytest.mark.parametrize("option", ["max_pages", "max_pages_per_session"])
 def test_a_store_that_keeps_no_page_is_refused(option: str) -> None:
     with pytest.raises(ValueError, match=f"'{option}' must be an int >= 1"):
-        MemoryPageStore(**{option: 0})
+        make_store(**{option: 0})

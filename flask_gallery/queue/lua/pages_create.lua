@@ -1,0 +1,43 @@
+-- Keep a new page (or a page saved again), then what its session's cap and the store's cap
+-- leave over, dropping pages nobody uses first (as MemoryPageStore).
+-- ARGV[4..]: token, session, page JSON, max pages, max pages per session
+-- Returns the tokens dropped.
+local token, session, json = ARGV[4], ARGV[5], ARGV[6]
+local max_pages, per_session = tonumber(ARGV[7]), tonumber(ARGV[8])
+expire()
+redis.call('SET', P .. 'pg:' .. token, json)
+if redis.call('HEXISTS', P .. 'ptier', token) == 1 then
+  return with_dropped({})
+end
+local order = tick()
+redis.call('HSET', P .. 'ptier', token, '0')
+redis.call('HSET', P .. 'psess', token, session)
+redis.call('HSET', P .. 'ptime', token, NOW)
+redis.call('ZADD', P .. 'pt:0', order, token)
+redis.call('ZADD', P .. 'pc', order, token)
+local own = P .. 'ps:' .. session
+redis.call('ZADD', own, order, token)
+if redis.call('ZCARD', own) > per_session then
+  local victim, oldest = nil, nil
+  for _, other in ipairs(redis.call('ZRANGE', own, 0, -1)) do
+    if other ~= token then
+      oldest = oldest or other
+      if tonumber(redis.call('HGET', P .. 'psock', other) or '0') == 0 then
+        victim = other
+        break
+      end
+    end
+  end
+  drop(victim or oldest)
+end
+while redis.call('HLEN', P .. 'ptier') > max_pages do
+  local victim = nil
+  for _, tier in ipairs({ '0', '1', '2' }) do
+    for _, other in ipairs(redis.call('ZRANGE', P .. 'pt:' .. tier, 0, 1)) do
+      if other ~= token then victim = other break end
+    end
+    if victim then break end
+  end
+  drop(victim)
+end
+return with_dropped({})

@@ -1,0 +1,156 @@
+"""Page state in Redis, for several processes or hosts (``GALLERY_QUEUE_URL``).
+
+The same :class:`.state.PageStore` contract as :class:`.state.MemoryPageStore`: bounded in
+count, per session and in idle time, pages nobody uses dropped first, a page with an open socket
+last, so a click, an upload or a poll may reach any process. Each decision is one Lua script
+(``queue/lua/pages_*.lua``). ``edit`` holds a lock in Redis, so two processes never change one
+page at once; what the block changed is written back when it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import typing as t
+import uuid
+
+from .queue.redis_client import script
+from .state import PageState, check_limits, new_token
+
+if t.TYPE_CHECKING:
+    import redis
+
+#: Seconds a page's edit lock lasts if its holder dies holding it.
+LOCK_TTL = 30.0
+#: Seconds ``edit`` waits for another process's edit of the same page.
+LOCK_WAIT = 30.0
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisPageStore:
+    """:class:`.state.PageStore` in Redis; see the module doc and :class:`.state.MemoryPageStore`
+    for the parameters."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        *,
+        ttl: float = 3600.0,
+        max_pages: int = 10_000,
+        max_pages_per_session: int = 50,
+        on_drop: t.Callable[[str], None] | None = None,
+        clock: t.Callable[[], float] = time.time,
+    ) -> None:
+        check_limits(max_pages=max_pages, max_pages_per_session=max_pages_per_session)
+        self._client = client
+        self._prefix = prefix
+        self.ttl = ttl
+        self.max_pages = max_pages
+        self.max_pages_per_session = max_pages_per_session
+        self._on_drop = on_drop
+        self._clock = clock
+        self._scripts = {
+            name: script(client, f"pages_{name}", "pages")
+            for name in ("create", "get", "socket", "mark")
+        }
+        self._unlock = client.register_script(_UNLOCK)
+
+    def _call(self, name: str, *rest: t.Any) -> list[t.Any]:
+        reply = self._scripts[name](
+            args=[self._prefix, repr(float(self._clock())), self.ttl, *rest]
+        )
+        return t.cast("list[t.Any]", reply)
+
+    def _report(self, dropped: t.Iterable[bytes | str]) -> None:
+        if self._on_drop is not None:
+            for token in dropped:
+                self._on_drop(token.decode() if isinstance(token, bytes) else token)
+
+    def __len__(self) -> int:
+        return int(self._client.hlen(self._prefix + "ptier"))
+
+    def create(self, session_id: str, path: str = "/") -> PageState:
+        page = PageState(token=new_token(), session_id=session_id, path=path)
+        self.save(page)
+        return page
+
+    def save(self, page: PageState) -> None:
+        """Keep ``page`` (a new one, or one rendered again), without counting it as used."""
+        body = json.dumps(page.to_dict(), separators=(",", ":"))
+        self._report(
+            self._call(
+                "create",
+                page.token,
+                page.session_id,
+                body,
+                self.max_pages,
+                self.max_pages_per_session,
+            )
+        )
+
+    def _load(self, token: str, *, touch: bool) -> PageState | None:
+        body, delivered, *dropped = self._call("get", token, "1" if touch else "0")
+        self._report(dropped)
+        if not body:
+            return None
+        page = PageState.from_dict(json.loads(body))
+        page.delivered = max(page.delivered, int(delivered))
+        return page
+
+    def get(self, token: str) -> PageState | None:
+        return self._load(token, touch=True)
+
+    def peek(self, token: str) -> PageState | None:
+        return self._load(token, touch=False)
+
+    @contextlib.contextmanager
+    def edit(self, token: str, *, touch: bool = True) -> t.Iterator[PageState | None]:
+        """Hold the page's lock (in Redis: across processes) while a request changes it; the
+        page is written back when the block ends without an error."""
+        lock = f"{self._prefix}plock:{token}"
+        mine = uuid.uuid4().hex
+        deadline = time.monotonic() + LOCK_WAIT
+        pause = 0.001
+        while not self._client.set(lock, mine, nx=True, px=int(LOCK_TTL * 1000)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Page {token[:8]}... stayed locked for {LOCK_WAIT:g} s.")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+        try:
+            page = self._load(token, touch=touch)
+            yield page
+            if page is not None and self._client.hexists(self._prefix + "ptier", token):
+                self.save(page)
+        finally:
+            self._unlock(keys=[lock], args=[mine])
+
+    def discard(self, token: str) -> None:
+        self._report(self._call("mark", token, ""))
+
+    def mark_delivered(self, token: str, seq: int) -> None:
+        self._report(self._call("mark", token, seq))
+
+    def connect(self, token: str) -> bool:
+        kept, *dropped = self._call("socket", token, 1)
+        self._report(dropped)
+        return bool(kept)
+
+    def disconnect(self, token: str) -> None:
+        self._call("socket", token, -1)
+
+    def live_pages(self) -> list[PageState]:
+        count, *reply = self._call("mark", "", "")
+        self._report(reply[count:])
+        tokens = [raw.decode() for raw in reply[:count]]
+        pages: list[PageState] = []
+        for start in range(0, len(tokens), 500):
+            chunk = tokens[start : start + 500]
+            bodies = self._client.mget([f"{self._prefix}pg:{token}" for token in chunk])
+            pages += [PageState.from_dict(json.loads(body)) for body in bodies if body]
+        return pages
