@@ -36,6 +36,7 @@ if t.TYPE_CHECKING:
     import jinja2
 
     from .extension import FlaskGallery
+    from .redis_mode import RedisMode
 
 _log = logging.getLogger("flask_gallery")
 
@@ -97,12 +98,22 @@ class AppState:
         )
         "The content-addressed store every item of this app goes through."
         self._sweeper: Sweeper | None = None
-        self.pages: PageStore = MemoryPageStore(
-            ttl=config["GALLERY_PAGE_TTL"],
-            max_pages=config["GALLERY_MAX_PAGES"],
-            max_pages_per_session=config["GALLERY_MAX_PAGES_PER_SESSION"],
-            on_drop=_page_dropped(weakref.ref(self)),
-        )
+        self.redis: RedisMode | None = None
+        "The Redis parts with ``GALLERY_QUEUE_URL`` (several processes or hosts), else None."
+        if config["GALLERY_QUEUE_URL"]:
+            from .redis_mode import RedisMode
+
+            self.redis = RedisMode(app, config)
+            self.pages: PageStore = self.redis.page_store(_page_dropped(weakref.ref(self)))
+            # Every process claims jobs from its first request on (the queue is shared).
+            app.before_request(self._start_engine)
+        else:
+            self.pages = MemoryPageStore(
+                ttl=config["GALLERY_PAGE_TTL"],
+                max_pages=config["GALLERY_MAX_PAGES"],
+                max_pages_per_session=config["GALLERY_MAX_PAGES_PER_SESSION"],
+                on_drop=_page_dropped(weakref.ref(self)),
+            )
         "Per-page gallery state (value, selection, preview), bounded in count and idle time."
         self.sockets = SocketRegistry(
             max_sockets=config["GALLERY_MAX_SOCKETS"],
@@ -131,6 +142,7 @@ class AppState:
                 from .dispatch import install_hooks
 
                 engine = EventEngine(
+                    backend=None if self.redis is None else self.redis.backend(),
                     default_concurrency_limit=self.config["GALLERY_DEFAULT_CONCURRENCY_LIMIT"],
                     max_queue_size=self.config["GALLERY_MAX_QUEUE_SIZE"],
                     max_queued_per_page=self.config["GALLERY_MAX_QUEUED_PER_PAGE"],
@@ -146,6 +158,10 @@ class AppState:
                     engine.register(gallery)
                 self._engine = engine
             return self._engine
+
+    def _start_engine(self) -> None:
+        if self._engine is None:
+            self.engine()
 
     def running_engine(self) -> EventEngine | None:
         """The engine if it has started (None otherwise: this never starts it)."""
@@ -243,6 +259,9 @@ class AppState:
         text = json.dumps(entries, separators=(",", ":"), ensure_ascii=False)
         message = text.encode("utf-8", "surrogatepass")
         key = hmac.new(self._secret, message, "sha256").hexdigest()[:32]
+        if self.redis is not None:
+            self.redis.keep_download(key, entries)
+            return key
         with self._lock:
             if key not in self._download_sets:
                 self._download_sets[key] = entries
@@ -255,6 +274,8 @@ class AppState:
         return key
 
     def download_entries(self, key: str) -> DownloadEntries | None:
+        if self.redis is not None:
+            return self.redis.download(key)
         with self._lock:
             return self._download_sets.get(key)
 

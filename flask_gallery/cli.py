@@ -1,4 +1,5 @@
-"""``flask gallery ...``: commands for the app's media store, registered by ``init_app``.
+"""``flask gallery ...``: commands for the app's media store and its handler workers,
+registered by ``init_app``.
 
 ``flask gallery clean`` deletes media nobody has used for ``GALLERY_MEDIA_TTL`` seconds, from a
 process of its own (a cron job, a deploy step). It cannot see the servers' pages and jobs; the
@@ -7,6 +8,9 @@ command keeps the app's declared gallery values as well.
 """
 
 from __future__ import annotations
+
+import signal
+import threading
 
 import click
 from flask.cli import AppGroup
@@ -44,6 +48,36 @@ def clean(dry_run: bool) -> None:
             f"unused for {removal.idle:.0f} s"
         )
     click.echo(_summary(report, ttl, dry_run))
+
+
+@gallery.command("worker")
+def worker() -> None:
+    """Run handlers from the shared queue without serving HTTP (needs GALLERY_QUEUE_URL).
+
+    Web processes run handlers too unless GALLERY_RUN_HANDLERS = False; add workers for more
+    handler capacity, or to keep handlers off the web servers. Stops on SIGTERM or Ctrl+C:
+    what it was running is cancelled (its pages are told), what waits stays for the others.
+    """
+    state = app_state()
+    if state.redis is None:
+        raise click.UsageError(
+            "flask gallery worker takes its jobs from Redis, and GALLERY_QUEUE_URL is not set: "
+            "set it to the redis:// URL your web processes use (see README, Deployment)."
+        )
+    from .queue.redis_backend import RedisBackend
+    from .queue.redis_client import shown
+
+    state.redis.run_handlers = True  # what a worker is for, whatever the web processes do
+    engine = state.engine()
+    assert isinstance(engine.backend, RedisBackend)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"flask_gallery worker: running handlers from {shown(state.redis.url)}")
+    while not stop.wait(1.0):
+        pass
+    click.echo("flask_gallery worker: stopping")
+    state.shutdown()
 
 
 def _summary(report: SweepReport, ttl: float, dry_run: bool) -> str:

@@ -117,6 +117,16 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     #: ``False`` to leave deleting to ``flask gallery clean`` (e.g. one cron job for many
     #: worker processes); servers still renew their leases.
     "GALLERY_MEDIA_SWEEP": True,
+    #: Redis URL for several processes or hosts (``redis://host:port/db``, ``rediss://``,
+    #: ``unix://``): the queue, page state and result channels move there. ``None``: one
+    #: process, no Redis.
+    "GALLERY_QUEUE_URL": None,
+    #: With ``GALLERY_QUEUE_URL``: seconds a running handler's lease lasts without renewal;
+    #: when the process running it dies, its page is told after at most this long.
+    "GALLERY_JOB_LEASE_SECONDS": 30.0,
+    #: With ``GALLERY_QUEUE_URL``: whether this process runs handlers (web processes do by
+    #: default; ``False`` leaves them to ``flask gallery worker`` processes).
+    "GALLERY_RUN_HANDLERS": True,
 }
 
 

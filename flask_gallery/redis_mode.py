@@ -1,0 +1,64 @@
+"""Several processes or hosts on one Redis (``GALLERY_QUEUE_URL``): what moves there.
+
+The engine's queue and page channels (:mod:`.queue.redis_backend`), the page state
+(:mod:`.redis_pages`) and the "Download all" sets. Media stays in ``GALLERY_MEDIA_DIR``, which
+every host must mount (it is content-addressed and written atomically, so sharing it is safe).
+Nothing here is imported without ``GALLERY_QUEUE_URL``: one process needs no Redis at all.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from .queue.redis_backend import RedisBackend
+from .queue.redis_client import connect
+from .redis_pages import RedisPageStore
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+#: Seconds a "Download all" set is kept after it was last drawn.
+DOWNLOAD_TTL = 24 * 3600
+
+
+class RedisMode:
+    """The Redis parts of one app; ``connect`` fails at start, naming the URL, when Redis
+    cannot be reached."""
+
+    def __init__(self, app: Flask, config: t.Mapping[str, t.Any]) -> None:
+        self.url = str(config["GALLERY_QUEUE_URL"])
+        self.client = connect(self.url)
+        #: Several apps may share one Redis: each keeps to its own keys.
+        self.prefix = f"flask_gallery:{app.import_name}:"
+        self._config = config
+        #: Whether this process runs handlers (``GALLERY_RUN_HANDLERS``; a worker always does).
+        self.run_handlers = bool(config["GALLERY_RUN_HANDLERS"])
+
+    def page_store(self, on_drop: t.Callable[[str], None]) -> RedisPageStore:
+        config = self._config
+        return RedisPageStore(
+            self.client,
+            self.prefix,
+            ttl=config["GALLERY_PAGE_TTL"],
+            max_pages=config["GALLERY_MAX_PAGES"],
+            max_pages_per_session=config["GALLERY_MAX_PAGES_PER_SESSION"],
+            on_drop=on_drop,
+        )
+
+    def backend(self) -> RedisBackend:
+        return RedisBackend(
+            self.client,
+            self.prefix,
+            lease=float(self._config["GALLERY_JOB_LEASE_SECONDS"]),
+            run_handlers=self.run_handlers,
+        )
+
+    def keep_download(self, key: str, entries: t.Sequence[tuple[str, str | None]]) -> None:
+        self.client.set(f"{self.prefix}dl:{key}", json.dumps(entries), ex=DOWNLOAD_TTL)
+
+    def download(self, key: str) -> tuple[tuple[str, str | None], ...] | None:
+        body = self.client.get(f"{self.prefix}dl:{key}")
+        if body is None:
+            return None
+        return tuple((media_id, name) for media_id, name in json.loads(body))

@@ -1,0 +1,127 @@
+"""The app with ``GALLERY_QUEUE_URL``: two app instances on one real redis-server stand for two
+processes (they share nothing but Redis and the media folder). A page rendered by one is clicked
+on the other, its result is read from the first; "Download all" works on either; a click's
+result is computed by whichever process claims it; Redis unreachable at start is named."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import typing as t
+import zipfile
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from flask_gallery import FlaskGallery
+from flask_gallery.queue.redis_client import RedisUnavailable
+
+from .apps.redis_site import create_app
+from .test_queue_support import eventually
+
+
+def _process(tmp_path: Path, url: str, **config: t.Any) -> Flask:
+    """One "process": an app of the same module, secret and media folder as the others."""
+    return create_app(url, str(tmp_path / "media"), **config)
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"X-Gallery-Page": token, "HX-Request": "true"}
+
+
+@pytest.fixture
+def two(tmp_path: Path, redis_url: str) -> t.Iterator[tuple[Flask, Flask]]:
+    first = _process(tmp_path, redis_url)
+    second = _process(tmp_path, redis_url, GALLERY_RUN_HANDLERS=False)
+    yield first, second
+    for app in (first, second):
+        FlaskGallery.shutdown(app.extensions["flask_gallery"].extension, app)
+
+
+def _poll_until(client: t.Any, token: str, text: str) -> str:
+    seen: list[str] = []
+
+    def arrived() -> bool:
+        answer = client.get(f"/_gallery/poll/{token}?after=0", headers=_headers(token))
+        assert answer.status_code == 200, answer.text
+        seen.append(answer.text)
+        return text in answer.text
+
+    assert eventually(arrived, 10.0), seen[-1:]
+    return seen[-1]
+
+
+def test_a_page_of_one_process_is_clicked_on_another_and_read_on_the_first(
+    two: tuple[Flask, Flask],
+) -> None:
+    first, second = two
+    reader = first.test_client()
+    html = reader.get("/page").get_data(as_text=True)
+    token = html.split('data-page="', 1)[1].split('"', 1)[0]
+    clicker = second.test_client()
+    cookie = reader.get_cookie("session")  # the same browser: its session cookie goes along
+    assert cookie is not None
+    clicker.set_cookie("session", cookie.value)
+    answer = clicker.post(f"/_gallery/p/{token}/g/select/2", headers=_headers(token))
+    assert answer.status_code == 200, answer.text
+    assert 'id="fg-g-preview"' in answer.text and 'alt="shade 2"' in answer.text  # drawn there
+    # The second runs no handlers: the first claims the job; its result reaches any poll.
+    _poll_until(reader, token, f"picked 2 (shade 2) in process {os.getpid()}")
+    assert "picked 2" in _poll_until(clicker, token, "picked 2")
+
+
+def test_download_all_works_on_any_process(two: tuple[Flask, Flask]) -> None:
+    first, second = two
+    html = first.test_client().get("/page").get_data(as_text=True)
+    link = "/_gallery/zip/" + html.split("/_gallery/zip/", 1)[1].split('"', 1)[0]
+    answer = second.test_client().get(link.replace("&amp;", "&"))
+    assert answer.status_code == 200
+    assert len(zipfile.ZipFile(io.BytesIO(answer.data)).namelist()) == 3
+
+
+def test_an_unreachable_redis_stops_the_app_at_start_naming_the_url(tmp_path: Path) -> None:
+    from .redis_server import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    with pytest.raises(RedisUnavailable, match=f"Cannot reach Redis at GALLERY_QUEUE_URL='{url}'"):
+        _process(tmp_path, url)
+
+
+def test_flask_gallery_worker_runs_the_handlers_of_web_processes_that_run_none(
+    tmp_path: Path, redis_url: str
+) -> None:
+    web = _process(tmp_path, redis_url, GALLERY_RUN_HANDLERS=False)
+    env = {**os.environ, "FG_REDIS_URL": redis_url, "FG_MEDIA_DIR": str(tmp_path / "media")}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "tests.apps.redis_site", "gallery", "worker"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        client = web.test_client()
+        html = client.get("/page").get_data(as_text=True)
+        token = html.split('data-page="', 1)[1].split('"', 1)[0]
+        answer = client.post(f"/_gallery/p/{token}/g/select/1", headers=_headers(token))
+        assert answer.status_code == 200
+        _poll_until(client, token, f"picked 1 (shade 1) in process {worker.pid}")
+    finally:
+        worker.terminate()  # SIGTERM: it stops cleanly
+        output = worker.communicate(timeout=20)[0]
+        FlaskGallery.shutdown(web.extensions["flask_gallery"].extension, web)
+    assert worker.returncode == 0, output
+    assert "flask_gallery worker: running handlers from redis://" in output
+    assert "flask_gallery worker: stopping" in output
+
+
+def test_flask_gallery_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
+    app = Flask("plain", instance_path=str(tmp_path / "instance"))
+    app.config["SECRET_KEY"] = "k"
+    FlaskGallery(app)
+    result = app.test_cli_runner().invoke(args=["gallery", "worker"])
+    assert result.exit_code == 2 and "GALLERY_QUEUE_URL is not set" in result.output
