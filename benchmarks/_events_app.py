@@ -5,7 +5,8 @@ clickable) and a trivial select handler writing ``evt.index`` to ``#out``; ``POS
 bare Flask view answering ``ok``, the floor the benchmark compares with. The handler's
 ``concurrency_limit`` comes from ``BENCH_LIMIT`` (``default`` or ``none``); for experiments,
 ``BENCH_SHOW_PROGRESS=hidden`` turns its status overlays off and ``BENCH_SWITCH_INTERVAL`` sets
-``sys.setswitchinterval`` (neither is used by the benchmark itself).
+``sys.setswitchinterval`` (neither is used by the benchmark itself); ``BENCH_QUEUE_URL`` sets
+``GALLERY_QUEUE_URL`` (bench_redis.py).
 
 Served by the benchmark (``tests/servers.py``'s ``ServerProcess``), never by hand::
 
@@ -46,6 +47,8 @@ def create_app() -> Flask:
     # second over one socket): the benchmark measures the server, not the rate a page's clicks
     # are held to (GALLERY_MAX_CLICKS_PER_SECOND, which no person reaches).
     app.config.update(SECRET_KEY="bench-events-secret", GALLERY_MAX_CLICKS_PER_SECOND=None)
+    if os.environ.get("BENCH_QUEUE_URL"):  # bench_redis: several workers on one Redis
+        app.config["GALLERY_QUEUE_URL"] = os.environ["BENCH_QUEUE_URL"]
     galleries = FlaskGallery(app)
     limit: t.Any = None if os.environ.get("BENCH_LIMIT", "default") == "none" else "default"
     images = [np.full((64, 64, 3), color, np.uint8) for color in COLORS]
