@@ -9,7 +9,11 @@ Nothing here is imported without ``GALLERY_QUEUE_URL``: one process needs no Red
 from __future__ import annotations
 
 import json
+import logging
 import typing as t
+
+from flask import Response
+from werkzeug.exceptions import ServiceUnavailable
 
 from .queue.redis_backend import RedisBackend
 from .queue.redis_client import connect
@@ -18,8 +22,29 @@ from .redis_pages import RedisPageStore
 if t.TYPE_CHECKING:
     from flask import Flask
 
+_log = logging.getLogger(__name__)
+
 #: Seconds a "Download all" set is kept after it was last drawn.
 DOWNLOAD_TTL = 24 * 3600
+
+
+#: What a page shows for a request made while Redis cannot be reached.
+UNAVAILABLE = (
+    "The server cannot reach its queue right now, so this was not done. Try again in a few seconds."
+)
+#: Seconds a client is told to wait before trying again.
+RETRY_AFTER = 5
+
+
+def _unavailable(exc: Exception) -> Response:
+    """Redis lost for a moment: the request is refused with a message in the page (503 and
+    ``Retry-After``), nothing half done; the next request tries Redis again."""
+    from .views import error
+
+    _log.warning("flask_gallery: Redis unavailable (%s); request refused with 503", exc)
+    response = error(ServiceUnavailable(UNAVAILABLE))
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 class RedisMode:
@@ -31,6 +56,10 @@ class RedisMode:
         self.client = connect(self.url)
         #: Several apps may share one Redis: each keeps to its own keys.
         self.prefix = f"flask_gallery:{app.import_name}:"
+        import redis
+
+        for lost in (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            app.register_error_handler(lost, _unavailable)
         self._config = config
         #: Whether this process runs handlers (``GALLERY_RUN_HANDLERS``; a worker always does).
         self.run_handlers = bool(config["GALLERY_RUN_HANDLERS"])

@@ -35,23 +35,32 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """``redis-server`` as a child process; ``url`` is where to reach it."""
+    """``redis-server`` as a child process; ``url`` is where to reach it. ``persistent``: an
+    append-only file synced on every write, so a restart keeps everything acknowledged."""
 
-    def __init__(self, folder: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
+    def __init__(self, folder: Path, *, persistent: bool = False) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
             require_redis("redis-server is not installed (apt-get install redis-server)")
         try:
-            import redis
+            import redis  # noqa: F401
         except ImportError:
             require_redis("the redis package is not installed (pip install redis)")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        options = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        options += ["--appendonly", "no", "--dir", str(folder)]
+        self.options = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self.options += ["--dir", str(folder), "--appendonly"]
+        self.options += ["yes", "--appendfsync", "always"] if persistent else ["no"]
+        self.start()
+
+    def start(self) -> None:
+        """Start (again, on the same port and folder) and wait until it answers PING."""
+        import redis
+
         self.process = subprocess.Popen(
-            [binary, *options],
+            [t.cast(str, self.binary), *self.options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
@@ -61,7 +70,7 @@ class RedisServer:
             try:
                 client.ping()
                 break
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.exceptions.BusyLoadingError):
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     self.stop()
                     raise RuntimeError(f"redis-server did not start on port {self.port}") from None
