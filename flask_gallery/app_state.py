@@ -27,6 +27,7 @@ from .media import MediaItem, MediaStore
 from .media.paths import PathRefused, ServedPaths
 from .media.retention import Sweeper
 from .notify import Error
+from .processes import Processes
 from .queue import EventEngine
 from .request import run_context
 from .sockets import SocketRegistry
@@ -104,6 +105,8 @@ class AppState:
             on_drop=_page_dropped(weakref.ref(self)),
         )
         "Per-page gallery state (value, selection, preview), bounded in count and idle time."
+        self.processes = Processes(config["GALLERY_QUEUE_URL"])
+        "What the page and the log are told of pages made by the server's other processes."
         self.sockets = SocketRegistry(
             max_sockets=config["GALLERY_MAX_SOCKETS"],
             max_per_session=config["GALLERY_MAX_SOCKETS_PER_SESSION"],

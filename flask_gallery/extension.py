@@ -37,6 +37,8 @@ G = t.TypeVar("G", bound=ApiGuard)
 DEFAULT_CONFIG: dict[str, t.Any] = {
     #: Where media items are stored; ``None`` means ``<app.instance_path>/flask_gallery_media``.
     "GALLERY_MEDIA_DIR": None,
+    #: Redis URL for several processes or hosts; None: one process.
+    "GALLERY_QUEUE_URL": None,
     #: URL prefix of the extension's routes (media, static files).
     "GALLERY_URL_PREFIX": "/_gallery",
     #: Gradio's default ``concurrency_limit`` for listeners that say ``"default"``.
@@ -159,7 +161,8 @@ class FlaskGallery:
         ``GALLERY_API``, ``GALLERY_PAGE_TTL``, ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``,
         ``GALLERY_ENCODE_AHEAD``, ``GALLERY_KEEP_METADATA``, ``GALLERY_ALLOWED_PATHS``,
         ``GALLERY_BLOCKED_PATHS``, ``GALLERY_MEDIA_TTL``,
-        ``GALLERY_MEDIA_SWEEP``. Registers the ``flask gallery`` commands.
+        ``GALLERY_MEDIA_SWEEP``, ``GALLERY_QUEUE_URL``. Registers the ``flask gallery``
+        commands.
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(
