@@ -5,8 +5,9 @@ Without ``GALLERY_QUEUE_URL`` each process keeps the pages it drew in its own me
 process than the one that drew its page finds nothing there. Page tokens carry a tag of the
 process that made them (:func:`~flask_gallery.state.new_token`), so such a request is told apart
 from one whose page expired here: its page is told to reload, and the log says that several
-processes need ``GALLERY_QUEUE_URL``, at most once a minute, so made-up tokens cannot flood
-it. No Flask here: the views pass the request's facts in.
+processes need ``GALLERY_QUEUE_URL``, at most once a minute, so made-up tokens cannot flood it. A
+server that says it runs several processes is warned about once, when it loads the app or at its
+first request. No Flask here: the views pass the request's facts in.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 import typing as t
 
+from .capacity import gunicorn_workers
 from .state import process_tag, token_tag
 
 _log = logging.getLogger("flask_gallery")
@@ -40,6 +42,8 @@ class Processes:
     ) -> None:
         self.shared = bool(queue_url)
         "True with ``GALLERY_QUEUE_URL``: pages are not this process's alone."
+        self.server_checked = False
+        "True once the server's processes were counted (:meth:`check_server`)."
         self._clock = clock
         self._lock = threading.Lock()
         self._next_line = -math.inf
@@ -77,3 +81,36 @@ class Processes:
             else "",
         )
         return True
+
+    def check_server(self, multiprocess: bool | None = None) -> None:
+        """Warn once when the server runs several processes and pages are not shared.
+
+        gunicorn's ``--workers`` is known while gunicorn loads the app or serves a request;
+        any other server's only at a request, from WSGI's ``wsgi.multiprocess``
+        (``multiprocess``, None outside a request: then nothing is decided yet)."""
+        if self.server_checked:
+            return
+        workers = gunicorn_workers()
+        if workers is None and multiprocess is None:
+            return
+        with self._lock:
+            if self.server_checked:
+                return
+            self.server_checked = True
+        several = workers > 1 if workers is not None else bool(multiprocess)
+        if not several or self.shared:
+            return
+        server = (
+            f"gunicorn runs {workers} worker processes (--workers {workers})"
+            if workers is not None
+            else "This server runs several processes (its WSGI environ says wsgi.multiprocess)"
+        )
+        _log.warning(
+            "%s and GALLERY_QUEUE_URL is not set: each process keeps the gallery pages it drew, "
+            "so a click, poll or socket that reaches another process than its page's is refused "
+            "and the page says to reload. Several worker processes or hosts need "
+            "GALLERY_QUEUE_URL; or run one process (gunicorn -w 1 --threads N, or its gevent "
+            "worker). See %s.",
+            server,
+            DEPLOYMENT,
+        )

@@ -1,8 +1,8 @@
 """Pages of another process, without ``GALLERY_QUEUE_URL``: page tokens carry the tag of the
 process that made them, so a request naming a page this process does not hold is told apart from
 one whose page expired here; the page is told to reload, the log says that several processes need
-``GALLERY_QUEUE_URL`` (at most a line a minute). Live servers with several gunicorn workers:
-``test_processes_live.py``."""
+``GALLERY_QUEUE_URL`` (at most a line a minute), and a server that says it runs several processes
+is warned about once. Live servers with several gunicorn workers: ``test_processes_live.py``."""
 
 from __future__ import annotations
 
@@ -199,3 +199,40 @@ def test_this_processs_own_tokens_and_malformed_ones_are_never_logged(
     for token in (new_token(), "made-up", "\n" * 30, "<b>" * 10):
         assert not processes.made_elsewhere(token, "flask_gallery.poll")
     assert warnings_of(logged) == []
+
+
+# The server's processes, at start ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("multiprocess", "queue_url", "warned"),
+    [(True, None, True), (False, None, False), (True, "redis://127.0.0.1:1/0", False)],
+)
+def test_a_server_of_several_processes_is_warned_about_once(
+    app: Flask,
+    logged: pytest.LogCaptureFixture,
+    multiprocess: bool,
+    queue_url: str | None,
+    warned: bool,
+) -> None:
+    """WSGI's ``wsgi.multiprocess`` (gunicorn ``-w 2``, ``flask run --processes 2``) at the
+    first request; gunicorn's own ``--workers`` as it loads the app (test_processes_live)."""
+    app.config["GALLERY_QUEUE_URL"] = queue_url
+    FlaskGallery(app)
+
+    @app.get("/")
+    def index() -> str:
+        return "ok"
+
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/", environ_overrides={"wsgi.multiprocess": multiprocess}).text == "ok"
+    lines = warnings_of(logged)
+    assert len(lines) == warned
+    if warned:
+        assert lines[0].startswith("This server runs several processes")
+        assert "GALLERY_QUEUE_URL is not set" in lines[0] and "README.md#deployment" in lines[0]
+    # Decided at the first request: a later one does not ask again.
+    assert app.extensions["flask_gallery"].processes.server_checked
+    client.get("/", environ_overrides={"wsgi.multiprocess": True})
+    assert len(warnings_of(logged)) == warned

@@ -3,7 +3,7 @@ pages it drew, so a request that reaches the other worker cannot be served. It m
 silently: the click, the upload, the poll, the page's socket and the app's own view through
 ``galleries.page()`` are each answered with the message the gallery shows, the log says that
 several processes need ``GALLERY_QUEUE_URL`` (at most a line a minute per process, whatever a
-client sends).
+client sends), and gunicorn's ``-w 2`` is warned about once per process as it loads the app.
 
 gunicorn gives each new connection to whichever worker accepts it first, and on a busy machine
 one worker may win nine times in ten for a while. So the tests choose: while a request is sent,
@@ -36,7 +36,8 @@ from .test_pages_http import png_bytes
 APP = "tests.apps.workers:create_app"
 WORKERS = 2
 ELSEWHERE = PageElsewhere.description
-#: The log line about a page of another process.
+#: The start warning of one process, and the line about a page of another process.
+START = f"gunicorn runs {WORKERS} worker processes (--workers {WORKERS}) and GALLERY_QUEUE_URL"
 LINE = "named a gallery page made by another process of this server"
 #: The close code of a socket whose page is not here.
 GONE = 4410
@@ -143,8 +144,9 @@ def alert_text(html: str) -> str:
 def test_a_click_on_the_other_worker_is_told_to_reload_and_the_log_says_why(
     tmp_path: Path, preload: bool
 ) -> None:
-    """Whether each worker loads the app or gunicorn loads it once before it forks
-    (``--preload``), each worker tags its pages with a tag of its own."""
+    """Loaded in each worker, the app warns in each; loaded once before gunicorn forks
+    (``--preload``), once for all: either way once per process, and each worker tags its pages
+    with a tag of its own."""
     env = {"GUNICORN_CMD_ARGS": "--preload"} if preload else {}
     with workers_server(tmp_path, **env) as server:
         own, other = ready(server)
@@ -158,6 +160,11 @@ def test_a_click_on_the_other_worker_is_told_to_reload_and_the_log_says_why(
         assert answer.headers["HX-Retarget"] == "#fg-pics-alerts"  # into the gallery's alerts
         line = the_line(server, "flask_gallery.select")
         assert page.token not in log_of(server) and repr(page.token[:TAG_LENGTH]) in line
+        log = log_of(server)
+    start = [line for line in log.splitlines() if START in line]
+    assert len(start) == (1 if preload else WORKERS), log
+    assert "or run one process (gunicorn -w 1 --threads N" in start[0]
+    assert "README.md#deployment" in start[0]
 
 
 def test_an_upload_on_the_other_worker_is_told_to_reload(workers: Workers) -> None:

@@ -24,6 +24,9 @@ from ..test_pages_http import png_bytes
 from ..test_processes_live import (
     ELSEWHERE,
     GONE,
+    START,
+    WORKERS,
+    log_of,
     only,
     ready,
     the_line,
@@ -180,6 +183,7 @@ def test_a_request_on_the_other_worker_shows_the_message(
     assert steered.refused(sent) == [410]
     assert not steered.refused("/poll/")  # the message came with the request's answer
     the_line(steered.server, endpoint)
+    assert log_of(steered.server).count(START) == WORKERS  # and at start, once per worker
 
 
 def test_a_poll_on_the_other_worker_shows_the_message_and_polling_stops(
