@@ -27,6 +27,7 @@ from .media import MediaItem, MediaStore
 from .media.paths import PathRefused, ServedPaths
 from .media.retention import Sweeper
 from .notify import Error
+from .processes import Processes
 from .queue import EventEngine
 from .request import run_context
 from .sockets import SocketRegistry
@@ -83,7 +84,6 @@ class AppState:
         self._debug = app.debug
         max_decode_bytes = decode_budget(config)  # a bad value fails before anything starts
         check_click_rate(config)
-        _live.add(self)
         media_dir = config["GALLERY_MEDIA_DIR"] or os.path.join(
             app.instance_path, "flask_gallery_media"
         )
@@ -115,6 +115,8 @@ class AppState:
                 on_drop=_page_dropped(weakref.ref(self)),
             )
         "Per-page gallery state (value, selection, preview), bounded in count and idle time."
+        self.processes = Processes(config["GALLERY_QUEUE_URL"])
+        "What the page and the log are told of pages made by the server's other processes."
         self.sockets = SocketRegistry(
             max_sockets=config["GALLERY_MAX_SOCKETS"],
             max_per_session=config["GALLERY_MAX_SOCKETS_PER_SESSION"],
@@ -130,6 +132,7 @@ class AppState:
         )
         self._download_items = 0
         self._secret = hashlib.sha256(str(app.secret_key).encode()).digest()
+        _live.add(self)  # last: a state that failed to build has nothing to shut down
 
     def engine(self) -> EventEngine:
         """The app's event engine, started on first use so apps that never fire an event start

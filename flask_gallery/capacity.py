@@ -58,14 +58,31 @@ def _gunicorn_worker() -> t.Any:
         return None
     from gunicorn.workers.base import Worker
 
+    return next((c for c in _gunicorn_callers() if isinstance(c, Worker)), None)
+
+
+def gunicorn_workers() -> int | None:
+    """gunicorn's ``--workers`` when gunicorn is running this code (loading the app, in its
+    arbiter with ``--preload`` or in a worker, or serving a request), else None: read from the
+    config of the first gunicorn object (worker, arbiter, application) among the callers."""
+    if "gunicorn" not in sys.modules:
+        return None
+    for caller in _gunicorn_callers():
+        workers = getattr(getattr(caller, "cfg", None), "workers", None)
+        if isinstance(workers, int):
+            return workers
+    return None
+
+
+def _gunicorn_callers() -> t.Iterator[t.Any]:
+    """The ``self`` of every gunicorn frame that called this code, innermost first."""
     frame: types.FrameType | None = sys._getframe(1)
     while frame is not None:
         if str(frame.f_globals.get("__name__", "")).startswith("gunicorn."):
             candidate = frame.f_locals.get("self")
-            if isinstance(candidate, Worker):
-                return candidate
+            if candidate is not None:
+                yield candidate
         frame = frame.f_back
-    return None
 
 
 def _threaded(worker: t.Any) -> bool:

@@ -13,7 +13,7 @@ import weakref
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, g, render_template, url_for
+from flask import Blueprint, Flask, current_app, g, render_template, request, url_for
 from markupsafe import Markup
 
 from . import __version__, actions, api, cli, views, ws
@@ -169,7 +169,10 @@ class FlaskGallery:
         ``GALLERY_API``, ``GALLERY_PAGE_TTL``, ``GALLERY_MAX_PAGES``, ``GALLERY_MAX_THREADS``,
         ``GALLERY_ENCODE_AHEAD``, ``GALLERY_KEEP_METADATA``, ``GALLERY_ALLOWED_PATHS``,
         ``GALLERY_BLOCKED_PATHS``, ``GALLERY_MEDIA_TTL``,
-        ``GALLERY_MEDIA_SWEEP``. Registers the ``flask gallery`` commands.
+        ``GALLERY_MEDIA_SWEEP``, ``GALLERY_QUEUE_URL``, ``GALLERY_JOB_LEASE_SECONDS``,
+        ``GALLERY_RUN_HANDLERS``. Registers the ``flask gallery`` commands. Warns once when the server runs several processes without
+        ``GALLERY_QUEUE_URL`` (gunicorn's ``--workers`` as it loads the app, else at the first
+        request).
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(
@@ -186,7 +189,10 @@ class FlaskGallery:
             app.config.setdefault(key, default)
         config = {key: app.config[key] for key in DEFAULT_CONFIG}
         config["GALLERY_MEDIA_TTL"] = check_ttl(config["GALLERY_MEDIA_TTL"])
-        app.extensions["flask_gallery"] = AppState(app, self, config)
+        state = app.extensions["flask_gallery"] = AppState(app, self, config)
+        state.processes.check_server()  # gunicorn loading the app: its --workers are known now
+        if not state.processes.server_checked:
+            app.before_request(_check_server)
         app.register_blueprint(self._blueprint(config["GALLERY_URL_PREFIX"]))
         app.cli.add_command(cli.gallery)
         app.jinja_env.globals.update(gallery=self.render, gallery_assets=self.assets)
@@ -459,6 +465,14 @@ class FlaskGallery:
         return asset_tags(
             lambda f: url_for("flask_gallery.static", filename=f, v=__version__), nonce=nonce
         )
+
+
+def _check_server() -> None:
+    """At a request, until the server's processes were counted: several, without
+    ``GALLERY_QUEUE_URL``, are warned about once (:mod:`.processes`)."""
+    processes = app_state().processes
+    if not processes.server_checked:
+        processes.check_server(bool(request.environ.get("wsgi.multiprocess")))
 
 
 def _flask_wtf_token() -> str | None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import request
+from flask import Response, request
 from markupsafe import Markup
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, NotFound
 
 from .app_state import AppState, app_state
 from .dispatch import alert, fire, partial
@@ -86,10 +86,28 @@ class PageHandle:
         return partial(target, "beforeend", alert(level, message))
 
 
+#: Every gallery's alert area on a page: where a refusal of the app's own view is shown (which
+#: gallery the request came from is not known, nor whether this process knows the page).
+EVERY_GALLERY = ".fg-alerts"
+
+
 def current_page_handle() -> PageHandle:
-    """The page the current request comes from; 403/410 exactly as the gallery's own requests."""
+    """The page the current request comes from; 403/410 exactly as the gallery's own requests.
+    The refusal of an htmx request is shown in every gallery of the page, whatever the app's
+    ``hx-swap`` (``none`` in README's example) and error handlers: its response is the message
+    as an update of the galleries' alert areas."""
     token = request.headers.get(PAGE_HEADER, "")
-    check_request(token)
     state = app_state()
-    owned_page(state.pages, token)
+    try:
+        check_request(token)
+        owned_page(state, token)
+    except HTTPException as exc:
+        if request.headers.get("HX-Request"):
+            text = exc.description or exc.name
+            exc.response = Response(
+                partial(EVERY_GALLERY, "innerHTML", alert("error", text)),
+                status=exc.code,
+                mimetype="text/html",
+            )
+        raise
     return PageHandle(state, token)

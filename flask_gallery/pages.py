@@ -18,6 +18,9 @@ from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
 
 from .state import PageState, PageStore
 
+if t.TYPE_CHECKING:
+    from .app_state import AppState
+
 #: The session key that ties pages to a browser session (one short random value).
 SESSION_KEY = "_flask_gallery"
 #: The request header carrying the page token.
@@ -29,6 +32,16 @@ class PageGone(HTTPException):
 
     code = 410
     description = "This page has expired. Reload the page to go on."
+
+
+class PageElsewhere(PageGone):
+    """410: another process of this server made the page, and keeps it to itself (several
+    processes without ``GALLERY_QUEUE_URL``, or this server before a restart)."""
+
+    description = (
+        "This page was made by another process of this server, which this one cannot reach. "
+        "Reload the page."
+    )
 
 
 def session_id() -> str:
@@ -87,10 +100,13 @@ def _same(sent: str, expected: str) -> bool:
     )
 
 
-def owned_page(store: PageStore, token: str) -> PageState:
-    """The page of ``token`` if it exists (410 otherwise) and belongs to this session (403)."""
-    page = store.get(token)
+def owned_page(state: AppState, token: str) -> PageState:
+    """The page of ``token`` if this process holds it (410 otherwise: :class:`PageElsewhere`
+    when another process made it) and it belongs to this session (403)."""
+    page = state.pages.get(token)
     if page is None:
+        if state.processes.made_elsewhere(token, str(request.endpoint)):
+            raise PageElsewhere()
         raise PageGone()
     check_owner(page)
     return page

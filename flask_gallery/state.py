@@ -13,7 +13,9 @@ import collections
 import contextlib
 import dataclasses
 import itertools
+import os
 import secrets
+import string
 import threading
 import time
 import typing as t
@@ -127,9 +129,50 @@ def check_limits(**limits: int) -> None:
             raise ValueError(f"{name!r} must be an int >= 1 (pages kept), got {value!r}.")
 
 
+#: Characters of the tag a page token starts with: which process made it (:func:`process_tag`).
+TAG_LENGTH = 8
+#: Characters of a token's random part: 128 bits, URL-safe base64.
+_RANDOM_LENGTH = 22
+_URL_SAFE = frozenset(string.ascii_letters + string.digits + "-_")
+
+
+def _new_tag() -> str:
+    return secrets.token_urlsafe(6)  # 48 random bits, 8 characters
+
+
+#: This process's tag, random at every start and drawn again in a forked child (gunicorn's
+#: workers, also when the app was loaded before the fork), so no two processes share one.
+_tag = _new_tag()
+
+
+def _forked() -> None:
+    global _tag
+    _tag = _new_tag()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forked)
+
+
+def process_tag() -> str:
+    """The tag of this process: random, so it says which process made a token and nothing else
+    (never a pid)."""
+    return _tag
+
+
 def new_token() -> str:
-    """128 random bits, URL safe: unguessable, so a token is also the page's CSRF secret."""
-    return secrets.token_urlsafe(16)
+    """This process's tag, then 128 random bits, URL safe: unguessable, so a token is also the
+    page's CSRF secret, and a process that does not hold a page can tell whether another process
+    made it (:func:`token_tag`)."""
+    return _tag + secrets.token_urlsafe(16)
+
+
+def token_tag(token: str) -> str | None:
+    """The tag of the process that made ``token``, or None when it is not shaped as
+    :func:`new_token` makes them (made up, or made before tokens carried a tag)."""
+    if len(token) != TAG_LENGTH + _RANDOM_LENGTH or not _URL_SAFE.issuperset(token):
+        return None
+    return token[:TAG_LENGTH]
 
 
 #: A page's standing when the store must drop one: lowest first.

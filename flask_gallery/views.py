@@ -105,7 +105,7 @@ def check_page(state: AppState, token: str) -> None:
             "This request carries no gallery session: the page's cookie is missing. Reload the "
             "page, with cookies allowed for this site."
         )
-    owned_page(state.pages, token)
+    owned_page(state, token)
 
 
 def refuse_early(endpoint: str | None, values: dict[str, t.Any] | None) -> None:

@@ -19,7 +19,10 @@ Each open socket holds a server thread (a connection slot under gevent), so sock
 before their handshake within caps (:mod:`.sockets`): one per page (a page's new socket closes
 its old one), a few per session, and in total fewer than the server has threads. A page refused
 one is answered 429 or 503 before the handshake, and polls; hx-ws tries again after a doubling
-delay. A page whose socket closes normally has left: its queued submissions are cancelled.
+delay. A page whose socket closes normally has left: its queued submissions are cancelled. A
+socket for a page that another process of the server made (several processes without
+``GALLERY_QUEUE_URL``, see :mod:`.processes`) opens and closes at once with code 4410 and the
+reason, which the page shows: a refused handshake would reach the page's script without it.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from . import actions
 from .app_state import AppState, app_state
 from .delivery import Renderer, StatusHold, coalesce
 from .dispatch import alert, alerts_target, partial
-from .pages import PageGone, check_request, owned_page, same_origin
+from .pages import PageElsewhere, PageGone, check_request, owned_page, same_origin
 from .rate import TokenBucket
 from .request import Request, snapshot
 from .sockets import Slot, SocketRefused
@@ -70,11 +73,18 @@ _RESUME_WAIT = 1.0
 #: Seconds between two pings of a client. One that has not answered a ping by the next is gone
 #: (a dropped connection sends no close): its thread and its slot come back.
 _PING = 25.0
-#: Close code of a socket that must not come back (replaced by a newer one of its page, its place
-#: given to another client, or its page gone): hx-ws does not reconnect after it.
+#: Close code of a socket that must not come back (replaced by a newer one of its page, or its
+#: place given to another client): hx-ws does not reconnect after it.
 _NO_RETRY = 1008
 #: WSGI environ key of the slot admitted before the handshake (released when the request ends).
 _SLOT = "flask_gallery.socket_slot"
+#: Close code of a socket whose page is not here (expired, or made by another process): the
+#: page shows the close's reason in its galleries and stops (gallery.js); hx-ws does not
+#: reconnect after it. In the range WebSocket leaves to applications.
+_GONE = 4410
+#: WSGI environ key of why a socket is closed as soon as it opens (its page is another
+#: process's: a refused handshake would reach the page as a bare 1006, without the reason).
+_ELSEWHERE = "flask_gallery.socket_elsewhere"
 
 
 def _page_for(token: str) -> tuple[AppState, PageState]:
@@ -84,7 +94,7 @@ def _page_for(token: str) -> tuple[AppState, PageState]:
     if not same_origin(request.headers.get("Origin")):
         raise Forbidden("Cross-site WebSocket refused.")
     state = app_state()
-    return state, owned_page(state.pages, token)
+    return state, owned_page(state, token)
 
 
 def _renderer(state: AppState, page: PageState) -> Renderer:
@@ -107,6 +117,10 @@ def relay(ws: t.Any, page: str) -> None:
     arrives or the socket closes, and the engine's callback sets it after queueing a message.
     A second thread per page would cost memory for every open page and a thread hand-off for
     every click."""
+    elsewhere = request.environ.get(_ELSEWHERE)
+    if elsewhere is not None:
+        _close(ws, _GONE, elsewhere)
+        return
     state, page_state = _page_for(page)
     slot: Slot = request.environ[_SLOT]
     engine = state.engine()
@@ -137,7 +151,7 @@ def relay(ws: t.Any, page: str) -> None:
         _close(ws, _NO_RETRY, slot.why)
         return
     if not state.pages.connect(page):  # dropped since its handshake was checked
-        _close(ws, _NO_RETRY, PageGone.description)
+        _close(ws, _GONE, PageGone.description)
         return
     unsubscribe = engine.subscribe(page, receive, after=after)
     handshake = snapshot(page)
@@ -408,7 +422,7 @@ def poll(page: str) -> Response:
     ``X-Gallery-Seq`` header is the ``after`` of the next poll."""
     check_request(page)  # a poll is a plain request: the page's header, as every action
     state = app_state()
-    page_state = owned_page(state.pages, page)
+    page_state = owned_page(state, page)
     try:
         after = int(request.args.get("after", page_state.delivered))
     except ValueError:
@@ -439,7 +453,12 @@ def register(bp: Blueprint) -> None:
         # Refuse before flask-sock answers the handshake: a refused socket is a plain 403/410,
         # or 429/503 over a cap (the page then polls; hx-ws retries with a growing delay).
         if request.endpoint == f"{bp.name}.relay" and request.view_args:
-            state, page = _page_for(str(request.view_args["page"]))
+            try:
+                state, page = _page_for(str(request.view_args["page"]))
+            except PageElsewhere as elsewhere:
+                # Opened, then closed with the reason (relay): the page's script can show it.
+                request.environ[_ELSEWHERE] = elsewhere.description
+                return
             try:
                 request.environ[_SLOT] = state.sockets.admit(
                     page.token, page.session_id, request.remote_addr

@@ -49,6 +49,7 @@ class ServerProcess:
         :meth:`start` finds what the killed process stored.
     :param config: ``GALLERY_*`` (and other) config keys for the app, as JSON values.
     :param threads: gunicorn's ``--threads`` (gthread) or ``--worker-connections`` (gevent).
+    :param workers: gunicorn's ``--workers`` (worker processes); Werkzeug's server has one.
     :param env: environment variables for the server, over this process's.
     :param log: a file the server's output (stdout and stderr) is appended to, instead of this
         process's.
@@ -66,12 +67,16 @@ class ServerProcess:
         kind: str = "werkzeug",
         config: t.Mapping[str, t.Any] | None = None,
         threads: int = 32,
+        workers: int = 1,
         env: t.Mapping[str, str] | None = None,
         log: Path | None = None,
     ) -> None:
         if kind not in self.kinds:
             raise ValueError(f"Unknown server kind {kind!r}: use one of {self.kinds}.")
+        if workers != 1 and kind == "werkzeug":
+            raise ValueError(f"Werkzeug's server runs one process; got workers={workers!r}.")
         self.app, self.instance, self.kind, self.threads = app, instance, kind, threads
+        self.workers = workers
         self.config = dict(config or {})
         self.extra_env = dict(env or {})
         self.log = log
@@ -92,7 +97,7 @@ class ServerProcess:
             sys.executable,
             "-m",
             "gunicorn",
-            "--workers=1",
+            f"--workers={self.workers}",
             *worker,
             f"--bind={self.host}",
             f"--chdir={ROOT}",
@@ -159,12 +164,7 @@ class ServerProcess:
         """The server process and its descendants (gunicorn's worker)."""
         if self.proc is None:
             return []
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError, IndexError, ValueError):
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                    parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        parents = _parents()
         found, todo = [], [self.proc.pid]
         while todo:
             pid = todo.pop()
@@ -176,6 +176,15 @@ class ServerProcess:
         """The process that runs the app: gunicorn's worker, else the server itself."""
         pids = self.pids()
         return pids[-1] if self.kind != "werkzeug" else pids[0]
+
+    def worker_pids(self) -> list[int]:
+        """The processes that run the app: gunicorn's workers (the server's children), else
+        the server itself."""
+        if self.proc is None:
+            return []
+        if self.kind == "werkzeug":
+            return [self.proc.pid]
+        return sorted(pid for pid, parent in _parents().items() if parent == self.proc.pid)
 
     def _status(self, field: str) -> int:
         """The largest value of a ``/proc/<pid>/status`` field among the server's processes."""
@@ -226,6 +235,17 @@ class ServerProcess:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / CLK_TCK
+
+
+def _parents() -> dict[int, int]:
+    """Every process's parent, by pid."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
 
 
 def raise_open_files(needed: int) -> int:

@@ -1,15 +1,29 @@
 """Per-page state: bounded in count, per session and in idle time, pages in use kept over idle
-ones, one lock per page, plain-data round trip."""
+ones, one lock per page, plain-data round trip; page tokens that say which process made them."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import string
 import threading
 import typing as t
+import warnings
 
 import pytest
 
 from flask_gallery.media import MediaItem
-from flask_gallery.state import GalleryState, MemoryPageStore, PageState
+from flask_gallery.state import (
+    TAG_LENGTH,
+    GalleryState,
+    MemoryPageStore,
+    PageState,
+    new_token,
+    process_tag,
+    token_tag,
+)
+
+URL_SAFE = set(string.ascii_letters + string.digits + "-_")
 
 #: Which store ``make_store`` builds: set per test by :func:`both_stores`.
 KIND: dict[str, str | None] = {"redis_url": None}
@@ -277,3 +291,49 @@ def test_live_pages_are_every_page_kept() -> None:
 def test_a_store_that_keeps_no_page_is_refused(option: str) -> None:
     with pytest.raises(ValueError, match=f"'{option}' must be an int >= 1"):
         make_store(**{option: 0})
+
+
+def test_a_token_is_this_processs_tag_then_128_random_bits() -> None:
+    tokens = {new_token() for _ in range(500)}
+    assert len(tokens) == 500
+    for token in tokens:
+        assert len(token) == TAG_LENGTH + 22 and set(token) <= URL_SAFE
+        assert token.startswith(process_tag()) and token_tag(token) == process_tag()
+    # The random part alone is what a token was before: 22 URL-safe characters, 128 bits.
+    assert len({token[TAG_LENGTH:] for token in tokens}) == 500
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "made-up",
+        secrets.token_urlsafe(16),  # a token of a version without tags
+        "a" * (TAG_LENGTH + 22 - 1) + ".",
+        "<script>" + "a" * 22,
+        "abcdefgh" + "a" * 20 + "\n\r",
+        "",
+    ],
+)
+def test_a_token_not_shaped_as_ours_has_no_tag(token: str) -> None:
+    assert token_tag(token) is None
+
+
+def test_a_forked_process_gets_its_own_tag() -> None:
+    """gunicorn forks its workers, also after loading the app (``--preload``): each worker
+    must tag its pages with a tag of its own, or it would take another's pages for its own."""
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() of a threaded process
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        try:
+            os.write(write, new_token()[:TAG_LENGTH].encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        child = os.read(read, 100).decode()
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    assert len(child) == TAG_LENGTH and child != process_tag()

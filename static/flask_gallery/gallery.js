@@ -49,6 +49,19 @@
     expireAlerts(area);
   }
 
+  // What concerns the whole page (it expired, or another process of the server made it): shown
+  // in every gallery of the page, once each.
+  function showInEveryGallery(text) {
+    document.querySelectorAll(".fg-block").forEach((block) => {
+      const shown = Array.from(block.querySelectorAll(".fg-alerts .fg-alert"))
+        .some((alert) => alert.textContent === text);
+      if (!shown) showAlert(block, "error", text);
+    });
+  }
+
+  // The text of a refusal the server answered with (an alert fragment).
+  const messageOf = (html) => new DOMParser().parseFromString(html, "text/html").body.textContent.trim();
+
   /* Every htmx request of the page names the page (same origin only: htmx's default mode), so
      the app's own views can ask galleries.page() which page they serve. */
   document.addEventListener("htmx:config:request", (event) => {
@@ -275,8 +288,7 @@
         htmx.swap({ sourceElement: block, target: block, swap: "outerMorph", text: xhr.responseText, transition: false })
           .then(() => document.dispatchEvent(new CustomEvent("fg:uploaded", { detail: { gallery: block.dataset.gallery } })));
       } else if (xhr.status) {
-        const doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
-        showAlert(block, "error", doc.body.textContent.trim() || `Upload failed (${xhr.status}).`);
+        showAlert(block, "error", messageOf(xhr.responseText) || `Upload failed (${xhr.status}).`);
       } else {
         showAlert(block, "error", "Upload failed: the server could not be reached.");
       }
@@ -377,9 +389,14 @@
 
   const POLL_MS = 1000;
   const CONNECT_GRACE_MS = 3000;
-  // A poll answered 403 (another session's page) or 410 (the page expired) will never be
-  // answered otherwise: the page stops asking (its next click says to reload).
+  // A poll answered 403 (another session's page) or 410 (the page expired, or another process
+  // of the server made it) will never be answered otherwise: the page stops asking, and says why
+  // in its galleries.
   const PAGE_GONE = [403, 410];
+  // The socket's close code for the same (the server opens it to say why: a refused handshake
+  // reaches a script without its reason). hx-ws does not reconnect after it.
+  const SOCKET_GONE = 4410;
+  const GONE = "This page is no longer known to the server. Reload the page.";
 
   function watchSocket(socket) {
     if (socket.fgWatched) return;
@@ -396,7 +413,7 @@
     // and error events come again with every failed reconnect, and a second poll started while
     // one is in flight would ask for the same messages and show each of them twice.
     let timer = null;
-    let gone = false;  // the page expired or is another session's: polling stops for good
+    let gone = false;  // the page expired, or is another session's or process's: no more polls
     // The newest message this page has had, by socket (the server marks each frame of results
     // with its seq) or by poll. Polls ask for what follows it, and every (re)connection names
     // it: what the server wrote into a connection just before it dropped may never have
@@ -414,6 +431,7 @@
           await applyUpdates(socket, await response.text());
         } else if (PAGE_GONE.includes(response.status)) {
           gone = true;
+          showInEveryGallery(messageOf(await response.text()) || GONE);
         }
       } catch (_) { /* offline for now: try again */ }
       timer = open || gone ? null : setTimeout(poll, POLL_MS);
@@ -427,6 +445,12 @@
       const resume = () => ws.send(JSON.stringify({ resume: lastSeq }));
       if (ws && ws.readyState === WebSocket.OPEN) resume();
       else if (ws) ws.addEventListener("open", resume, { once: true });
+      // hx-ws's close event has the code only: the reason is read from the socket itself.
+      if (ws) ws.addEventListener("close", (close) => {
+        if (close.code !== SOCKET_GONE) return;
+        gone = true;  // no polling either: the server does not know this page
+        showInEveryGallery(close.reason || GONE);
+      }, { once: true });
     });
     socket.addEventListener("htmx:ws:after:message:incoming", (event) => {
       const data = event.detail.message && event.detail.message.data;
