@@ -5,10 +5,13 @@ same process pass them, and more config, as arguments."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import typing as t
 
 import numpy as np
+import redis
 from flask import Flask, render_template_string
 
 from flask_gallery import FlaskGallery, SelectData
@@ -21,18 +24,64 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
         SECRET_KEY="shared-secret",
         GALLERY_QUEUE_URL=url or os.environ["FG_REDIS_URL"],
         GALLERY_MEDIA_DIR=media,
-        **config,
+        GALLERY_MAX_CLICKS_PER_SECOND=None,
     )
+    app.config.update(json.loads(os.environ.get("FG_TEST_CONFIG", "{}")), **config)
     galleries = FlaskGallery(app)
     pictures = [(np.full((6, 6, 3), 40 * n, np.uint8), f"shade {n}") for n in range(3)]
     gallery = galleries.gallery("g", pictures, show_download_button=True)
+    client = redis.Redis.from_url(app.config["GALLERY_QUEUE_URL"])
 
     @gallery.on_select(outputs="#out", trigger_mode="multiple")
     def show(evt: SelectData) -> str:
         return f"picked {evt.index} ({evt.value['caption']}) in process {os.getpid()}"
 
+    limited = galleries.gallery("limited", pictures)
+
+    @limited.on_select(outputs="#limited-out", trigger_mode="multiple", concurrency_limit=2)
+    def count(evt: SelectData) -> str:
+        """Records in Redis how many run at once, and the most ever."""
+        now = int(client.incr("test:running"))
+        client.eval(PEAK, 1, "test:peak", now)
+        time.sleep(0.05)
+        client.decr("test:running")
+        return f"limited {evt.index} done in process {os.getpid()}"
+
+    once = galleries.gallery("once", pictures)
+
+    @once.on_select(outputs="#once-out", trigger_mode="once")
+    def slow_once(evt: SelectData) -> str:
+        time.sleep(1.0)
+        return f"once {evt.index} done"
+
+    last = galleries.gallery("last", pictures)
+
+    @last.on_select(outputs="#last-out", trigger_mode="always_last")
+    def slow_last(evt: SelectData) -> str:
+        time.sleep(1.0)
+        return f"last {evt.index} done"
+
+    hang = galleries.gallery("hang", pictures)
+
+    @hang.on_select(outputs="#hang-out", trigger_mode="multiple")
+    def hung(evt: SelectData) -> str:
+        client.set("test:hung-by", os.getpid())
+        time.sleep(300)
+        return "never"
+
     @app.get("/page")
     def page() -> str:
-        return render_template_string("{{ gallery('g') }}<div id='out'></div>")
+        return render_template_string(PAGE)
 
     return app
+
+
+PAGE = """{{ gallery_assets() }}{{ gallery('g') }}<div id='out'></div>
+{% for name in ['limited', 'once', 'last', 'hang'] %}{{ gallery(name) }}
+<div id='{{ name }}-out'></div>{% endfor %}"""
+
+#: The highest number of handlers running at once, kept in KEYS[1].
+PEAK = (
+    "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then "
+    "redis.call('SET', KEYS[1], ARGV[1]) end"
+)

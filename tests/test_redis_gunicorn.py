@@ -1,0 +1,132 @@
+"""gunicorn with 3 worker processes on one real redis-server (``tests/apps/redis_site.py``), driven
+by real HTTP and WebSocket clients: what issue 12 asks of a scaled-out deployment.
+
+A page's requests open a new connection each, so gunicorn spreads them over its workers; where a
+test needs a request on a given worker, every other worker is paused (SIGSTOP) for that request
+only, as tests/test_processes_live.py does."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import html
+import os
+import signal
+import time
+import typing as t
+from pathlib import Path
+
+import pytest
+import redis
+
+from flask_gallery.queue.redis_backend import LAPSED
+
+from .clients import Page, receive_until
+from .servers import ServerProcess
+
+APP = "tests.apps.redis_site:create_app"
+#: Seconds any wait of these tests may take at most.
+LIMIT = 30.0
+
+
+@pytest.fixture
+def site(tmp_path: Path, redis_url: str) -> t.Iterator[tuple[ServerProcess, redis.Redis]]:
+    env = {"FG_REDIS_URL": redis_url, "FG_MEDIA_DIR": str(tmp_path / "media")}
+    server = ServerProcess(
+        APP,
+        tmp_path / "instance",
+        kind="gunicorn",
+        workers=3,
+        threads=64,  # 48 sockets each: the 30 pages may all land on one worker
+        env=env,
+        config={"GALLERY_JOB_LEASE_SECONDS": 2.0},
+    )
+    with server:
+        deadline = time.monotonic() + LIMIT  # gunicorn starts its workers one by one
+        while len(server.worker_pids()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(server.worker_pids()) == 3
+        yield server, redis.Redis.from_url(redis_url)
+
+
+@contextlib.contextmanager
+def only(server: ServerProcess, pid: int) -> t.Iterator[None]:
+    """Every worker but ``pid`` paused: a new connection meanwhile is served by ``pid``."""
+    others = [other for other in server.worker_pids() if other != pid]
+    for other in others:
+        os.kill(other, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for other in others:
+            os.kill(other, signal.SIGCONT)
+
+
+def test_a_limit_of_two_holds_for_thirty_clients_over_three_workers(
+    site: tuple[ServerProcess, redis.Redis],
+) -> None:
+    server, store = site
+
+    def one_user(n: int) -> str:
+        page = Page(server, "/page")
+        with contextlib.closing(page.socket()) as ws:
+            page.select(n % 3, "limited")
+            return receive_until(ws, "done in process", LIMIT)
+
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(one_user, range(30), timeout=LIMIT * 2))
+    assert len(answers) == 30
+    assert int(store.get("test:peak") or 0) == 2  # reached, never passed, across processes
+    ran_in = {a.split("done in process ", 1)[1].split("<", 1)[0] for a in answers}
+    assert len(ran_in) >= 2 and {int(pid) for pid in ran_in} <= set(server.worker_pids())
+
+
+def test_a_result_reaches_the_socket_held_by_another_worker(
+    site: tuple[ServerProcess, redis.Redis],
+) -> None:
+    """The socket is opened on one worker, the click posted to another: the result (computed by
+    whichever worker claimed it) comes through Redis to the socket's worker."""
+    server, _ = site
+    holder, clicker, _third = server.worker_pids()
+    page = Page(server, "/page")
+    with only(server, holder):
+        ws = page.socket()  # the handshake happens here, on the holder
+    with contextlib.closing(ws):
+        with only(server, clicker):
+            page.select(2, "g")
+        assert "picked 2 (shade 2) in process" in receive_until(ws, "picked 2 (shade 2)", LIMIT)
+
+
+def test_once_and_always_last_hold_when_clicks_land_on_different_workers(
+    site: tuple[ServerProcess, redis.Redis],
+) -> None:
+    server, _ = site
+    first, second, third = server.worker_pids()
+    page = Page(server, "/page")
+    for gallery, pid, index in (("once", first, 0), ("once", second, 1)):
+        with only(server, pid):
+            page.select(index, gallery)
+    assert "once 0 done" in page.poll_until("once 0 done", LIMIT)
+    # The second click came while the first ran: dropped (silently, as Gradio does).
+    with pytest.raises(AssertionError, match="never arrived"):
+        page.poll_until("once 1 done", 2.0)
+    for pid, index in ((first, 0), (second, 1), (third, 2)):
+        with only(server, pid):
+            page.select(index, "last")
+    received = page.poll_until("last 2 done", LIMIT)
+    assert "last 0 done" in received and "last 1 done" not in received  # 1 was superseded
+
+
+def test_a_worker_killed_while_running_a_job_leaves_its_page_a_message(
+    site: tuple[ServerProcess, redis.Redis],
+) -> None:
+    server, store = site
+    page = Page(server, "/page")
+    page.select(0, "hang")
+    deadline = time.monotonic() + LIMIT
+    while store.get("test:hung-by") is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pid = store.get("test:hung-by")
+    assert pid is not None, "the handler never started"
+    os.kill(int(pid), signal.SIGKILL)  # as the OOM killer would; gunicorn starts a new worker
+    assert LAPSED["error"] in html.unescape(page.poll_until("stopped before it finished", LIMIT))
