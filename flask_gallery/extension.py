@@ -170,9 +170,9 @@ class FlaskGallery:
         ``GALLERY_ENCODE_AHEAD``, ``GALLERY_KEEP_METADATA``, ``GALLERY_ALLOWED_PATHS``,
         ``GALLERY_BLOCKED_PATHS``, ``GALLERY_MEDIA_TTL``,
         ``GALLERY_MEDIA_SWEEP``, ``GALLERY_QUEUE_URL``, ``GALLERY_JOB_LEASE_SECONDS``,
-        ``GALLERY_RUN_HANDLERS``. Registers the ``flask gallery`` commands. Warns once when the server runs several processes without
-        ``GALLERY_QUEUE_URL`` (gunicorn's ``--workers`` as it loads the app, else at the first
-        request).
+        ``GALLERY_RUN_HANDLERS``. Registers the ``flask gallery`` commands. Warns once when
+        the server runs several processes without ``GALLERY_QUEUE_URL`` (gunicorn's
+        ``--workers`` as it loads the app, else at the first request).
         """
         if "flask_gallery" in app.extensions:
             raise RuntimeError(

@@ -82,6 +82,9 @@ class RedisPageStore:
 
     def save(self, page: PageState) -> None:
         """Keep ``page`` (a new one, or one rendered again), without counting it as used."""
+        self._save(page, "")
+
+    def _save(self, page: PageState, lock: str) -> None:
         body = json.dumps(page.to_dict(), separators=(",", ":"))
         self._report(
             self._call(
@@ -91,11 +94,18 @@ class RedisPageStore:
                 body,
                 self.max_pages,
                 self.max_pages_per_session,
+                lock,
             )
         )
 
-    def _load(self, token: str, *, touch: bool) -> PageState | None:
-        body, delivered, *dropped = self._call("get", token, "1" if touch else "0")
+    def _load(
+        self, token: str, *, touch: bool, lock: str = ""
+    ) -> PageState | t.Literal[False] | None:
+        """The page (None: not kept); with ``lock``, False when another edit holds it."""
+        reply = self._call("get", token, "1" if touch else "0", lock, int(LOCK_TTL * 1000))
+        if reply[0] == b"locked":
+            return False
+        body, delivered, *dropped = reply
         self._report(dropped)
         if not body:
             return None
@@ -104,31 +114,36 @@ class RedisPageStore:
         return page
 
     def get(self, token: str) -> PageState | None:
-        return self._load(token, touch=True)
+        return t.cast("PageState | None", self._load(token, touch=True))
 
     def peek(self, token: str) -> PageState | None:
-        return self._load(token, touch=False)
+        return t.cast("PageState | None", self._load(token, touch=False))
 
     @contextlib.contextmanager
     def edit(self, token: str, *, touch: bool = True) -> t.Iterator[PageState | None]:
         """Hold the page's lock (in Redis: across processes) while a request changes it; the
-        page is written back when the block ends without an error."""
-        lock = f"{self._prefix}plock:{token}"
+        page is written back, and the lock released, in one call when the block ends."""
         mine = uuid.uuid4().hex
         deadline = time.monotonic() + LOCK_WAIT
         pause = 0.001
-        while not self._client.set(lock, mine, nx=True, px=int(LOCK_TTL * 1000)):
+        while True:
+            loaded = self._load(token, touch=touch, lock=mine)
+            if loaded is not False:
+                break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Page {token[:8]}... stayed locked for {LOCK_WAIT:g} s.")
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
+        page: PageState | None = loaded
+        done = False
         try:
-            page = self._load(token, touch=touch)
             yield page
-            if page is not None and self._client.hexists(self._prefix + "ptier", token):
-                self.save(page)
+            done = True
         finally:
-            self._unlock(keys=[lock], args=[mine])
+            if done and page is not None:
+                self._save(page, mine)  # written back and unlocked in one step
+            else:
+                self._unlock(keys=[f"{self._prefix}plock:{token}"], args=[mine])
 
     def discard(self, token: str) -> None:
         self._report(self._call("mark", token, ""))

@@ -121,6 +121,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 "active",
                 "renew",
                 "reap",
+                "estimate",
             )
         }
         self._worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -178,6 +179,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             listener.max_batch_size,
             listener.name,
             self._worker_id,
+            self._config.progress_interval,
         )
 
     # -- submitting and cancelling ----------------------------------------------------------
@@ -414,6 +416,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                     renewed_at = now
                     pairs = [x for run in runs for x in (run.head, run.fence)]
                     self._call("renew", self._lease_ms, *pairs)
+                self._call("estimate")  # rounds of positions held back by their interval
                 if now - reaped_at > min(1.0, self._lease_ms / 3000):
                     reaped_at = now
                     self._call("reap", json.dumps(LAPSED))

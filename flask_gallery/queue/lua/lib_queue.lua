@@ -148,6 +148,24 @@ local function estimate(group, only)
   end
 end
 
+-- A round of positions for a whole group (every queued job's rank changed): at most one per
+-- the group's interval (progress_interval), as ThreadsBackend does: each round costs a message
+-- per queued job, so a long queue draining fast would otherwise cost quadratic time. A round
+-- not sent now is marked, and the next call of queue_estimate (every process's upkeep
+-- thread, every 0.1 s) sends it with the queue as it is then.
+local function reestimate(group)
+  if group == IMMEDIATE or redis.call('ZCARD', P .. 'gq:' .. group) == 0 then return end
+  local interval = tonumber(redis.call('HGET', P .. 'g:' .. group, 'ivl') or '0')
+  local last = tonumber(redis.call('HGET', P .. 'esttime', group) or '-1e18')
+  if NOW - last >= interval then
+    redis.call('HSET', P .. 'esttime', group, NOW_S)
+    redis.call('SREM', P .. 'estdirty', group)
+    estimate(group, nil)
+  else
+    redis.call('SADD', P .. 'estdirty', group)
+  end
+end
+
 local function wake() redis.call('LPUSH', P .. 'wake', '1') redis.call('LTRIM', P .. 'wake', 0, 999) end
 
 local function key_active(page, listener) return P .. 'ka:' .. page .. ':' .. listener end

@@ -1,9 +1,20 @@
 -- Keep a new page (or a page saved again), then what its session's cap and the store's cap
 -- leave over, dropping pages nobody uses first (as MemoryPageStore).
--- ARGV[4..]: token, session, page JSON, max pages, max pages per session
+-- With a lock value: the end of an edit, which writes the page back only if it is still kept
+-- (a page dropped meanwhile stays dropped), then releases the page's edit lock if it holds it.
+-- ARGV[4..]: token, session, page JSON, max pages, max pages per session, lock value ('' none)
 -- Returns the tokens dropped.
 local token, session, json = ARGV[4], ARGV[5], ARGV[6]
-local max_pages, per_session = tonumber(ARGV[7]), tonumber(ARGV[8])
+local max_pages, per_session, lock = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+if lock ~= '' then
+  if redis.call('HEXISTS', P .. 'ptier', token) == 1 then
+    redis.call('SET', P .. 'pg:' .. token, json)
+  end
+  if redis.call('GET', P .. 'plock:' .. token) == lock then
+    redis.call('DEL', P .. 'plock:' .. token)
+  end
+  return with_dropped({})
+end
 expire()
 redis.call('SET', P .. 'pg:' .. token, json)
 if redis.call('HEXISTS', P .. 'ptier', token) == 1 then

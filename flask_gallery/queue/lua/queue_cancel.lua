@@ -30,7 +30,7 @@ for _, listener in ipairs(listeners) do
   redis.call('DEL', active)
   redis.call('SREM', P .. 'pk:' .. page, listener)
 end
-for group, _ in pairs(touched) do estimate(group, nil) end
+for group, _ in pairs(touched) do reestimate(group) end
 local out = { count, #running }
 for _, id in ipairs(running) do out[#out + 1] = id end
 return with_pages(out)

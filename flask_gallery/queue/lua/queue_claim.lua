@@ -45,7 +45,7 @@ local function take(group)
     count_remove(id)
     post(id, 'started', { eta = avg, batch = #batch })
   end
-  estimate(group, nil)
+  reestimate(group)
   local out = { head, fence }
   for _, id in ipairs(batch) do out[#out + 1] = id end
   return out

@@ -1,6 +1,7 @@
 -- Know a listener and its concurrency group; a shared group takes the lowest limit.
 -- ARGV[6..]: listener id, group, limit ('' for none), queued ('1'/'0'), batch ('1'/'0'),
---            max batch size, name, worker id (this process claims only what it knows)
+--            max batch size, name, worker id (this process claims only what it knows),
+--            seconds between two rounds of positions for the group
 local listener, group, limit = ARGV[6], ARGV[7], ARGV[8]
 redis.call('HSET', P .. 'l:' .. listener, 'g', group, 'q', ARGV[9], 'b', ARGV[10],
   'mb', ARGV[11], 'n', ARGV[12])
@@ -12,6 +13,7 @@ elseif limit ~= '' and (current == '' or tonumber(limit) < tonumber(current)) th
   redis.call('HSET', key, 'lim', limit)
 end
 redis.call('SADD', P .. 'groups', group)
+redis.call('HSET', key, 'ivl', ARGV[14])
 redis.call('SADD', P .. 'known:' .. ARGV[13], listener)
 redis.call('EXPIRE', P .. 'known:' .. ARGV[13], 86400)
 redis.call('SADD', P .. 'groups', IMMEDIATE)

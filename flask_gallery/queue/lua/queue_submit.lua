@@ -88,7 +88,7 @@ if max_total ~= nil and waiting() >= max_total then
     local vgroup = jget(victim, 'g')
     redis.call('ZREM', P .. 'gq:' .. vgroup, victim)
     refresh_ready(vgroup)
-    estimate(vgroup, nil)
+    reestimate(vgroup)
   end
   finish(victim, 'rejected', { code = 'queue_full', reason = 'queue full: this submission was'
     .. " dropped to make room for other users'; the address it came from had the most waiting."
