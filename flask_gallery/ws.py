@@ -61,6 +61,9 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two checks that the client is still there while nothing happens.
 _IDLE = 2.0
+#: Seconds between two copies of a socket's delivered mark in the page store (a round trip to
+#: Redis in the Redis mode); the last one is written when the socket closes.
+_MARK_EVERY = 1.0
 #: Messages buffered for one socket before it is considered stuck and closed.
 _OUTBOX = 10_000
 #: Close codes of a page that left on purpose (navigated away, tab closed): its replay buffer
@@ -164,6 +167,7 @@ def relay(ws: t.Any, page: str) -> None:
         if first is not None:
             clicks.act(first)
         hold = StatusHold(time.monotonic)
+        marked = time.monotonic()
         while ws.connected and not slot.replaced and alive.check():
             # Cleared before both sources are read: whatever arrives from now on wakes the wait.
             wake.clear()
@@ -180,13 +184,19 @@ def relay(ws: t.Any, page: str) -> None:
                 ws.send(f"<!--fg-seq:{last}-->{html}" if last else html)
             if last > page_state.delivered:
                 page_state.delivered = last
-                state.pages.mark_delivered(page, last)
+                # The page names its own mark when it reconnects; the store's copy (for a
+                # reconnect that lost it) is written at most every second and at the end.
+                now = time.monotonic()
+                if now - marked > _MARK_EVERY:
+                    marked = now
+                    state.pages.mark_delivered(page, last)
             wake.wait(hold.wait(_IDLE))
         if slot.replaced:
             _close(ws, _NO_RETRY, slot.why)
     finally:
         unsubscribe()
         engine.disconnect_page(page)
+        state.pages.mark_delivered(page, page_state.delivered)
         state.pages.disconnect(page)
         if getattr(ws, "close_reason", None) in _LEFT and not slot.replaced:
             # The page left (navigated away, tab closed): what it queued is for nobody now,

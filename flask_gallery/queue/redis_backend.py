@@ -386,7 +386,6 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 "result was dropped.",
                 run.jobs[0].listener.name,
             )
-        self._catch_up({job.page.encode() for job in run.jobs})
 
     def _running_job(self, job_id: str) -> Job | None:
         with self._lock:
