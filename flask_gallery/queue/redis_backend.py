@@ -190,7 +190,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         config = self._config
         payload = encode(job)
         self._local[job.id] = job
-        outcome, reason, *pages = self._call(
+        outcome, reason, *posted = self._call(
             "submit",
             job.id,
             job.listener.id,
@@ -203,7 +203,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             _bound(config.max_queued_per_page),
             _bound(config.max_queued_per_session),
         )
-        self._catch_up(pages)
+        self._channels.hand_over(posted)
         if outcome == b"rejected":
             self._local.pop(job.id, None)
             job.state, job.terminal = "finished", "rejected"
@@ -223,7 +223,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             job = self._running_job(_text(raw))
             if job is not None:
                 job.cancelled = True
-        self._catch_up(rest[n:])
+        self._channels.hand_over(rest[n:])
         return int(count)
 
     def _catch_up(self, pages: t.Iterable[bytes]) -> None:

@@ -175,6 +175,19 @@ class RedisChannels:
         for sub in subs:
             sub.feed(())
 
+    def hand_over(self, posted: t.Sequence[bytes | str]) -> None:
+        """Messages a script of this process posted (page, "<seq> <json>" pairs, as it returned
+        them): this process's subscribers get them now, their pub/sub echo is then ignored."""
+        pages: dict[str, list[Message]] = {}
+        for page, member in zip(posted[::2], posted[1::2], strict=True):
+            name = page.decode() if isinstance(page, bytes) else page
+            pages.setdefault(name, []).append(_parse(member, timed=False))
+        for name, messages in pages.items():
+            with self._lock:
+                subs = list(self._subs.get(name, ()))
+            for sub in subs:
+                sub.feed(messages)
+
     def catch_up(self, page: str) -> None:
         """Hand this process's subscribers of ``page`` what a script posted in Redis (read back
         from the replay, not waited for from pub/sub): a caller that changed a job's state sees

@@ -32,26 +32,29 @@ local TERMINAL = { done = true, failed = true, cancelled = true, rejected = true
 local function jk(id) return P .. 'j:' .. id end
 local function jget(id, field) return redis.call('HGET', jk(id), field) end
 
--- The pages this call posted to: a script returns them after its own reply (see with_pages),
--- so the calling process hands its subscribers their messages before the call returns.
+-- The messages this call posted, as page and "<seq> <json>" pairs: a script returns them after
+-- its own reply (see with_posted), so the calling process hands its own subscribers their
+-- messages before the call returns, without reading them back.
 local POSTED = {}
 
-local function with_pages(reply)
-  for page, _ in pairs(POSTED) do reply[#reply + 1] = page end
+local function with_posted(reply)
+  for _, posted in ipairs(POSTED) do reply[#reply + 1] = posted end
   return reply
 end
 
 local function post_json(id, kind, json)
   -- A message about job id, unless the job already had its terminal message.
   if redis.call('HEXISTS', jk(id), 'term') == 1 then return 0 end
-  POSTED[jget(id, 'p')] = true
   local role = ''
   if STATUS[kind] then role = 'status' elseif TERMINAL[kind] then role = 'terminal' end
   if role == 'terminal' then
     redis.call('HSET', jk(id), 'term', kind)
     redis.call('EXPIRE', jk(id), JOB_TTL)
   end
-  channel_append(P, jget(id, 'p'), json, role, id, NOW_S, SIZE, TTL, KEEP)
+  local page = jget(id, 'p')
+  local seq = channel_append(P, page, json, role, id, NOW_S, SIZE, TTL, KEEP)
+  POSTED[#POSTED + 1] = page
+  POSTED[#POSTED + 1] = seq .. ' ' .. json
   return 1
 end
 

@@ -1,6 +1,6 @@
 -- Cancel a page's queued, deferred and running jobs of some listeners (all: none named).
 -- ARGV[6..]: page, reason, listener ids...
--- Returns {count, n, n running job ids (they stop at their next yield), pages posted to...}.
+-- Returns {count, n, n running job ids (they stop at their next yield), messages posted as page, member pairs...}.
 local page, reason = ARGV[6], ARGV[7]
 local listeners = {}
 for i = 8, #ARGV do listeners[#listeners + 1] = ARGV[i] end
@@ -33,4 +33,4 @@ end
 for group, _ in pairs(touched) do reestimate(group) end
 local out = { count, #running }
 for _, id in ipairs(running) do out[#out + 1] = id end
-return with_pages(out)
+return with_posted(out)

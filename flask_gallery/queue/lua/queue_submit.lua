@@ -1,7 +1,7 @@
 -- Trigger mode, fair shares and the queue, for one submission (as ThreadsBackend.submit).
 -- ARGV[6..]: job id, listener id, page, session ('' none), client, mode, payload,
 --            max queue size, max per page, max per session ('' for no bound)
--- Returns {outcome, reason, pages posted to...}: outcome 'queued' | 'deferred' | 'superseded'
+-- Returns {outcome, reason, messages posted as page, member pairs...}: outcome 'queued' | 'deferred' | 'superseded'
 -- | 'rejected'.
 local id, listener, page, session, client, mode = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local max_total, max_page, max_session = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
@@ -15,7 +15,7 @@ redis.call('HSET', jk(id), 'l', listener, 'p', page, 's', session, 'c', client, 
 
 local function reject(code, reason)
   finish(id, 'rejected', { code = code, reason = reason })
-  return with_pages({ 'rejected', reason })
+  return with_posted({ 'rejected', reason })
 end
 
 local active = key_active(page, listener)
@@ -49,7 +49,7 @@ if busy and mode == 'always_last' then
     finish(pending, 'cancelled', { reason = 'superseded by a newer submission' })
     count_add(id)
     if jget(id, 'st') == 'queued' then estimate(group, id) end
-    return with_pages({ 'superseded', pending })
+    return with_posted({ 'superseded', pending })
   end
 end
 
@@ -103,7 +103,7 @@ if busy and mode == 'always_last' then
   redis.call('HSET', jk(id), 'st', 'deferred')
   redis.call('SADD', P .. 'pk:' .. page, listener)
   count_add(id)
-  return with_pages({ 'deferred', '' })
+  return with_posted({ 'deferred', '' })
 end
 enqueue(id)
-return with_pages({ 'queued', '' })
+return with_posted({ 'queued', '' })
