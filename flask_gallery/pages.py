@@ -105,15 +105,32 @@ def owned_page(state: AppState, token: str) -> PageState:
     when another process made it) and it belongs to this session (403)."""
     page = state.pages.get(token)
     if page is None:
-        if state.processes.made_elsewhere(token, str(request.endpoint)):
-            raise PageElsewhere()
-        raise PageGone()
+        _missing(state, token)
     check_owner(page)
     return page
 
 
+def check_page_owner(state: AppState, token: str) -> None:
+    """:func:`owned_page`'s checks without loading the page (a request checked before its
+    body is read: in the Redis mode, one small call)."""
+    owner = state.pages.session_of(token)
+    if owner is None:
+        _missing(state, token)
+    _check_session(owner)
+
+
+def _missing(state: AppState, token: str) -> t.NoReturn:
+    if state.processes.made_elsewhere(token, str(request.endpoint)):
+        raise PageElsewhere()
+    raise PageGone()
+
+
 def check_owner(page: PageState) -> None:
-    if not _same(page.session_id, str(session.get(SESSION_KEY, ""))):
+    _check_session(page.session_id)
+
+
+def _check_session(owner: str) -> None:
+    if not _same(owner, str(session.get(SESSION_KEY, ""))):
         raise Forbidden("This page belongs to another session. Reload the page.")
 
 

@@ -57,7 +57,7 @@ class RedisPageStore:
         self._clock = clock
         self._scripts = {
             name: script(client, f"pages_{name}", "pages")
-            for name in ("create", "get", "socket", "mark")
+            for name in ("create", "get", "socket", "mark", "session")
         }
         self._unlock = client.register_script(_UNLOCK)
 
@@ -115,6 +115,11 @@ class RedisPageStore:
 
     def get(self, token: str) -> PageState | None:
         return t.cast("PageState | None", self._load(token, touch=True))
+
+    def session_of(self, token: str) -> str | None:
+        session, *dropped = self._call("session", token)
+        self._report(dropped)
+        return session.decode() if session else None
 
     def peek(self, token: str) -> PageState | None:
         return t.cast("PageState | None", self._load(token, touch=False))

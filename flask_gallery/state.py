@@ -97,6 +97,10 @@ class PageStore(t.Protocol):
     def get(self, token: str) -> PageState | None:
         """The page, for a request the page made (a click, a poll, its socket): keeps its slot."""
 
+    def session_of(self, token: str) -> str | None:
+        """The session of the page, for a request the page made (it keeps its slot), without
+        loading the page: ``None`` when it is not kept."""
+
     def peek(self, token: str) -> PageState | None:
         """The page, for the server's own use (a handler reading or writing its outputs): not
         the page's activity, so its slot is not refreshed."""
@@ -258,6 +262,10 @@ class MemoryPageStore:
                 self._touch(entry, _ACTIVE)
         self._report(dropped)
         return None if entry is None else entry.page
+
+    def session_of(self, token: str) -> str | None:
+        page = self.get(token)
+        return None if page is None else page.session_id
 
     def peek(self, token: str) -> PageState | None:
         dropped: list[str] = []

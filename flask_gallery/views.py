@@ -31,7 +31,7 @@ from .media import MediaItem, send_media
 from .media.budget import DecodeBusy
 from .media.names import attachment_name
 from .media.uploads import UploadRejected, clean_filename
-from .pages import SESSION_KEY, check_request, owned_page
+from .pages import SESSION_KEY, check_page_owner, check_request
 from .zipstream import stream_zip, unique_names
 
 #: The largest body of a gallery request other than an upload (form fields, an API call).
@@ -105,7 +105,7 @@ def check_page(state: AppState, token: str) -> None:
             "This request carries no gallery session: the page's cookie is missing. Reload the "
             "page, with cookies allowed for this site."
         )
-    owned_page(state, token)
+    check_page_owner(state, token)
 
 
 def refuse_early(endpoint: str | None, values: dict[str, t.Any] | None) -> None:

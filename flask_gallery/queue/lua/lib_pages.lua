@@ -30,6 +30,11 @@ local function drop(token)
 end
 
 local function expire()
+  -- At most once a second (or a tenth of the TTL), whatever the number of requests: each
+  -- looks at every queue's oldest page.
+  local last = tonumber(redis.call('GET', P .. 'pexpired') or '-1e18')
+  if NOW - last < math.min(1, TTL / 10) then return end
+  redis.call('SET', P .. 'pexpired', NOW)
   -- The oldest of each queue first, so this stops at the first page still in time.
   for tier, ttl in pairs({ ['0'] = TTL, ['1'] = TTL, ['2'] = CONNECTED_TTL }) do
     for _ = 1, 100 do
