@@ -12,6 +12,7 @@ import contextlib
 import html
 import os
 import signal
+import threading
 import time
 import typing as t
 from pathlib import Path
@@ -20,8 +21,10 @@ import pytest
 import redis
 
 from flask_gallery.queue.redis_backend import LAPSED
+from flask_gallery.redis_mode import UNAVAILABLE
 
 from .clients import Page, receive_until
+from .redis_server import RedisServer
 from .servers import ServerProcess
 
 APP = "tests.apps.redis_site:create_app"
@@ -132,3 +135,52 @@ def test_a_worker_killed_while_running_a_job_leaves_its_page_a_message(
     assert pid is not None, "the handler never started"
     os.kill(int(pid), signal.SIGKILL)  # as the OOM killer would; gunicorn starts a new worker
     assert LAPSED["error"] in html.unescape(page.poll_until("stopped before it finished", LIMIT))
+
+
+def test_redis_restarted_under_load_loses_no_accepted_click(tmp_path: Path) -> None:
+    """Pages clicking on 3 workers while redis-server (append-only file, fsync always) stops
+    and starts again: a click answered 200 was accepted and gets its result; a click during
+    the outage is refused (503 with the message), never answered 200 and then lost."""
+    store = RedisServer(tmp_path / "redis", persistent=True)
+    env = {"FG_REDIS_URL": store.url, "FG_MEDIA_DIR": str(tmp_path / "media")}
+    server = ServerProcess(
+        APP, tmp_path / "instance", kind="gunicorn", workers=3, threads=16, env=env
+    )
+    accepted: list[tuple[Page, int]] = []
+    refused: list[int] = []
+    stop = threading.Event()
+
+    def clicking(n: int) -> None:
+        for k in range(200):  # bounded: about 10 s of clicks at most
+            if stop.is_set():
+                return
+            try:
+                page = Page(server, "/page")
+            except AssertionError:  # the page could not be drawn during the outage
+                time.sleep(0.05)
+                continue
+            answer = page.post("g", f"select/{(n + k) % 3}")
+            if answer.status == 200:
+                accepted.append((page, (n + k) % 3))
+            else:
+                assert answer.status == 503 and UNAVAILABLE in html.unescape(answer.body)
+                refused.append(answer.status)
+            time.sleep(0.02)
+
+    try:
+        with server:
+            with concurrent.futures.ThreadPoolExecutor(6) as pool:
+                users = [pool.submit(clicking, n) for n in range(6)]
+                time.sleep(1.0)
+                store.stop()
+                time.sleep(1.0)
+                store.start()
+                time.sleep(1.0)
+                stop.set()
+                for user in users:
+                    user.result(LIMIT)
+            assert accepted and refused, (len(accepted), len(refused))
+            for page, index in accepted:
+                page.poll_until(f"picked {index} (shade {index})", LIMIT)
+    finally:
+        store.stop()

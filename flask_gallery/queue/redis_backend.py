@@ -31,6 +31,8 @@ import time
 import typing as t
 import uuid
 
+import redis
+
 from ..events import Listener
 from .aio import Interrupt, close_thread_loop
 from .backend import EngineConfig
@@ -42,9 +44,6 @@ from .redis_jobs import decode, encode
 from .runner import Outcome, Runner
 from .threads import THREAD_PREFIX, log_timeout, timed_out
 from .timers import Scheduler, TimerHandle
-
-if t.TYPE_CHECKING:
-    import redis
 
 _log = logging.getLogger("flask_gallery.queue")
 
@@ -373,13 +372,22 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         for job, outcome in zip(run.jobs, outcomes, strict=True):
             body = message(outcome.type, job, **outcome.fields)
             parts += [job.id, outcome.type, json.dumps(body, separators=(",", ":"))]
-        try:
-            kept = self._call(
-                "complete", run.head, run.fence, repr(seconds) if done else "", *parts
-            )
-        except Exception:
-            _log.exception("flask_gallery: could not record the end of a run in Redis")
-            kept = 1
+        # Redis away for a moment (a restart): the result waits for it, within the lease (past
+        # it, another process has failed the run and the fence refuses this result anyway).
+        deadline = time.monotonic() + self._lease_ms / 1000
+        pause = 0.05
+        while True:
+            try:
+                kept = self._call(
+                    "complete", run.head, run.fence, repr(seconds) if done else "", *parts
+                )
+                break
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                if time.monotonic() > deadline:
+                    _log.exception("flask_gallery: could not record the end of a run in Redis")
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
         if not kept:
             _log.warning(
                 "Handler %s finished after its run was given up as dead (lease lapsed): its "
