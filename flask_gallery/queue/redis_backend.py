@@ -243,9 +243,12 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             if self._stopping.is_set():
                 return
             try:
+                # Looked at before the claim: a run ending between a claim that found nothing
+                # and this look would free a slot the drain must still use.
+                idle = self._idle_here()
                 run = self._claim()
                 if run is None:
-                    if self._draining.is_set() and self._idle_here():
+                    if self._draining.is_set() and idle:
                         return
                     self._client.brpop([self._prefix + "wake"], timeout=IDLE_WAIT)
                     continue
