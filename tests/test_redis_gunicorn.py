@@ -137,6 +137,23 @@ def test_a_worker_killed_while_running_a_job_leaves_its_page_a_message(
     assert LAPSED["error"] in html.unescape(page.poll_until("stopped before it finished", LIMIT))
 
 
+def test_every_ticks_once_per_page_whichever_workers_run_the_ticks(
+    site: tuple[ServerProcess, redis.Redis],
+) -> None:
+    """A gallery with ``every=0.3`` on a page whose socket is open for 3 s: about 10 ticks in
+    all, as one process gives, not one series per worker."""
+    server, store = site
+    page = Page(server, "/ticking")
+    before = int(store.get("test:ticks") or 0)  # the render's own evaluation
+    started = time.monotonic()
+    with contextlib.closing(page.socket()) as ws:
+        receive_until(ws, "tick", LIMIT)  # ticking
+        time.sleep(3.0)
+        ticks = int(store.get("test:ticks") or 0) - before
+        elapsed = time.monotonic() - started
+    assert 5 <= ticks <= elapsed / 0.3 + 2, (ticks, elapsed)  # one series: 3 would be ~30
+
+
 def test_redis_restarted_under_load_loses_no_accepted_click(tmp_path: Path) -> None:
     """Pages clicking on 3 workers while redis-server (append-only file, fsync always) stops
     and starts again: a click answered 200 was accepted and gets its result; a click during

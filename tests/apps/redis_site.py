@@ -69,9 +69,20 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
         time.sleep(300)
         return "never"
 
+    def tick() -> list[t.Any]:
+        """A value refreshed every 0.3 s while its page is open: counted in Redis."""
+        n = int(client.incr("test:ticks"))
+        return [(np.full((6, 6, 3), n % 256, np.uint8), f"tick {n}")]
+
+    galleries.gallery("ticking", tick, every=0.3)
+
     @app.get("/page")
     def page() -> str:
         return render_template_string(PAGE)
+
+    @app.get("/ticking")
+    def ticking() -> str:
+        return render_template_string("{{ gallery_assets() }}{{ gallery('ticking') }}")
 
     return app
 
