@@ -274,7 +274,17 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                     group = listener.concurrency_id or listener.id
                     stuck[group] = stuck.get(group, 0) + 1
         full = [group for group, count in stuck.items() if count >= cap]
-        taken = self._call("claim", self._lease_ms, self._worker_id, *full)
+        token = uuid.uuid4().hex
+        pause = 0.05
+        while True:
+            try:
+                taken = self._call("claim", self._lease_ms, self._worker_id, token, *full)
+                break
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                # The claim may have been made and its reply lost: ask again, same token.
+                if self._stopping.wait(pause):
+                    raise
+                pause = min(pause * 2, 1.0)
         if not taken:
             return None
         head, fence, *ids = (_text(raw) for raw in taken)

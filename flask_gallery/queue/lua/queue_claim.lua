@@ -1,9 +1,13 @@
 -- Take the oldest runnable job of any group below its limit (a batch: more of its listener's).
--- ARGV[6..]: lease (ms), worker id, groups not to take from (their stuck runs fill this process)
+-- ARGV[6..]: lease (ms), worker id, claim token, groups not to take from (their stuck runs
+-- fill this process). A claim whose reply was lost (Redis restarting) is asked again with the
+-- same token and gets the same run back, so no run is left claimed by nobody.
 -- Returns {} or {head id, fence, job ids...}.
-local lease, worker = tonumber(ARGV[6]), ARGV[7]
+local lease, worker, token = tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local saved = redis.call('GET', P .. 'claimed:' .. token)
+if saved then return cjson.decode(saved) end
 local skip = {}
-for i = 8, #ARGV do skip[ARGV[i]] = true end
+for i = 9, #ARGV do skip[ARGV[i]] = true end
 
 local function room(group)
   local limit = group_limit(group)
@@ -46,8 +50,9 @@ local function take(group)
     post(id, 'started', { eta = avg, batch = #batch })
   end
   reestimate(group)
-  local out = { head, fence }
+  local out = { head, tostring(fence) }
   for _, id in ipairs(batch) do out[#out + 1] = id end
+  redis.call('SET', P .. 'claimed:' .. token, cjson.encode(out), 'PX', 60000)
   return out
 end
 
