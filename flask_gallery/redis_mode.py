@@ -13,7 +13,6 @@ import logging
 import typing as t
 
 from flask import Response
-from werkzeug.exceptions import ServiceUnavailable
 
 from .queue.redis_backend import RedisBackend
 from .queue.redis_client import connect
@@ -39,12 +38,10 @@ RETRY_AFTER = 5
 def _unavailable(exc: Exception) -> Response:
     """Redis lost for a moment: the request is refused with a message in the page (503 and
     ``Retry-After``), nothing half done; the next request tries Redis again."""
-    from .views import error
+    from .views import unavailable
 
     _log.warning("flask_gallery: Redis unavailable (%s); request refused with 503", exc)
-    response = error(ServiceUnavailable(UNAVAILABLE))
-    response.headers["Retry-After"] = str(RETRY_AFTER)
-    return response
+    return unavailable(UNAVAILABLE, RETRY_AFTER)
 
 
 class RedisMode:

@@ -238,8 +238,13 @@ BUSY_RETRY_AFTER = 5
 def busy(exc: DecodeBusy) -> Response:
     """A thumbnail, full file or download that could not get its share of the decode budget in
     time: 503 with ``Retry-After``, not a 500, since trying again later works."""
-    response = error(ServiceUnavailable(str(exc)))
-    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return unavailable(str(exc), BUSY_RETRY_AFTER)
+
+
+def unavailable(text: str, retry_after: int) -> Response:
+    """:func:`error`'s 503 for what works again in ``retry_after`` seconds, which it says."""
+    response = error(ServiceUnavailable(text))
+    response.headers["Retry-After"] = str(retry_after)
     return response
 
 

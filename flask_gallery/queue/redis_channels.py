@@ -97,7 +97,7 @@ class RedisChannels:
         #: Wall time: the replay's TTL is compared across processes.
         self._clock = clock
         self._append = script(client, "channel_append", "channel")
-        self._replay = script(client, "channel_replay")
+        self._replay = script(client, "channel_replay", "channel")
         self._release = script(client, "channel_release")
         self._lock = threading.Lock()
         self._subs: dict[str, list[_Ordered]] = {}

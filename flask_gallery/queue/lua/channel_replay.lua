@@ -4,14 +4,10 @@
 local base, after, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local seq = tonumber(redis.call('GET', base .. ':seq') or '0')
 local lost = tonumber(redis.call('GET', base .. ':lost') or '0')
-while true do
-  local first = redis.call('ZRANGE', base .. ':log', 0, 0, 'WITHSCORES')
-  if #first == 0 then break end
-  local t = tonumber(string.match(first[1], '^%d+ (%S+) '))
-  if now - t <= ttl then break end
-  lost = math.max(lost, tonumber(first[2]))
+local expired = channel_expire(base, now, ttl)
+if expired ~= nil then
+  lost = math.max(lost, tonumber(expired))
   redis.call('SET', base .. ':lost', lost, 'PX', ARGV[5])
-  redis.call('ZREMRANGEBYRANK', base .. ':log', 0, 0)
 end
 if after > seq then after = 0 end -- the channel restarted since the cursor was taken
 local out = {seq, lost}

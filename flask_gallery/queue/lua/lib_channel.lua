@@ -1,5 +1,21 @@
--- Appending to a page's channel (see redis_channels.py); prepended to the scripts that post.
--- Members are "<seq> <time> <json>", so no JSON is decoded here.
+-- Appending to a page's channel (see redis_channels.py); prepended to the scripts that post
+-- and to the replay. Members are "<seq> <time> <json>", so no JSON is decoded here.
+
+-- Drop the log's members older than the TTL, the oldest first (so the loop stops at the first
+-- one kept); the seq of the last one dropped, or nil.
+local function channel_expire(base, now, ttl)
+  local lost = nil
+  while true do
+    local first = redis.call('ZRANGE', base .. ':log', 0, 0, 'WITHSCORES')
+    if #first == 0 then break end
+    local t = tonumber(string.match(first[1], '^%d+ (%S+) '))
+    if tonumber(now) - t <= ttl then break end
+    lost = first[2]
+    redis.call('ZREMRANGEBYRANK', base .. ':log', 0, 0)
+  end
+  return lost
+end
+
 local function channel_append(prefix, page, json, kind, job, now, size, ttl, keep)
   local base = prefix .. 'ch:' .. page
   local seq = redis.call('INCR', base .. ':seq')
@@ -18,14 +34,7 @@ local function channel_append(prefix, page, json, kind, job, now, size, ttl, kee
       lost = dropped[2]
       redis.call('ZREMRANGEBYRANK', base .. ':log', 0, over - 1)
     end
-    while true do -- the TTL: the oldest first, so the loop stops at the first one kept
-      local first = redis.call('ZRANGE', base .. ':log', 0, 0, 'WITHSCORES')
-      if #first == 0 then break end
-      local t = tonumber(string.match(first[1], '^%d+ (%S+) '))
-      if tonumber(now) - t <= ttl then break end
-      lost = first[2]
-      redis.call('ZREMRANGEBYRANK', base .. ':log', 0, 0)
-    end
+    lost = channel_expire(base, now, ttl) or lost
     if lost ~= nil then
       redis.call('SET', base .. ':lost', lost, 'PX', keep)
     end
