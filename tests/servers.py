@@ -186,6 +186,19 @@ class ServerProcess:
             return [self.proc.pid]
         return sorted(pid for pid, parent in _parents().items() if parent == self.proc.pid)
 
+    @contextlib.contextmanager
+    def only(self, pid: int) -> t.Iterator[None]:
+        """Only worker ``pid`` accepts connections meanwhile: the others are stopped, and go on
+        after (a few milliseconds: gunicorn's arbiter kills a worker silent for 30 s)."""
+        stopped = [other for other in self.worker_pids() if other != pid]
+        for other in stopped:
+            os.kill(other, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for other in stopped:
+                os.kill(other, signal.SIGCONT)
+
     def _status(self, field: str) -> int:
         """The largest value of a ``/proc/<pid>/status`` field among the server's processes."""
         largest = 0

@@ -15,9 +15,7 @@ real. What the browser shows of the same answers: ``tests/browser/test_processes
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import signal
 import time
 import typing as t
 from pathlib import Path
@@ -76,29 +74,15 @@ def ready(server: ServerProcess, limit: float = 30.0) -> list[int]:
         time.sleep(0.05)
         pids = server.worker_pids()
     for pid in pids:
-        with only(server, pid):
+        with server.only(pid):
             status, _, _ = fetch_bytes(f"{server.url}{STATIC}", timeout=limit)
             assert status == 200
     return pids
 
 
-@contextlib.contextmanager
-def only(server: ServerProcess, pid: int) -> t.Iterator[None]:
-    """Only worker ``pid`` accepts connections meanwhile: the others are stopped, and go on
-    after (a few milliseconds: gunicorn's arbiter kills a worker silent for 30 s)."""
-    stopped = [other for other in server.worker_pids() if other != pid]
-    for other in stopped:
-        os.kill(other, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for other in stopped:
-            os.kill(other, signal.SIGCONT)
-
-
 def page_of(workers: Workers, path: str = "/") -> Page:
     """A page drawn by ``workers.own``."""
-    with only(workers.server, workers.own):
+    with workers.server.only(workers.own):
         return Page(workers.server, path)
 
 
@@ -152,9 +136,9 @@ def test_a_click_on_the_other_worker_is_told_to_reload_and_the_log_says_why(
         own, other = ready(server)
         workers = Workers(server, own, other)
         page = page_of(workers)
-        with only(server, own):  # its own worker serves it
+        with server.only(own):  # its own worker serves it
             assert page.post("pics", "select/1").status == 200
-        with only(server, other):
+        with server.only(other):
             answer = page.post("pics", "select/2", **{"X-Gallery-Root": "fg-pics"})
         assert answer.status == 410 and alert_text(answer.body) == ELSEWHERE
         assert answer.headers["HX-Retarget"] == "#fg-pics-alerts"  # into the gallery's alerts
@@ -169,7 +153,7 @@ def test_a_click_on_the_other_worker_is_told_to_reload_and_the_log_says_why(
 
 def test_an_upload_on_the_other_worker_is_told_to_reload(workers: Workers) -> None:
     page = page_of(workers)
-    with only(workers.server, workers.other):
+    with workers.server.only(workers.other):
         answer = page.upload("uploads", [("red.png", png_bytes())])
     assert answer.status == 410
     assert alert_text(answer.body) == ELSEWHERE  # gallery.js shows the text of the answer
@@ -178,7 +162,7 @@ def test_an_upload_on_the_other_worker_is_told_to_reload(workers: Workers) -> No
 
 def test_a_poll_on_the_other_worker_is_told_to_reload(workers: Workers) -> None:
     page = page_of(workers)
-    with only(workers.server, workers.other):
+    with workers.server.only(workers.other):
         answer = page.poll()
     assert answer.status == 410 and alert_text(answer.body) == ELSEWHERE
     the_line(workers.server, "flask_gallery.poll")
@@ -188,7 +172,7 @@ def test_the_socket_on_the_other_worker_is_closed_with_the_reason(workers: Worke
     """Opened, then closed at once with code 4410 and the message: a refused handshake would
     reach the page's script as a bare 1006, and hx-ws would try again and again."""
     page = page_of(workers)
-    with only(workers.server, workers.other):
+    with workers.server.only(workers.other):
         ws = page.socket()
     try:
         with pytest.raises(ConnectionClosed) as closed:
@@ -199,7 +183,7 @@ def test_the_socket_on_the_other_worker_is_closed_with_the_reason(workers: Worke
     assert (closed.value.reason, closed.value.message) == (GONE, ELSEWHERE)
     assert len(ELSEWHERE.encode()) <= 123  # what a close frame's reason can hold
     the_line(workers.server, "flask_gallery.relay")
-    with only(workers.server, workers.own):  # its own worker keeps the page's socket open
+    with workers.server.only(workers.own):  # its own worker keeps the page's socket open
         ws = page.socket()
     try:
         assert ws.receive(timeout=0.5) is None and ws.connected
@@ -216,10 +200,10 @@ def test_the_apps_own_view_on_the_other_worker_shows_it_in_every_gallery(
         url = f"{workers.server.url}/mark"
         return request(url, data=b"", headers=page.headers(), method="POST")
 
-    with only(workers.server, workers.own):
+    with workers.server.only(workers.own):
         done = mark()
     assert done.status == 200 and "marked" in done.body
-    with only(workers.server, workers.other):
+    with workers.server.only(workers.other):
         answer = mark()
     assert answer.status == 410
     partial = BeautifulSoup(answer.body, "html.parser").select_one("hx-partial")
@@ -241,7 +225,7 @@ def test_forged_tokens_cannot_flood_the_log(workers: Workers) -> None:
     deadline = time.monotonic() + FORGED_SECONDS
     while len(forged) < FORGED and time.monotonic() < deadline:
         token = secrets.token_urlsafe(6) + secrets.token_urlsafe(16)
-        with only(server, (workers.own, workers.other)[len(forged) % 2]):
+        with server.only((workers.own, workers.other)[len(forged) % 2]):
             response = request(
                 f"{server.url}/_gallery/poll/{token}",
                 headers={"X-Gallery-Page": token, "Origin": server.url},

@@ -19,17 +19,12 @@ from flask import Flask
 from flask_gallery import FlaskGallery
 from flask_gallery.queue.redis_client import RedisUnavailable
 
-from .apps.redis_site import create_app
-from .test_queue_support import eventually
+from .apps.redis_site import create_app, headers, open_page, poll_until
 
 
 def _process(tmp_path: Path, url: str, **config: t.Any) -> Flask:
     """One "process": an app of the same module, secret and media folder as the others."""
     return create_app(url, str(tmp_path / "media"), **config)
-
-
-def _headers(token: str) -> dict[str, str]:
-    return {"X-Gallery-Page": token, "HX-Request": "true"}
 
 
 @pytest.fixture
@@ -41,36 +36,22 @@ def two(tmp_path: Path, redis_url: str) -> t.Iterator[tuple[Flask, Flask]]:
         FlaskGallery.shutdown(app.extensions["flask_gallery"].extension, app)
 
 
-def _poll_until(client: t.Any, token: str, text: str) -> str:
-    seen: list[str] = []
-
-    def arrived() -> bool:
-        answer = client.get(f"/_gallery/poll/{token}?after=0", headers=_headers(token))
-        assert answer.status_code == 200, answer.text
-        seen.append(answer.text)
-        return text in answer.text
-
-    assert eventually(arrived, 10.0), seen[-1:]
-    return seen[-1]
-
-
 def test_a_page_of_one_process_is_clicked_on_another_and_read_on_the_first(
     two: tuple[Flask, Flask],
 ) -> None:
     first, second = two
     reader = first.test_client()
-    html = reader.get("/page").get_data(as_text=True)
-    token = html.split('data-page="', 1)[1].split('"', 1)[0]
+    token = open_page(reader)
     clicker = second.test_client()
     cookie = reader.get_cookie("session")  # the same browser: its session cookie goes along
     assert cookie is not None
     clicker.set_cookie("session", cookie.value)
-    answer = clicker.post(f"/_gallery/p/{token}/g/select/2", headers=_headers(token))
+    answer = clicker.post(f"/_gallery/p/{token}/g/select/2", headers=headers(token))
     assert answer.status_code == 200, answer.text
     assert 'id="fg-g-preview"' in answer.text and 'alt="shade 2"' in answer.text  # drawn there
     # The second runs no handlers: the first claims the job; its result reaches any poll.
-    _poll_until(reader, token, f"picked 2 (shade 2) in process {os.getpid()}")
-    assert "picked 2" in _poll_until(clicker, token, "picked 2")
+    poll_until(reader, token, f"picked 2 (shade 2) in process {os.getpid()}")
+    assert "picked 2" in poll_until(clicker, token, "picked 2")
 
 
 def test_download_all_works_on_any_process(two: tuple[Flask, Flask]) -> None:
@@ -105,11 +86,10 @@ def test_flask_gallery_worker_runs_the_handlers_of_web_processes_that_run_none(
     )
     try:
         client = web.test_client()
-        html = client.get("/page").get_data(as_text=True)
-        token = html.split('data-page="', 1)[1].split('"', 1)[0]
-        answer = client.post(f"/_gallery/p/{token}/g/select/1", headers=_headers(token))
+        token = open_page(client)
+        answer = client.post(f"/_gallery/p/{token}/g/select/1", headers=headers(token))
         assert answer.status_code == 200
-        _poll_until(client, token, f"picked 1 (shade 1) in process {worker.pid}")
+        poll_until(client, token, f"picked 1 (shade 1) in process {worker.pid}")
     finally:
         worker.terminate()  # SIGTERM: it stops cleanly
         output = worker.communicate(timeout=20)[0]

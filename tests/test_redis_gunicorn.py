@@ -52,19 +52,6 @@ def site(tmp_path: Path, redis_url: str) -> t.Iterator[tuple[ServerProcess, redi
         yield server, redis.Redis.from_url(redis_url)
 
 
-@contextlib.contextmanager
-def only(server: ServerProcess, pid: int) -> t.Iterator[None]:
-    """Every worker but ``pid`` paused: a new connection meanwhile is served by ``pid``."""
-    others = [other for other in server.worker_pids() if other != pid]
-    for other in others:
-        os.kill(other, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for other in others:
-            os.kill(other, signal.SIGCONT)
-
-
 def test_a_limit_of_two_holds_for_thirty_clients_over_three_workers(
     site: tuple[ServerProcess, redis.Redis],
 ) -> None:
@@ -92,10 +79,10 @@ def test_a_result_reaches_the_socket_held_by_another_worker(
     server, _ = site
     holder, clicker, _third = server.worker_pids()
     page = Page(server, "/page")
-    with only(server, holder):
+    with server.only(holder):
         ws = page.socket()  # the handshake happens here, on the holder
     with contextlib.closing(ws):
-        with only(server, clicker):
+        with server.only(clicker):
             page.select(2, "g")
         assert "picked 2 (shade 2) in process" in receive_until(ws, "picked 2 (shade 2)", LIMIT)
 
@@ -107,14 +94,14 @@ def test_once_and_always_last_hold_when_clicks_land_on_different_workers(
     first, second, third = server.worker_pids()
     page = Page(server, "/page")
     for gallery, pid, index in (("once", first, 0), ("once", second, 1)):
-        with only(server, pid):
+        with server.only(pid):
             page.select(index, gallery)
     assert "once 0 done" in page.poll_until("once 0 done", LIMIT)
     # The second click came while the first ran: dropped (silently, as Gradio does).
     with pytest.raises(AssertionError, match="never arrived"):
         page.poll_until("once 1 done", 2.0)
     for pid, index in ((first, 0), (second, 1), (third, 2)):
-        with only(server, pid):
+        with server.only(pid):
             page.select(index, "last")
         if index == 0:  # let a worker claim it (all run again): 1 then waits behind a run
             page.poll_until(">processing<", LIMIT)  # its "started" status

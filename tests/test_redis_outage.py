@@ -14,9 +14,8 @@ from flask import Flask
 from flask_gallery import FlaskGallery
 from flask_gallery.redis_mode import RETRY_AFTER, UNAVAILABLE
 
-from .apps.redis_site import create_app
+from .apps.redis_site import create_app, headers, open_page, poll_until
 from .redis_server import RedisServer
-from .test_queue_support import eventually
 
 
 @pytest.fixture
@@ -28,30 +27,20 @@ def outage(tmp_path: Path) -> t.Iterator[tuple[RedisServer, Flask]]:
     server.stop()
 
 
-def _headers(token: str) -> dict[str, str]:
-    return {"X-Gallery-Page": token, "HX-Request": "true", "X-Gallery-Root": "fg-g"}
-
-
 def test_a_click_while_redis_is_down_is_refused_in_the_page_and_service_resumes(
     outage: tuple[RedisServer, Flask],
 ) -> None:
     server, app = outage
     client = app.test_client()
-    html = client.get("/page").get_data(as_text=True)
-    token = html.split('data-page="', 1)[1].split('"', 1)[0]
+    token = open_page(client)
     click = f"/_gallery/p/{token}/g/select/1"
-    assert client.post(click, headers=_headers(token)).status_code == 200
+    assert client.post(click, headers=headers(token)).status_code == 200
     server.stop()
-    refused = client.post(click, headers=_headers(token))
+    refused = client.post(click, headers=headers(token))
     assert refused.status_code == 503 and refused.headers["Retry-After"] == str(RETRY_AFTER)
     assert UNAVAILABLE in refused.text and 'role="alert"' in refused.text
     assert refused.headers["HX-Retarget"] == "#fg-g-alerts"  # shown in the gallery
     server.start()  # the append-only file brings the page and the queue back
-    again = client.post(f"/_gallery/p/{token}/g/select/2", headers=_headers(token))
+    again = client.post(f"/_gallery/p/{token}/g/select/2", headers=headers(token))
     assert again.status_code == 200, again.text
-
-    def answered() -> bool:
-        poll = client.get(f"/_gallery/poll/{token}?after=0", headers=_headers(token))
-        return poll.status_code == 200 and "picked 2 (shade 2)" in poll.text
-
-    assert eventually(answered, 15.0)
+    poll_until(client, token, "picked 2 (shade 2)", 15.0)

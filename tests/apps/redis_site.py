@@ -96,3 +96,29 @@ PEAK = (
     "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then "
     "redis.call('SET', KEYS[1], ARGV[1]) end"
 )
+
+
+# How a test drives this site through Flask's test client (tests/test_redis_*.py).
+
+
+def open_page(client: t.Any) -> str:
+    """Load ``/page``; its token."""
+    html = client.get("/page").get_data(as_text=True)
+    return str(html.split('data-page="', 1)[1].split('"', 1)[0])
+
+
+def headers(token: str) -> dict[str, str]:
+    """What gallery.js sends with a request of the page (its alerts go to gallery ``g``)."""
+    return {"X-Gallery-Page": token, "HX-Request": "true", "X-Gallery-Root": "fg-g"}
+
+
+def poll_until(client: t.Any, token: str, text: str, limit: float = 10.0) -> str:
+    """The page's poll, until it answers with ``text`` (fails after ``limit`` s)."""
+    deadline = time.monotonic() + limit
+    while True:
+        answer = client.get(f"/_gallery/poll/{token}?after=0", headers=headers(token))
+        assert answer.status_code == 200, answer.text
+        if text in answer.text:
+            return str(answer.text)
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.01)

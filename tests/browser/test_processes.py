@@ -27,7 +27,6 @@ from ..test_processes_live import (
     START,
     WORKERS,
     log_of,
-    only,
     ready,
     the_line,
     workers_server,
@@ -87,7 +86,7 @@ class Steered:
         #: Each worker by the tag of the pages it draws (a page drawn by each tells it).
         self.by_tag: dict[str, int] = {}
         for pid in self.pids:
-            with only(server, pid):
+            with server.only(pid):
                 self.by_tag[PageClient(server, "/").token[:8]] = pid
         self.answers: list[tuple[str, int]] = []
 
@@ -102,7 +101,7 @@ class Steered:
             sent = route.request
             headers = {k: v for k, v in sent.all_headers().items() if k.lower() not in HOP}
             headers = {k: v for k, v in headers.items() if not k.startswith(":")}
-            with only(self.server, self.worker(headers["x-gallery-page"], which)):
+            with self.server.only(self.worker(headers["x-gallery-page"], which)):
                 answer = request(
                     sent.url, data=sent.post_data_buffer, headers=headers, method=sent.method
                 )
@@ -210,7 +209,7 @@ def test_the_socket_on_the_other_worker_shows_the_message_and_nothing_retries(
     page.on("request", lambda r: polls.append(r.url) if "/_gallery/poll/" in r.url else None)
     page.goto(steered.server.url + "/")
     token = page.locator(".fg-socket").get_attribute("data-page") or ""
-    with only(steered.server, steered.worker(token, "other")):
+    with steered.server.only(steered.worker(token, "other")):
         page.evaluate("fgConnect()")
         page.wait_for_function("window.fgCloses.length > 0")
     shown_in_every_gallery(page)
