@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
+import threading
 import time
 import typing as t
-import uuid
 
 from .queue.redis_client import script
 from .state import PageState, check_limits, new_token
@@ -25,6 +26,8 @@ if t.TYPE_CHECKING:
 LOCK_TTL = 30.0
 #: Seconds ``edit`` waits for another process's edit of the same page.
 LOCK_WAIT = 30.0
+#: Pages whose session this process keeps (see :meth:`RedisPageStore.session_of`).
+SESSIONS_KEPT = 4096
 
 _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -60,6 +63,8 @@ class RedisPageStore:
             for name in ("create", "get", "socket", "mark", "session")
         }
         self._unlock = client.register_script(_UNLOCK)
+        self._sessions: dict[str, str] = {}
+        self._sessions_lock = threading.Lock()
 
     def _call(self, name: str, *rest: t.Any) -> list[t.Any]:
         reply = self._scripts[name](
@@ -117,9 +122,22 @@ class RedisPageStore:
         return t.cast("PageState | None", self._load(token, touch=True))
 
     def session_of(self, token: str) -> str | None:
+        """The session that owns ``token``. A page's session never changes, so it is kept here
+        once read: a click's early check costs no round trip (a page dropped meanwhile is found
+        gone when the click loads it)."""
+        known = self._sessions.get(token)
+        if known is not None:
+            return known
         session, *dropped = self._call("session", token)
         self._report(dropped)
-        return session.decode() if session else None
+        if not session:
+            return None
+        with self._sessions_lock:
+            if len(self._sessions) >= SESSIONS_KEPT:
+                del self._sessions[next(iter(self._sessions))]  # the oldest first
+            owner: str = session.decode()
+            self._sessions[token] = owner
+        return owner
 
     def peek(self, token: str) -> PageState | None:
         return t.cast("PageState | None", self._load(token, touch=False))
@@ -128,7 +146,7 @@ class RedisPageStore:
     def edit(self, token: str, *, touch: bool = True) -> t.Iterator[PageState | None]:
         """Hold the page's lock (in Redis: across processes) while a request changes it; the
         page is written back, and the lock released, in one call when the block ends."""
-        mine = uuid.uuid4().hex
+        mine = secrets.token_hex(16)
         deadline = time.monotonic() + LOCK_WAIT
         pause = 0.001
         while True:

@@ -3,7 +3,9 @@
 -- ARGV[4..]: token, touch ('1' / '0'), lock value ('' for none), lock ms.
 -- Returns {json or false, delivered, dropped tokens...}, or {'locked'}.
 local token, use, lock = ARGV[4], ARGV[5] == '1', ARGV[6]
-if lock ~= '' and not redis.call('SET', P .. 'plock:' .. token, lock, 'NX', 'PX', ARGV[7]) then
+-- A lock already ours: this call asked again after its reply was lost (redis-py retries).
+if lock ~= '' and not redis.call('SET', P .. 'plock:' .. token, lock, 'NX', 'PX', ARGV[7])
+    and redis.call('GET', P .. 'plock:' .. token) ~= lock then
   return { 'locked' }
 end
 expire()
