@@ -6,9 +6,9 @@ snapshot), so a Redis backend can ship it to another process; the listener trave
 
 from __future__ import annotations
 
+import secrets
 import threading
 import typing as t
-import uuid
 from dataclasses import dataclass, field
 
 from ..events import Listener, TriggerMode
@@ -37,7 +37,7 @@ class Job:
     session: str | None = None
     #: Who sent it (the remote address), for the queue's fair share between clients.
     client: str | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: secrets.token_hex(16))
 
     # Owned by the backend from here on.
     state: JobState = "new"

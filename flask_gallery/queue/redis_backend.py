@@ -8,7 +8,9 @@ messages in the order its state changed, whichever processes changed it.
 
 Each process runs handlers with a dispatcher thread and worker threads (up to
 ``max_threads``): the dispatcher claims a run only when a worker is free, waiting on a Redis
-list that every submission and every freed slot pushes a token to. A run holds a lease of
+list that every submission and every freed slot pushes a token to. A process with a free worker
+also claims in the script of its own submission, so a click on an idle server costs no wake-up
+and no second round trip. A run holds a lease of
 ``lease`` seconds, renewed while it runs; a process that dies (kill -9, OOM) stops renewing,
 and any process then fails the run's jobs with a message to their pages and frees the slot.
 Each claim gets a fencing token: the result of a run given up as dead is refused, so a job is
@@ -25,11 +27,11 @@ import json
 import logging
 import os
 import queue
+import secrets
 import socket
 import threading
 import time
 import typing as t
-import uuid
 
 import redis
 
@@ -123,7 +125,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 "estimate",
             )
         }
-        self._worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._runner = Runner(self, run_context=config.run_context, debug=config.debug)
         self._listeners: dict[str, Listener] = {}
         #: Jobs submitted here and not ended: run here, they are the very objects submitted.
@@ -131,6 +133,8 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Condition()
         self._busy = 0
+        #: Workers held for claims made with submissions (see :meth:`_reserve`).
+        self._reserved = 0
         self._idle = 0
         self._work: queue.SimpleQueue[_Run | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -189,20 +193,30 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         config = self._config
         payload = encode(job)
         self._local[job.id] = job
-        outcome, reason, *posted = self._call(
-            "submit",
-            job.id,
-            job.listener.id,
-            job.page,
-            job.session or "",
-            job.client or "",
-            job.mode,
-            payload,
-            _bound(config.max_queue_size),
-            _bound(config.max_queued_per_page),
-            _bound(config.max_queued_per_session),
-        )
-        self._channels.hand_over(posted)
+        reserved = self._reserve()
+        try:
+            outcome, reason, n, *rest = self._call(
+                "submit",
+                job.id,
+                job.listener.id,
+                job.page,
+                job.session or "",
+                job.client or "",
+                job.mode,
+                payload,
+                _bound(config.max_queue_size),
+                _bound(config.max_queued_per_page),
+                _bound(config.max_queued_per_session),
+                *(self._claim_args(secrets.token_hex(16)) if reserved else ("", "", "")),
+            )
+            self._channels.hand_over(rest[n:])
+            if n:
+                self._hand_over(self._run(rest[:n]))
+        finally:
+            if reserved:
+                with self._lock:
+                    self._reserved -= 1
+                    self._lock.notify_all()
         if outcome == b"rejected":
             self._local.pop(job.id, None)
             job.state, job.terminal = "finished", "rejected"
@@ -225,10 +239,6 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         self._channels.hand_over(rest[n:])
         return int(count)
 
-    def _catch_up(self, pages: t.Iterable[bytes]) -> None:
-        for page in pages:
-            self._channels.catch_up(_text(page))
-
     def is_active(self, page: str, listener_id: str) -> bool:
         return bool(self._call("active", page, listener_id))
 
@@ -238,7 +248,9 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         """Claim a run whenever a worker is free; block on the wake list when there is none."""
         while not self._stopping.is_set():
             with self._lock:
-                while self._busy >= self._config.max_threads and not self._stopping.is_set():
+                while not self._stopping.is_set() and (
+                    self._busy + self._reserved >= self._config.max_threads
+                ):
                     self._lock.wait(IDLE_WAIT)
             if self._stopping.is_set():
                 return
@@ -262,9 +274,22 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         with self._lock:
             return not self._runs
 
-    def _claim(self) -> _Run | None:
-        # A group whose timed-out runs still hold half of max_threads here starts no more runs
-        # here: one hung handler never takes every thread from the rest.
+    def _reserve(self) -> bool:
+        """Hold a free worker for a claim made with a submission (False: none is free, or this
+        process runs no handlers or is stopping)."""
+        if not self._run_handlers or self._draining.is_set() or self._stopping.is_set():
+            return False
+        with self._lock:
+            if self._busy + self._reserved >= self._config.max_threads:
+                return False
+            self._reserved += 1
+            return True
+
+    def _claim_args(self, token: str) -> list[t.Any]:
+        """The claim scripts' arguments: lease, worker, ``token`` (a claim asked again with the
+        same token gets the same run), and the groups not to take from here: those whose
+        timed-out runs still hold half of max_threads here, so one hung handler never takes
+        every thread from the rest."""
         cap = max(1, self._config.max_threads // 2)
         with self._lock:
             stuck: dict[str, int] = {}
@@ -274,11 +299,14 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                     group = listener.concurrency_id or listener.id
                     stuck[group] = stuck.get(group, 0) + 1
         full = [group for group, count in stuck.items() if count >= cap]
-        token = uuid.uuid4().hex
+        return [self._lease_ms, self._worker_id, token, *full]
+
+    def _claim(self) -> _Run | None:
+        args = self._claim_args(secrets.token_hex(16))
         pause = 0.05
         while True:
             try:
-                taken = self._call("claim", self._lease_ms, self._worker_id, token, *full)
+                taken = self._call("claim", *args)
                 break
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
                 # The claim may have been made and its reply lost: ask again, same token.
@@ -287,6 +315,12 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 pause = min(pause * 2, 1.0)
         if not taken:
             return None
+        n = int(taken[0])
+        self._channels.hand_over(taken[1 + n :])
+        return self._run(taken[1 : 1 + n])
+
+    def _run(self, taken: t.Sequence[bytes]) -> _Run:
+        """A claimed run (head, fence, job ids) with its jobs."""
         head, fence, *ids = (_text(raw) for raw in taken)
         jobs = [self._job(job_id) for job_id in ids]
         return _Run(head, fence, jobs, self._now())
@@ -391,7 +425,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         pause = 0.05
         while True:
             try:
-                kept = self._call(
+                kept, *posted = self._call(
                     "complete", run.head, run.fence, repr(seconds) if done else "", *parts
                 )
                 break
@@ -401,6 +435,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                     return
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
+        self._channels.hand_over(posted)
         if not kept:
             _log.warning(
                 "Handler %s finished after its run was given up as dead (lease lapsed): its "
@@ -447,7 +482,10 @@ class RedisBackend(ChannelBackend[RedisChannels]):
 
     def emit(self, job: Job, msg: dict[str, t.Any]) -> None:
         if job.terminal is None:
-            self._call("emit", job.id, msg["type"], json.dumps(msg, separators=(",", ":")))
+            _, *posted = self._call(
+                "emit", job.id, msg["type"], json.dumps(msg, separators=(",", ":"))
+            )
+            self._channels.hand_over(posted)
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -488,7 +526,6 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             for job in running:
                 job.cancelled = True
                 self.emit(job, message("cancelled", job, reason="shutdown"))
-            self._catch_up({job.page.encode() for job in running})
         for thread in (self._dispatcher, self._keeper):
             thread.join(left())
         with self._lock:

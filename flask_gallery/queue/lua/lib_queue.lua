@@ -30,7 +30,23 @@ local STATUS = { estimation = true, started = true, progress = true }
 local TERMINAL = { done = true, failed = true, cancelled = true, rejected = true }
 
 local function jk(id) return P .. 'j:' .. id end
-local function jget(id, field) return redis.call('HGET', jk(id), field) end
+-- A job's fields that never change once submitted are read from Redis once per script call.
+local FIXED = { l = true, p = true, s = true, c = true, g = true }
+local READ = {}
+local function jget(id, field)
+  if not FIXED[field] then return redis.call('HGET', jk(id), field) end
+  local job = READ[id]
+  if job == nil then
+    job = {}
+    READ[id] = job
+  end
+  local value = job[field]
+  if value == nil then
+    value = redis.call('HGET', jk(id), field)
+    job[field] = value
+  end
+  return value
+end
 
 -- The messages this call posted, as page and "<seq> <json>" pairs: a script returns them after
 -- its own reply (see with_posted), so the calling process hands its own subscribers their
@@ -214,4 +230,72 @@ local function release_key(id)
     end
   end
   forget_key_if_idle(page, listener)
+end
+
+-- Claiming work (queue_claim, and queue_submit when the submitting process has a free worker).
+
+local function room(group)
+  local limit = group_limit(group)
+  return limit == nil or redis.call('ZCARD', P .. 'gr:' .. group) < limit
+end
+
+-- Whether this process has the listener of the group's head (a process still starting, or
+-- running another version of the app, leaves it to those that have).
+local function known(group, worker)
+  local head = redis.call('ZRANGE', P .. 'gq:' .. group, 0, 0)[1]
+  return head ~= nil and redis.call('SISMEMBER', P .. 'known:' .. worker, jget(head, 'l')) == 1
+end
+
+local function take(group, lease, worker, token)
+  local queue = P .. 'gq:' .. group
+  local head = redis.call('ZRANGE', queue, 0, 0)[1]
+  redis.call('ZREM', queue, head)
+  local batch = { head }
+  local listener = jget(head, 'l')
+  local info = redis.call('HMGET', P .. 'l:' .. listener, 'b', 'mb')
+  if info[1] == '1' then
+    local most = tonumber(info[2])
+    for _, other in ipairs(redis.call('ZRANGE', queue, 0, -1)) do
+      if #batch >= most then break end
+      if jget(other, 'l') == listener then
+        redis.call('ZREM', queue, other)
+        batch[#batch + 1] = other
+      end
+    end
+  end
+  refresh_ready(group)
+  local fence = redis.call('INCR', P .. 'fence')
+  redis.call('ZADD', P .. 'gr:' .. group, NOW * 1000 + lease, head)
+  redis.call('HSET', jk(head), 'fence', fence, 'run', table.concat(batch, ' '), 'w', worker)
+  local avg = average(listener)
+  if avg == nil then avg = cjson.null end
+  for _, id in ipairs(batch) do
+    redis.call('HSET', jk(id), 'st', 'running', 'start', NOW_S)
+    count_remove(id)
+    post(id, 'started', { eta = avg, batch = #batch })
+  end
+  reestimate(group)
+  local out = { head, tostring(fence) }
+  for _, id in ipairs(batch) do out[#out + 1] = id end
+  redis.call('SET', P .. 'claimed:' .. token, cjson.encode(out), 'PX', 60000)
+  return out
+end
+
+-- Take the oldest runnable job of any group below its limit (a batch: more of its listener's)
+-- for the process `worker`, not from the groups in `skip` (their stuck runs fill that
+-- process). A claim whose reply was lost (Redis restarting) is asked again with the same
+-- `token` and gets the same run back, so no run is left claimed by nobody.
+-- Returns {} or {head id, fence, job ids...}.
+local function claim_run(lease, worker, token, skip)
+  local saved = redis.call('GET', P .. 'claimed:' .. token)
+  if saved then return cjson.decode(saved) end
+  if known(IMMEDIATE, worker) then
+    return take(IMMEDIATE, lease, worker, token)
+  end
+  for _, group in ipairs(redis.call('ZRANGE', P .. 'ready', 0, -1)) do
+    if group ~= IMMEDIATE and not skip[group] and room(group) and known(group, worker) then
+      return take(group, lease, worker, token)
+    end
+  end
+  return {}
 end

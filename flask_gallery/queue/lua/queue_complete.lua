@@ -1,11 +1,14 @@
 -- A run's function returned: its jobs' terminal messages, its slot, the next always_last.
 -- ARGV[6..]: head id, fence, run time in s ('' when not every job was done), then per job:
 --            id, message type, message JSON
--- Returns 0 when the fence does not match (the run was presumed dead and given up).
+-- Returns {0} when the fence does not match (the run was presumed dead and given up), else
+-- {1, messages posted as page, member pairs...}.
 local head, fence, seconds = ARGV[6], ARGV[7], ARGV[8]
-if jget(head, 'fence') ~= fence then return 0 end
+if jget(head, 'ended') == fence then return { 1 } end -- asked again after a lost reply
+if jget(head, 'fence') ~= fence then return { 0 } end
 local group = jget(head, 'g')
 redis.call('ZREM', P .. 'gr:' .. group, head)
+redis.call('HSET', jk(head), 'ended', fence)
 redis.call('HINCRBY', jk(head), 'fence', 1)
 if seconds ~= '' then
   local key = P .. 'rt:' .. jget(head, 'l')
@@ -21,4 +24,4 @@ for i = 9, #ARGV, 3 do
   release_key(id)
 end
 if redis.call('ZCARD', P .. 'gq:' .. group) > 0 then wake() end
-return 1
+return with_posted({ 1 })

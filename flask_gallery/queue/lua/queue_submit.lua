@@ -1,10 +1,34 @@
--- Trigger mode, fair shares and the queue, for one submission (as ThreadsBackend.submit).
+-- Trigger mode, fair shares and the queue, for one submission (as ThreadsBackend.submit); then,
+-- when the submitting process has a free worker, a claim for it (see claim_run), which saves
+-- the round trip of waking a dispatcher and its claim.
 -- ARGV[6..]: job id, listener id, page, session ('' none), client, mode, payload,
---            max queue size, max per page, max per session ('' for no bound)
--- Returns {outcome, reason, messages posted as page, member pairs...}: outcome 'queued' | 'deferred' | 'superseded'
--- | 'rejected'.
+--            max queue size, max per page, max per session ('' for no bound),
+--            lease (ms), worker id, claim token ('' not to claim), groups not to take from...
+-- Returns {outcome, reason, n, a claimed run of n entries (head, fence, job ids...), messages
+-- posted as page, member pairs...}: outcome 'queued' | 'deferred' | 'superseded' | 'rejected'.
+-- A submission asked again after its reply was lost (redis-py retries a command whose
+-- connection dropped) is answered as the first time, not submitted twice.
 local id, listener, page, session, client, mode = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local max_total, max_page, max_session = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
+
+local function answer(outcome, reason)
+  redis.call('HSET', jk(id), 'sub', outcome, 'subr', reason)
+  local reply = { outcome, reason, 0 }
+  if ARGV[18] ~= '' then
+    local skip = {}
+    for i = 19, #ARGV do skip[ARGV[i]] = true end
+    local run = claim_run(tonumber(ARGV[16]), ARGV[17], ARGV[18], skip)
+    if #run > 0 then
+      redis.call('LPOP', P .. 'wake') -- taken here: no dispatcher need wake for it
+      reply[3] = #run
+      for _, x in ipairs(run) do reply[#reply + 1] = x end
+    end
+  end
+  return with_posted(reply)
+end
+
+local before = redis.call('HMGET', jk(id), 'sub', 'subr')
+if before[1] then return answer(before[1], before[2]) end
 local info = redis.call('HMGET', P .. 'l:' .. listener, 'g', 'q', 'n')
 if info[1] == false then return redis.error_reply('unregistered listener ' .. listener) end
 local group = info[1]
@@ -15,7 +39,7 @@ redis.call('HSET', jk(id), 'l', listener, 'p', page, 's', session, 'c', client, 
 
 local function reject(code, reason)
   finish(id, 'rejected', { code = code, reason = reason })
-  return with_posted({ 'rejected', reason })
+  return answer('rejected', reason)
 end
 
 local active = key_active(page, listener)
@@ -49,7 +73,7 @@ if busy and mode == 'always_last' then
     finish(pending, 'cancelled', { reason = 'superseded by a newer submission' })
     count_add(id)
     if jget(id, 'st') == 'queued' then estimate(group, id) end
-    return with_posted({ 'superseded', pending })
+    return answer('superseded', pending)
   end
 end
 
@@ -103,7 +127,7 @@ if busy and mode == 'always_last' then
   redis.call('HSET', jk(id), 'st', 'deferred')
   redis.call('SADD', P .. 'pk:' .. page, listener)
   count_add(id)
-  return with_posted({ 'deferred', '' })
+  return answer('deferred', '')
 end
 enqueue(id)
-return with_posted({ 'queued', '' })
+return answer('queued', '')
