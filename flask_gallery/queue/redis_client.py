@@ -49,8 +49,14 @@ def connect(url: str, *, timeout: float = 5.0) -> redis.Redis:
             "GALLERY_QUEUE_URL is set, but the redis package is not installed: "
             "pip install 'flask-gallery[redis]'."
         ) from None
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # A connection that Redis closed (a restart) is found at its next command: that command
+    # is sent again once, on a new connection. The scripts take such a repeat as the same call.
+    again = Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,))
     client = _per_thread(redis).from_url(
-        url, socket_connect_timeout=timeout, socket_timeout=timeout
+        url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=again
     )
     try:
         client.ping()
