@@ -96,12 +96,14 @@ class Recorder:
     def of(self, job_id: str, *types: str) -> list[dict[str, t.Any]]:
         with self._cond:
             return [
-                m for m in self.messages if m["job"] == job_id and (not types or m["type"] in types)
+                m
+                for m in self.messages
+                if m.get("job") == job_id and (not types or m["type"] in types)
             ]
 
     def wait_type(self, job_id: str, *types: str) -> dict[str, t.Any]:
         assert self.wait_for(
-            lambda ms: any(m["job"] == job_id and m["type"] in types for m in ms)
+            lambda ms: any(m.get("job") == job_id and m["type"] in types for m in ms)
         ), f"no {types} message for job {job_id}; got {self.types(job_id)}"
         return self.of(job_id, *types)[0]
 

@@ -147,3 +147,29 @@ def test_a_frozen_process_s_late_result_is_refused(setup: t.Any) -> None:
     # Its handler wakes and returns "woke nap"; the page must never see it.
     assert not rec.wait_for(lambda _: bool(rec.of(job, "done")), 3.0)
     assert [m["type"] for m in rec.of(job)][-1] == "failed"
+
+
+def test_a_redis_restarted_without_its_data_gets_the_listeners_again(tmp_path: Path) -> None:
+    """A redis-server without persistence forgets every registration when it restarts: the
+    next click registers its listener again, and a process that submits nothing registers
+    its own again within a second, so handlers keep running instead of waiting forever."""
+    from .redis_server import RedisServer
+    from .test_queue_support import Comp
+
+    server = RedisServer(tmp_path / "redis", persistent=False)
+    submitter = EventEngine(backend=RedisBackend(connect(server.url), "r:", run_handlers=False))
+    worker = EventEngine(backend=RedisBackend(connect(server.url), "r:"))
+    try:
+        listener = Comp().select(lambda x: x * 2, inputs="x", trigger_mode="multiple")
+        worker.register(listener)
+        rec = Recorder(submitter, "p")
+        assert rec.terminal(submitter.submit(listener, "p", [1]).job_id)["value"] == 2
+        server.stop()
+        server.start()
+        assert not connect(server.url).exists("r:l:" + listener.id)  # forgotten
+        job = submitter.submit(listener, "p", [21]).job_id
+        assert rec.terminal(job)["value"] == 42
+    finally:
+        for engine in (submitter, worker):
+            engine.shutdown()
+        server.stop()

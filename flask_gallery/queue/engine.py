@@ -245,7 +245,9 @@ class EventEngine:
         self, page: str, callback: Subscriber, after: int | None = None
     ) -> t.Callable[[], None]:
         """Call ``callback`` with each message for ``page`` (from an engine thread; it must not
-        block); with ``after``, first with the buffered messages after that ``seq``."""
+        block); with ``after``, first with the buffered messages after that ``seq``. On Redis,
+        ``{"type": "link", "up": bool}`` (no ``seq``, no ``job``) says the queue was lost and
+        found again."""
         return self.backend.subscribe(page, callback, after)
 
     def release_page(self, page: str) -> None:

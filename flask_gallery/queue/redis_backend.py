@@ -53,6 +53,8 @@ _log = logging.getLogger("flask_gallery.queue")
 POLL = 0.1
 #: Seconds the dispatcher blocks on the wake list before it looks for work anyway.
 IDLE_WAIT = 0.5
+#: Seconds a process's set of known listeners outlives its last renewal (every second).
+KNOWN_TTL = 86400
 #: What a page sees when the process running its event died.
 LAPSED = {
     "error": "The server process running this event stopped before it finished (it was "
@@ -183,6 +185,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             listener.name,
             self._worker_id,
             self._config.progress_interval,
+            KNOWN_TTL,
         )
 
     # -- submitting and cancelling ----------------------------------------------------------
@@ -195,7 +198,8 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         self._local[job.id] = job
         reserved = self._reserve()
         try:
-            outcome, reason, n, *rest = self._call(
+            outcome, reason, n, *rest = self._registered(
+                job.listener,
                 "submit",
                 job.id,
                 job.listener.id,
@@ -227,6 +231,25 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         if outcome == b"superseded":
             self._local.pop(_text(reason), None)
         return None
+
+    def _registered(self, listener: Listener, name: str, *rest: t.Any) -> t.Any:
+        """Call a script about ``listener``, registering it again first if Redis forgot it
+        (restarted without its data)."""
+        try:
+            return self._call(name, *rest)
+        except redis.exceptions.ResponseError as exc:
+            if "unregistered listener" not in str(exc):
+                raise
+            self.register(listener)
+            return self._call(name, *rest)
+
+    def _keep_registrations(self) -> None:
+        """Keep what this process knows registered in Redis: its set of listeners expires a day
+        after it was last kept (a process that died leaves nothing behind for good), and a
+        Redis restarted without its data has forgotten every registration."""
+        if not self._client.expire(f"{self._prefix}known:{self._worker_id}", KNOWN_TTL):
+            for listener in list(self._listeners.values()):
+                self.register(listener)
 
     def cancel(self, page: str, listener_ids: t.Collection[str] | None, reason: str) -> int:
         if listener_ids is not None and not listener_ids:
@@ -475,6 +498,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 if now - reaped_at > min(1.0, self._lease_ms / 3000):
                     reaped_at = now
                     self._call("reap", json.dumps(LAPSED))
+                    self._keep_registrations()
             except Exception:
                 _log.warning("flask_gallery: lease upkeep in Redis failed", exc_info=True)
 

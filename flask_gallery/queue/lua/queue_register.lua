@@ -1,7 +1,8 @@
 -- Know a listener and its concurrency group; a shared group takes the lowest limit.
 -- ARGV[6..]: listener id, group, limit ('' for none), queued ('1'/'0'), batch ('1'/'0'),
 --            max batch size, name, worker id (this process claims only what it knows),
---            seconds between two rounds of positions for the group
+--            seconds between two rounds of positions for the group, seconds the worker's set
+--            of known listeners lasts (renewed while the worker lives)
 local listener, group, limit = ARGV[6], ARGV[7], ARGV[8]
 redis.call('HSET', P .. 'l:' .. listener, 'g', group, 'q', ARGV[9], 'b', ARGV[10],
   'mb', ARGV[11], 'n', ARGV[12])
@@ -15,6 +16,6 @@ end
 redis.call('SADD', P .. 'groups', group)
 redis.call('HSET', key, 'ivl', ARGV[14])
 redis.call('SADD', P .. 'known:' .. ARGV[13], listener)
-redis.call('EXPIRE', P .. 'known:' .. ARGV[13], 86400)
+redis.call('EXPIRE', P .. 'known:' .. ARGV[13], ARGV[15])
 redis.call('SADD', P .. 'groups', IMMEDIATE)
 return 1
