@@ -4,7 +4,8 @@ Every message becomes zero or more ``<hx-partial>`` updates: results replace the
 (rendered in the worker by :mod:`.dispatch`), queue position, ETA and progress show as an overlay
 on each output (``show_progress="full"``), a small badge (``"minimal"``) or nothing
 (``"hidden"``), never by replacing an output's content, and errors and notifications appear in
-the target gallery's alert area with ``role="alert"``.
+the target gallery's alert area with ``role="alert"``. A ``link`` message (the server lost its
+queue, or has it back: the Redis mode) shows or removes a notice in every gallery of the page.
 """
 
 from __future__ import annotations
@@ -134,15 +135,32 @@ class StatusHold:
         return max(0.0, min(deadline for deadline, _ in self._held.values()) - self._clock())
 
 
+#: What a page shows while its server cannot reach the queue (Redis) that results come through.
+RECONNECTING = (
+    "The server is reconnecting to its queue: clicks are refused until it is back, and results "
+    "of earlier ones arrive then."
+)
+
+
 class Renderer:
     """Turns one page's messages into HTML. It keeps no state, so the WebSocket, a reconnect
-    and the polling fallback all draw the same thing for the same message."""
+    and the polling fallback all draw the same thing for the same message.
 
-    def __init__(self, engine: EventEngine, dom_id: t.Callable[[t.Any], str]) -> None:
+    :param galleries: the element ids of the page's galleries, for page-wide notices."""
+
+    def __init__(
+        self,
+        engine: EventEngine,
+        dom_id: t.Callable[[t.Any], str],
+        galleries: t.Callable[[], t.Iterable[str]] = tuple,
+    ) -> None:
         self._engine = engine
         self._dom_id = dom_id
+        self._galleries = galleries
 
     def render(self, msg: t.Mapping[str, t.Any]) -> str:
+        if msg["type"] == "link":
+            return self._link(bool(msg.get("up")))
         try:
             listener = self._engine.listener(msg["listener"])
         except (LookupError, KeyError):
@@ -176,6 +194,18 @@ class Renderer:
             parts.append(partial(self._alerts(listener), "beforeend", alert("warning", reason)))
         if kind in _TERMINAL and kind != "rejected" and listener.show_progress != "hidden":
             parts += self._clear(msg["job"], len(targets))  # a rejected job never had one
+        return "".join(parts)
+
+    def _link(self, up: bool) -> str:
+        """The reconnecting notice in each gallery: removed, or (again) shown."""
+        notice = Markup('<p class="fg-alert fg-alert-warning" id="{}-link" role="status">{}</p>')
+        parts = []
+        for root in self._galleries():
+            parts.append(partial(f"#{root}-link", "delete", ""))
+            if not up:
+                parts.append(
+                    partial(f"#{root}-alerts", "beforeend", notice.format(root, RECONNECTING))
+                )
         return "".join(parts)
 
     def _alerts(self, listener: Listener) -> str:

@@ -55,11 +55,21 @@ class RedisMode:
         self.prefix = f"flask_gallery:{app.import_name}:"
         import redis
 
-        for lost in (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        self._lost = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        for lost in self._lost:
             app.register_error_handler(lost, _unavailable)
         self._config = config
         #: Whether this process runs handlers (``GALLERY_RUN_HANDLERS``; a worker always does).
         self.run_handlers = bool(config["GALLERY_RUN_HANDLERS"])
+
+    def refusal(self, exc: BaseException) -> str | None:
+        """What a click that failed with ``exc`` is answered with when Redis was out of reach
+        (None for any other failure): for clicks that come over a page's socket, where the
+        app's error handlers do not run."""
+        if not isinstance(exc, self._lost):
+            return None
+        _log.warning("flask_gallery: Redis unavailable (%s); a click was refused", exc)
+        return UNAVAILABLE
 
     def page_store(self, on_drop: t.Callable[[str], None]) -> RedisPageStore:
         config = self._config

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import secrets
 import threading
 import time
@@ -21,6 +22,8 @@ from .state import PageState, check_limits, new_token
 
 if t.TYPE_CHECKING:
     import redis
+
+_log = logging.getLogger(__name__)
 
 #: Seconds a page's edit lock lasts if its holder dies holding it.
 LOCK_TTL = 30.0
@@ -172,7 +175,14 @@ class RedisPageStore:
         self._report(self._call("mark", token, ""))
 
     def mark_delivered(self, token: str, seq: int) -> None:
-        self._report(self._call("mark", token, seq))
+        """A hint for a reconnect that lost its own mark: skipped while Redis is out of reach,
+        so the page's socket stays open through a short outage."""
+        import redis
+
+        try:
+            self._report(self._call("mark", token, seq))
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            _log.info("Page %s... could not be marked as delivered: %s", token[:8], exc)
 
     def connect(self, token: str) -> bool:
         kept, *dropped = self._call("socket", token, 1)

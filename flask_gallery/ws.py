@@ -109,7 +109,15 @@ def _renderer(state: AppState, page: PageState) -> Renderer:
             return f"fg-{gallery.name}"
         return extension.dom_id(gallery, gallery_state)
 
-    return Renderer(state.engine(), dom_id)
+    def galleries() -> list[str]:
+        known = extension.galleries
+        return [
+            extension.dom_id(known[name], gallery_state)
+            for name, gallery_state in page.galleries.items()
+            if name in known
+        ]
+
+    return Renderer(state.engine(), dom_id, galleries)
 
 
 def relay(ws: t.Any, page: str) -> None:
@@ -353,9 +361,14 @@ class _Clicks:
             _refuse(self.send, root or getattr(exc, "root", ""), exc.description or exc.name)
         except (ConnectionClosed, OSError):
             raise  # the socket is gone: the relay ends
-        except Exception:
-            logger.exception("A click sent over the socket of page %s failed.", self.page)
-            _refuse(self.send, root, "The server could not act on this click. Try again.")
+        except Exception as exc:
+            mode = app_state().redis
+            refusal = None if mode is None else mode.refusal(exc)
+            if refusal is None:
+                logger.exception("A click sent over the socket of page %s failed.", self.page)
+            _refuse(
+                self.send, root, refusal or "The server could not act on this click. Try again."
+            )
 
 
 class _BadClick(BadRequest):

@@ -146,3 +146,44 @@ def test_an_unreachable_redis_is_named_at_start() -> None:
 def test_a_url_that_is_not_redis_says_what_it_must_be() -> None:
     with pytest.raises(ValueError, match="must start with redis://host:port/db, rediss://"):
         connect("http://127.0.0.1:6379/0")
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_subscribers_are_told_of_an_outage_and_miss_nothing_appended_after_it(
+    tmp_path: t.Any, persistent: bool
+) -> None:
+    """Redis stopped and started again: each subscriber is told the link is down, then up,
+    and gets what another process appended once Redis was back, before any new pub/sub
+    message. Without persistence Redis forgets the page's sequence, which starts again at 1:
+    the subscriber starts again with it rather than waiting for numbers it has seen."""
+    from .redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis", persistent=persistent)
+    mine = RedisChannels(connect(server.url), "x:")
+    inbox = Inbox()
+    try:
+        mine.subscribe("p", inbox)
+        for n in range(3):
+            mine.publish("p", {"type": "output", "job": "j", "value": n})
+        inbox.wait_for(lambda got: len(got) == 3)
+        server.stop()
+        inbox.wait_for(lambda got: got[-1] == {"type": "link", "up": False})
+        server.start()
+        other = RedisChannels(connect(server.url), "x:")
+        try:
+            other.append("p", {"type": "output", "job": "j", "value": "after"})
+        finally:
+            other.close()
+        inbox.wait_for(lambda got: any(m.get("value") == "after" for m in got))
+        inbox.wait_for(lambda got: {"type": "link", "up": True} in got)
+        after = next(m for m in inbox.messages if m.get("value") == "after")
+        assert after["seq"] == (4 if persistent else 1)
+        assert [m.get("value") for m in inbox.messages if m["type"] == "output"] == [
+            0,
+            1,
+            2,
+            "after",
+        ]
+    finally:
+        mine.close()
+        server.stop()

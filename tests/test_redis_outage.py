@@ -5,6 +5,7 @@ survive the restart, and the same page goes on by itself."""
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 from pathlib import Path
 
@@ -12,10 +13,17 @@ import pytest
 from flask import Flask
 
 from flask_gallery import FlaskGallery
+from flask_gallery.delivery import RECONNECTING
 from flask_gallery.redis_mode import RETRY_AFTER, UNAVAILABLE
 
 from .apps.redis_site import create_app, headers, open_page, poll_until
+from .clients import Page, receive_until
 from .redis_server import RedisServer
+from .servers import ServerProcess
+
+APP = "tests.apps.redis_site:create_app"
+#: Seconds any wait of these tests may take at most.
+LIMIT = 20.0
 
 
 @pytest.fixture
@@ -44,3 +52,32 @@ def test_a_click_while_redis_is_down_is_refused_in_the_page_and_service_resumes(
     again = client.post(f"/_gallery/p/{token}/g/select/2", headers=headers(token))
     assert again.status_code == 200, again.text
     poll_until(client, token, "picked 2 (shade 2)", 15.0)
+
+
+def test_an_open_page_shows_that_the_server_is_reconnecting_and_goes_on_over_its_socket(
+    tmp_path: Path,
+) -> None:
+    """On a real server with the page's real WebSocket: Redis stops, the page is told, in
+    its gallery, that the server is reconnecting; a click over the socket meanwhile is refused
+    there by name; Redis comes back, the notice goes, and the same socket carries the next
+    result."""
+    redis = RedisServer(tmp_path / "redis", persistent=True)
+    env = {"FG_REDIS_URL": redis.url, "FG_MEDIA_DIR": str(tmp_path / "media")}
+    try:
+        with ServerProcess(APP, tmp_path / "instance", env=env) as server:
+            page = Page(server, "/page")
+            with contextlib.closing(page.socket()) as ws:
+                page.click(ws, "select/1", "g")
+                receive_until(ws, "picked 1 (shade 1)", LIMIT)
+                redis.stop()
+                notice = receive_until(ws, RECONNECTING, LIMIT)
+                assert 'id="fg-g-link" role="status"' in notice
+                page.click(ws, "select/2", "g")
+                refused = receive_until(ws, UNAVAILABLE, LIMIT)
+                assert 'role="alert"' in refused and 'hx-target="#fg-g-alerts"' in refused
+                redis.start()
+                receive_until(ws, 'hx-target="#fg-g-link" hx-swap="delete"', LIMIT)
+                page.click(ws, "select/2", "g")
+                receive_until(ws, "picked 2 (shade 2)", LIMIT)
+    finally:
+        redis.stop()

@@ -10,6 +10,11 @@ over at once (no round trip through Redis); others arrive by pub/sub. A message 
 after a later one (two processes appending at the same moment) waits for the gap to fill, and a
 gap still open after :data:`GAP_WAIT` is read from the replay, where a status superseded
 meanwhile is, correctly, absent: a subscriber may skip a superseded status but never a result.
+
+Redis out of reach: every subscriber of this process is given ``{"type": "link", "up": False}``
+(its page shows that the server is reconnecting), and ``{"type": "link", "up": True}`` when
+Redis answers again, after what was appended meanwhile, read from the replay. A sequence that
+starts again lower (a Redis restarted without persistence) starts each subscriber again too.
 """
 
 from __future__ import annotations
@@ -108,6 +113,8 @@ class RedisChannels:
         #: A channel of this process only, so the reader always has a subscription to wait on.
         self._own = f"{prefix}ch-control:{id(self):x}:{time.time_ns()}"
         self._closed = threading.Event()
+        #: Redis was out of reach at the reader's last try.
+        self._down = False
         self._pubsub.subscribe(self._own)
         self._reader = threading.Thread(target=self._read, name=THREAD_NAME, daemon=True)
         self._reader.start()
@@ -255,8 +262,13 @@ class RedisChannels:
         while not self._closed.is_set():
             try:
                 item = self._pubsub.get_message(timeout=GAP_WAIT)
+                if self._down:
+                    self._back()
             except Exception:  # the connection dropped: redis-py resubscribes on reconnect
-                _log.warning("Lost the Redis channel connection; reconnecting", exc_info=True)
+                if not self._down:
+                    _log.warning("Lost the Redis channel connection; reconnecting", exc_info=True)
+                    self._down = True
+                    self._tell_all({"type": "link", "up": False})
                 self._closed.wait(0.5)
                 continue
             if item is not None:
@@ -281,6 +293,30 @@ class RedisChannels:
                         for sub in subs:
                             sub.feed((message,), drain=not ours)
             self._fill_gaps()
+
+    def _back(self) -> None:
+        """Redis answers again: each subscriber gets what was appended meanwhile (from the
+        start of the sequence, when it started again lower), then the news."""
+        with self._lock:
+            subs = [sub for subs in self._subs.values() for sub in subs]
+        for sub in subs:
+            replay = self.replay(sub.page, sub.last)
+            if replay.last_seq < sub.last:  # Redis lost its data: a new sequence
+                with sub.lock:
+                    sub.last, sub.early, sub.gap_since = 0, {}, None
+                replay = self.replay(sub.page, 0)
+            sub.feed(replay.messages, upto=replay.last_seq)
+        self._down = False
+        _log.warning("The Redis channel connection is back")
+        self._tell_all({"type": "link", "up": True})
+
+    def _tell_all(self, message: Message) -> None:
+        """A message outside any page's sequence, to every subscriber of this process."""
+        with self._lock:
+            subs = [sub for subs in self._subs.values() for sub in subs]
+        for sub in subs:
+            sub.delivery.add(dict(message))
+            sub.delivery.drain()
 
     def _fill_gaps(self) -> None:
         """Read from the replay what a subscriber has waited for longer than :data:`GAP_WAIT`."""
