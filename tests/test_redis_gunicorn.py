@@ -21,6 +21,7 @@ import pytest
 import redis
 
 from flask_gallery.queue.redis_backend import LAPSED
+from flask_gallery.queue.redis_client import GREEN_CONNECTIONS
 from flask_gallery.redis_mode import UNAVAILABLE
 
 from .clients import Page, receive_until
@@ -196,3 +197,26 @@ def test_redis_restarted_under_load_loses_no_accepted_click(tmp_path: Path) -> N
                     time.sleep(0.1)
     finally:
         store.stop()
+
+
+def test_gevent_workers_on_redis_serve_many_sockets_over_a_few_connections(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """gunicorn's gevent worker (the deployment for many open pages), two processes on Redis:
+    40 pages with open sockets each get their result, whichever worker holds the socket, and
+    the sockets do not each hold a Redis connection (a greenlet per page is no reason for one)."""
+    env = {"FG_REDIS_URL": redis_url, "FG_MEDIA_DIR": str(tmp_path / "media")}
+    server = ServerProcess(  # 48 sockets each: the 40 pages may all land on one worker
+        APP, tmp_path / "instance", kind="gevent", workers=2, threads=64, env=env
+    )
+    store = redis.Redis.from_url(redis_url)
+    with server, contextlib.ExitStack() as sockets:
+        pages = [Page(server, "/page") for _ in range(40)]
+        opened = [sockets.enter_context(contextlib.closing(page.socket())) for page in pages]
+        for n, (page, ws) in enumerate(zip(pages, opened, strict=True)):
+            page.click(ws, f"select/{n % 3}", "g")
+        for n, ws in enumerate(opened):
+            receive_until(ws, f"picked {n % 3} (shade {n % 3})", LIMIT)
+        clients = int(t.cast(dict, store.info("clients"))["connected_clients"])
+        # Each process: its pool's few, its pub/sub reader's one; and this test's own.
+        assert clients <= 2 * (GREEN_CONNECTIONS + 1) + 1, clients
