@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 
 import click
 from flask.cli import AppGroup
@@ -51,12 +52,21 @@ def clean(dry_run: bool) -> None:
 
 
 @gallery.command("worker")
-def worker() -> None:
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds a stopping worker lets its running handlers finish.",
+)
+def worker(grace: float) -> None:
     """Run handlers from the shared queue without serving HTTP (needs GALLERY_QUEUE_URL).
 
     Web processes run handlers too unless GALLERY_RUN_HANDLERS = False; add workers for more
-    handler capacity, or to keep handlers off the web servers. Stops on SIGTERM or Ctrl+C:
-    what it was running is cancelled (its pages are told), what waits stays for the others.
+    handler capacity, or to keep handlers off the web servers. On SIGTERM or Ctrl+C it claims
+    nothing more and lets what it runs finish for up to GRACE seconds (a second signal: at
+    once), as gunicorn's graceful timeout does; what still runs then is cancelled (its pages
+    are told), and what waits stays in the queue for the other processes.
     """
     state = app_state()
     if state.redis is None:
@@ -69,13 +79,24 @@ def worker() -> None:
 
     state.redis.run_handlers = True  # what a worker is for, whatever the web processes do
     engine = state.engine()
-    assert isinstance(engine.backend, RedisBackend)
-    stop = threading.Event()
+    backend = engine.backend
+    assert isinstance(backend, RedisBackend)
+    signals = threading.Semaphore(0)
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_: signals.release())
     click.echo(f"flask_gallery worker: running handlers from {shown(state.redis.url)}")
-    while not stop.wait(1.0):
+    while not signals.acquire(timeout=1.0):
         pass
+    backend.pause()
+    deadline = time.monotonic() + grace
+    if backend.running():
+        click.echo(
+            f"flask_gallery worker: stopping; {backend.running()} running handler(s) may "
+            f"finish within {grace:g} s"
+        )
+    while backend.running() and time.monotonic() < deadline:
+        if signals.acquire(timeout=0.1):
+            break
     click.echo("flask_gallery worker: stopping")
     state.shutdown()
 

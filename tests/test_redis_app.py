@@ -71,10 +71,8 @@ def test_an_unreachable_redis_stops_the_app_at_start_naming_the_url(tmp_path: Pa
         _process(tmp_path, url)
 
 
-def test_flask_gallery_worker_runs_the_handlers_of_web_processes_that_run_none(
-    tmp_path: Path, redis_url: str
-) -> None:
-    web = _process(tmp_path, redis_url, GALLERY_RUN_HANDLERS=False)
+def _worker(tmp_path: Path, redis_url: str) -> subprocess.Popen[str]:
+    """``flask gallery worker`` for the site, as a process of its own."""
     env = {**os.environ, "FG_REDIS_URL": redis_url, "FG_MEDIA_DIR": str(tmp_path / "media")}
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "tests.apps.redis_site", "gallery", "worker"],
@@ -84,6 +82,16 @@ def test_flask_gallery_worker_runs_the_handlers_of_web_processes_that_run_none(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert worker.stdout is not None
+    assert "running handlers" in worker.stdout.readline()  # started
+    return worker
+
+
+def test_flask_gallery_worker_runs_the_handlers_of_web_processes_that_run_none(
+    tmp_path: Path, redis_url: str
+) -> None:
+    web = _process(tmp_path, redis_url, GALLERY_RUN_HANDLERS=False)
+    worker = _worker(tmp_path, redis_url)
     try:
         client = web.test_client()
         token = open_page(client)
@@ -95,8 +103,30 @@ def test_flask_gallery_worker_runs_the_handlers_of_web_processes_that_run_none(
         output = worker.communicate(timeout=20)[0]
         FlaskGallery.shutdown(web.extensions["flask_gallery"].extension, web)
     assert worker.returncode == 0, output
-    assert "flask_gallery worker: running handlers from redis://" in output
     assert "flask_gallery worker: stopping" in output
+
+
+def test_a_worker_stopped_with_sigterm_lets_its_running_handler_finish(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A rolling deploy sends SIGTERM: the one-second handler the worker runs still delivers
+    its result, and the worker then exits cleanly."""
+    web = _process(tmp_path, redis_url, GALLERY_RUN_HANDLERS=False)
+    worker = _worker(tmp_path, redis_url)
+    try:
+        client = web.test_client()
+        token = open_page(client)
+        answer = client.post(f"/_gallery/p/{token}/once/select/0", headers=headers(token))
+        assert answer.status_code == 200
+        poll_until(client, token, ">processing<")  # started on the worker
+        worker.terminate()
+        poll_until(client, token, "once 0 done")
+        output = worker.communicate(timeout=20)[0]
+    finally:
+        worker.kill()
+        FlaskGallery.shutdown(web.extensions["flask_gallery"].extension, web)
+    assert worker.returncode == 0, output
+    assert "1 running handler(s) may finish within 30 s" in output
 
 
 def test_flask_gallery_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:

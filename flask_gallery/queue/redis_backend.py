@@ -143,6 +143,8 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         self._names = 0
         self._stopping = threading.Event()
         self._draining = threading.Event()
+        #: Claims nothing more (a worker stopping gracefully); what runs goes on.
+        self._paused = threading.Event()
         self._dispatcher = self._thread(
             "dispatcher", self._dispatch if self._run_handlers else lambda: None
         )
@@ -277,6 +279,9 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                     self._lock.wait(IDLE_WAIT)
             if self._stopping.is_set():
                 return
+            if self._paused.is_set():
+                self._stopping.wait(IDLE_WAIT)
+                continue
             try:
                 # Looked at before the claim: a run ending between a claim that found nothing
                 # and this look would free a slot the drain must still use.
@@ -300,7 +305,9 @@ class RedisBackend(ChannelBackend[RedisChannels]):
     def _reserve(self) -> bool:
         """Hold a free worker for a claim made with a submission (False: none is free, or this
         process runs no handlers or is stopping)."""
-        if not self._run_handlers or self._draining.is_set() or self._stopping.is_set():
+        if not self._run_handlers or any(
+            flag.is_set() for flag in (self._draining, self._stopping, self._paused)
+        ):
             return False
         with self._lock:
             if self._busy + self._reserved >= self._config.max_threads:
@@ -510,6 +517,18 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 "emit", job.id, msg["type"], json.dumps(msg, separators=(",", ":"))
             )
             self._channels.hand_over(posted)
+
+    # -- a graceful stop ---------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Claim nothing more; what runs here goes on (``flask gallery worker`` on SIGTERM),
+        and what waits in the queue stays for the other processes."""
+        self._paused.set()
+
+    def running(self) -> int:
+        """Runs in progress in this process."""
+        with self._lock:
+            return sum(1 for run in self._runs.values() if not run.timed_out)
 
     # -- inspection -------------------------------------------------------------------------
 
