@@ -39,7 +39,7 @@ from ..events import Listener
 from .aio import Interrupt, close_thread_loop
 from .backend import EngineConfig
 from .channel_backend import ChannelBackend
-from .jobs import Job, message
+from .jobs import Job, message, unique_id
 from .redis_channels import CURSOR_TTL_MS, RedisChannels
 from .redis_client import script
 from .redis_jobs import decode, encode
@@ -213,7 +213,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 _bound(config.max_queue_size),
                 _bound(config.max_queued_per_page),
                 _bound(config.max_queued_per_session),
-                *(self._claim_args(secrets.token_hex(16)) if reserved else ("", "", "")),
+                *(self._claim_args(unique_id()) if reserved else ("", "", "")),
             )
             self._channels.hand_over(rest[n:])
             if n:
@@ -332,7 +332,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         return [self._lease_ms, self._worker_id, token, *full]
 
     def _claim(self) -> _Run | None:
-        args = self._claim_args(secrets.token_hex(16))
+        args = self._claim_args(unique_id())
         pause = 0.05
         while True:
             try:
