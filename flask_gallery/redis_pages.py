@@ -12,16 +12,15 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import secrets
 import threading
 import time
 import typing as t
 
+import redis
+
+from .queue.jobs import unique_id
 from .queue.redis_client import script
 from .state import PageState, check_limits, new_token
-
-if t.TYPE_CHECKING:
-    import redis
 
 _log = logging.getLogger(__name__)
 
@@ -68,8 +67,13 @@ class RedisPageStore:
         self._unlock = client.register_script(_UNLOCK)
         self._sessions: dict[str, str] = {}
         self._sessions_lock = threading.Lock()
+        #: Edit locks (page, lock value) whose release Redis missed (it was away): released at
+        #: the next call that reaches it, not left to block their pages until they expire.
+        self._left_locked: set[tuple[str, str]] = set()
 
     def _call(self, name: str, *rest: t.Any) -> list[t.Any]:
+        if self._left_locked:
+            self._release_left()
         reply = self._scripts[name](
             args=[self._prefix, repr(float(self._clock())), self.ttl, *rest]
         )
@@ -149,11 +153,15 @@ class RedisPageStore:
     def edit(self, token: str, *, touch: bool = True) -> t.Iterator[PageState | None]:
         """Hold the page's lock (in Redis: across processes) while a request changes it; the
         page is written back, and the lock released, in one call when the block ends."""
-        mine = secrets.token_hex(16)
+        mine = unique_id()
         deadline = time.monotonic() + LOCK_WAIT
         pause = 0.001
         while True:
-            loaded = self._load(token, touch=touch, lock=mine)
+            try:
+                loaded = self._load(token, touch=touch, lock=mine)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                self._left(token, mine)  # the lock may have been taken, its reply lost
+                raise
             if loaded is not False:
                 break
             if time.monotonic() > deadline:
@@ -166,10 +174,29 @@ class RedisPageStore:
             yield page
             done = True
         finally:
-            if done and page is not None:
-                self._save(page, mine)  # written back and unlocked in one step
-            else:
+            try:
+                if done and page is not None:
+                    self._save(page, mine)  # written back and unlocked in one step
+                else:
+                    self._unlock(keys=[f"{self._prefix}plock:{token}"], args=[mine])
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                self._left(token, mine)
+                raise
+
+    def _left(self, token: str, mine: str) -> None:
+        with self._sessions_lock:
+            self._left_locked.add((token, mine))
+
+    def _release_left(self) -> None:
+        with self._sessions_lock:
+            left, self._left_locked = list(self._left_locked), set()
+        for n, (token, mine) in enumerate(left):
+            try:
                 self._unlock(keys=[f"{self._prefix}plock:{token}"], args=[mine])
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                with self._sessions_lock:  # still away: kept for the next call
+                    self._left_locked.update(left[n:])
+                raise
 
     def discard(self, token: str) -> None:
         self._report(self._call("mark", token, ""))
@@ -177,8 +204,6 @@ class RedisPageStore:
     def mark_delivered(self, token: str, seq: int) -> None:
         """A hint for a reconnect that lost its own mark: skipped while Redis is out of reach,
         so the page's socket stays open through a short outage."""
-        import redis
-
         try:
             self._report(self._call("mark", token, seq))
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:

@@ -6,6 +6,7 @@ survive the restart, and the same page goes on by itself."""
 from __future__ import annotations
 
 import contextlib
+import time
 import typing as t
 from pathlib import Path
 
@@ -81,3 +82,66 @@ def test_an_open_page_shows_that_the_server_is_reconnecting_and_goes_on_over_its
                 receive_until(ws, "picked 2 (shade 2)", LIMIT)
     finally:
         redis.stop()
+
+
+def test_a_page_edited_when_redis_went_away_is_not_left_locked(tmp_path: Path) -> None:
+    """Redis stops in the middle of a click's change to a page: the change fails (the click is
+    refused), and the page's lock, which Redis kept in its append-only file, is given back at
+    the next call rather than blocking the page for its 30 s lifetime."""
+    import redis as client
+
+    from flask_gallery.queue.redis_client import connect
+    from flask_gallery.redis_pages import LOCK_WAIT, RedisPageStore
+
+    server = RedisServer(tmp_path / "redis", persistent=True)
+    try:
+        pages = RedisPageStore(connect(server.url), "lk:")
+        token = pages.create("session").token
+        with pytest.raises(client.exceptions.ConnectionError), pages.edit(token) as page:
+            assert page is not None
+            server.stop()
+        server.start()
+        started = time.monotonic()
+        with pages.edit(token) as page:
+            assert page is not None
+        assert time.monotonic() - started < LOCK_WAIT / 3  # it did not wait out the lock
+    finally:
+        server.stop()
+
+
+def test_a_lock_whose_reply_was_lost_is_given_back_even_after_more_failed_clicks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis took a page's lock and its reply was lost (a fault no real server lets a test
+    cause on cue, so the loss is simulated); then Redis went away and another click on the
+    page failed too. When Redis is back, the next call gives the first lock back, not only
+    the last one asked for, instead of waiting the first out."""
+    import redis as client
+
+    from flask_gallery.queue.redis_client import connect
+    from flask_gallery.redis_pages import LOCK_WAIT, RedisPageStore
+
+    server = RedisServer(tmp_path / "redis", persistent=True)
+    try:
+        pages = RedisPageStore(connect(server.url), "lr:")
+        token = pages.create("session").token
+        real = RedisPageStore._load
+
+        def lost(self: RedisPageStore, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            real(self, *args, **kwargs)  # the lock is taken in Redis...
+            raise client.exceptions.ConnectionError("Connection closed by server.")  # ...unsaid
+
+        monkeypatch.setattr(RedisPageStore, "_load", lost)
+        with pytest.raises(client.exceptions.ConnectionError), pages.edit(token):
+            pass
+        monkeypatch.setattr(RedisPageStore, "_load", real)
+        server.stop()
+        with pytest.raises(client.exceptions.ConnectionError), pages.edit(token):
+            pass
+        server.start()
+        started = time.monotonic()
+        with pages.edit(token) as page:
+            assert page is not None
+        assert time.monotonic() - started < LOCK_WAIT / 3
+    finally:
+        server.stop()
