@@ -163,11 +163,18 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             config.replay_size,
             config.replay_ttl,
             CURSOR_TTL_MS,
+            self._channels.me,
             *rest,
         ]
 
     def _call(self, name: str, *rest: t.Any) -> t.Any:
         return self._scripts[name](args=self._args(*rest))
+
+    def _post(self, name: str, *rest: t.Any) -> None:
+        """Call a script that answers {result, what it posted...}; this process's subscribers
+        get what it posted (Redis publishes only to other processes)."""
+        _, *posted = self._call(name, *rest)
+        self._channels.hand_over(posted)
 
     # -- registration -----------------------------------------------------------------------
 
@@ -501,10 +508,10 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                     renewed_at = now
                     pairs = [x for run in runs for x in (run.head, run.fence)]
                     self._call("renew", self._lease_ms, *pairs)
-                self._call("estimate")  # rounds of positions held back by their interval
+                self._post("estimate")  # rounds of positions held back by their interval
                 if now - reaped_at > min(1.0, self._lease_ms / 3000):
                     reaped_at = now
-                    self._call("reap", json.dumps(LAPSED))
+                    self._post("reap", json.dumps(LAPSED))
                     self._keep_registrations()
             except Exception:
                 _log.warning("flask_gallery: lease upkeep in Redis failed", exc_info=True)
@@ -513,10 +520,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
 
     def emit(self, job: Job, msg: dict[str, t.Any]) -> None:
         if job.terminal is None:
-            _, *posted = self._call(
-                "emit", job.id, msg["type"], json.dumps(msg, separators=(",", ":"))
-            )
-            self._channels.hand_over(posted)
+            self._post("emit", job.id, msg["type"], json.dumps(msg, separators=(",", ":")))
 
     # -- a graceful stop ---------------------------------------------------------------------
 

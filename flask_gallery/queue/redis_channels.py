@@ -6,10 +6,13 @@ appends to one sequence. Each message is published on the page's Redis channel a
 appended; a process subscribes there for the pages whose sockets it holds.
 
 Order: a subscriber gets messages strictly by ``seq``. This process's own messages are handed
-over at once (no round trip through Redis); others arrive by pub/sub. A message that arrives
-after a later one (two processes appending at the same moment) waits for the gap to fill, and a
-gap still open after :data:`GAP_WAIT` is read from the replay, where a status superseded
-meanwhile is, correctly, absent: a subscriber may skip a superseded status but never a result.
+over at once (no round trip through Redis); others arrive by pub/sub, where a message is
+published only when a process other than its sender listens to the page (each listening
+process is recorded with the page's channel as it subscribes, see ``channel_replay.lua``).
+A message that arrives after a later one (two processes appending at the same moment) waits
+for the gap to fill, and a gap still open after :data:`GAP_WAIT` is read from the replay,
+where a status superseded meanwhile is, correctly, absent: a subscriber may skip a superseded
+status but never a result.
 
 Redis out of reach: every subscriber of this process is given ``{"type": "link", "up": False}``
 (its page shows that the server is reconnecting), and ``{"type": "link", "up": True}`` when
@@ -28,6 +31,7 @@ import typing as t
 
 from .channel import REPLAY_SIZE, STATUS_TYPES, TERMINAL_TYPES, Message, Replay, Subscriber
 from .channel import Subscription as _Delivery
+from .jobs import unique_id
 from .redis_client import script
 
 if t.TYPE_CHECKING:
@@ -40,6 +44,8 @@ GAP_WAIT = 0.1
 #: How long a page's cursor (its last ``seq``) outlives its last message, ms: a page open for
 #: hours must not see its sequence start again under a cursor it still holds.
 CURSOR_TTL_MS = 24 * 3600 * 1000
+#: Seconds between two renewals of the record of the pages this process listens to.
+LISTEN_RENEWAL = 3600.0
 #: Prefix of the threads this module starts (tests look for leftovers by it).
 THREAD_NAME = "flask_gallery-redis-channels"
 
@@ -109,6 +115,9 @@ class RedisChannels:
         #: Appends of this process under way, by page (see :meth:`_ours`).
         self._appending: dict[str, int] = {}
         self._confirmed: dict[str, threading.Event] = {}
+        #: This process's id among the page channels' listeners.
+        self.me = unique_id()
+        self._listened_at = time.monotonic()
         self._pubsub = client.pubsub()
         #: A channel of this process only, so the reader always has a subscription to wait on.
         self._own = f"{prefix}ch-control:{id(self):x}:{time.time_ns()}"
@@ -147,6 +156,7 @@ class RedisChannels:
                     self._size,
                     self._ttl,
                     CURSOR_TTL_MS,
+                    self.me,
                 ]
             )
             message["seq"] = int(seq)
@@ -201,7 +211,7 @@ class RedisChannels:
         """As :meth:`.channel.PageChannels.subscribe`; the page's Redis channel is listened to
         before the replay is read, so nothing falls between them."""
         self._listen(page)
-        replay = self.replay(page, after or 0)
+        replay = self.replay(page, after or 0, listen=True)
         # No cursor: new messages only. A cursor past the sequence dates from before a restart.
         start = replay.last_seq if after is None else after if after <= replay.last_seq else 0
         sub = _Ordered(page, callback, start)
@@ -221,12 +231,23 @@ class RedisChannels:
                 del self._subs[page]
                 self._confirmed.pop(page, None)
             t.cast(t.Any, self._pubsub).unsubscribe(self._base(page))  # redis-py: untyped
+            with contextlib.suppress(Exception):  # Redis away: a few needless publishes later
+                self._client.srem(f"{self._base(page)}:subs", self.me)
 
         return unsubscribe
 
-    def replay(self, page: str, after: int = 0) -> Replay:
+    def replay(self, page: str, after: int = 0, *, listen: bool = False) -> Replay:
+        """What ``page`` buffered after ``after``; ``listen``: and this process listens to the
+        page from now on (messages of other processes are published for it)."""
         seq, lost, *members = self._replay(
-            args=[self._base(page), after, repr(float(self._clock())), self._ttl, CURSOR_TTL_MS]
+            args=[
+                self._base(page),
+                after,
+                repr(float(self._clock())),
+                self._ttl,
+                CURSOR_TTL_MS,
+                self.me if listen else "",
+            ]
         )
         messages = sorted((_parse(m, timed=True) for m in members), key=lambda m: int(m["seq"]))
         seq, lost = int(seq), int(lost)
@@ -243,6 +264,13 @@ class RedisChannels:
         self._closed.set()
         self._reader.join(5.0)
         self._pubsub.close()
+        with self._lock:
+            pages = list(self._subs)
+        with contextlib.suppress(Exception):  # Redis away: a few needless publishes later
+            forget = self._client.pipeline(transaction=False)
+            for page in pages:
+                forget.srem(f"{self._base(page)}:subs", self.me)
+            forget.execute()
 
     # -- the reader -----------------------------------------------------------------------
 
@@ -293,6 +321,8 @@ class RedisChannels:
                         for sub in subs:
                             sub.feed((message,), drain=not ours)
             self._fill_gaps()
+            if time.monotonic() - self._listened_at > LISTEN_RENEWAL:
+                self._renew_listening()
 
     def _back(self) -> None:
         """Redis answers again: each subscriber gets what was appended meanwhile (from the
@@ -300,7 +330,7 @@ class RedisChannels:
         with self._lock:
             subs = [sub for subs in self._subs.values() for sub in subs]
         for sub in subs:
-            replay = self.replay(sub.page, sub.last)
+            replay = self.replay(sub.page, sub.last, listen=True)
             if replay.last_seq < sub.last:  # Redis lost its data: a new sequence
                 with sub.lock:
                     sub.last, sub.early, sub.gap_since = 0, {}, None
@@ -317,6 +347,19 @@ class RedisChannels:
         for sub in subs:
             sub.delivery.add(dict(message))
             sub.delivery.drain()
+
+    def _renew_listening(self) -> None:
+        """Say again which pages this process listens to: the record of it expires a day
+        after it was last said (a process that died stops being published to)."""
+        self._listened_at = time.monotonic()
+        with self._lock:
+            pages = list(self._subs)
+        with contextlib.suppress(Exception):  # Redis away: said again at the next renewal
+            renew = self._client.pipeline(transaction=False)
+            for page in pages:
+                renew.sadd(f"{self._base(page)}:subs", self.me)
+                renew.pexpire(f"{self._base(page)}:subs", CURSOR_TTL_MS)
+            renew.execute()
 
     def _fill_gaps(self) -> None:
         """Read from the replay what a subscriber has waited for longer than :data:`GAP_WAIT`."""

@@ -16,7 +16,10 @@ local function channel_expire(base, now, ttl)
   return lost
 end
 
-local function channel_append(prefix, page, json, kind, job, now, size, ttl, keep)
+-- Published only when a process other than `me` (the caller's channel id) listens to the page:
+-- each listening process is in base..':subs' (channel_replay adds it as it subscribes), so a
+-- process holding the page's socket is not sent its own messages back, which it has already.
+local function channel_append(prefix, page, json, kind, job, now, size, ttl, keep, me)
   local base = prefix .. 'ch:' .. page
   local seq = redis.call('INCR', base .. ':seq')
   local member = seq .. ' ' .. now .. ' ' .. json
@@ -45,6 +48,9 @@ local function channel_append(prefix, page, json, kind, job, now, size, ttl, kee
   if redis.call('EXISTS', base .. ':lost') == 1 then
     redis.call('PEXPIRE', base .. ':lost', keep)
   end
-  redis.call('PUBLISH', base, seq .. ' ' .. json)
+  local listening = redis.call('SCARD', base .. ':subs')
+  if listening > 1 or (listening == 1 and redis.call('SISMEMBER', base .. ':subs', me) == 0) then
+    redis.call('PUBLISH', base, seq .. ' ' .. json)
+  end
   return seq
 end

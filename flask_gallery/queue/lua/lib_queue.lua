@@ -1,6 +1,7 @@
 -- The queue's shared state and rules, prepended to every queue script (after lib_channel).
 -- Every queue script's ARGV starts with: prefix, now (s, wall clock), replay size,
--- replay ttl (s), cursor ttl (ms); its own arguments follow from ARGV[6].
+-- replay ttl (s), cursor ttl (ms), the calling process's channel id (see channel_append);
+-- its own arguments follow from ARGV[7].
 --
 -- Keys (P = prefix):
 --   P..'j:'..id            hash of a job: l (listener), p (page), s (session), c (client),
@@ -22,6 +23,7 @@ local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local NOW_S = ARGV[2]
 local SIZE, TTL, KEEP = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local ME = ARGV[6]
 local IMMEDIATE = '__immediate__'
 local JOB_TTL = 3600 -- seconds a finished job's record stays (late messages are checked on it)
 local RUN_TIMES = 20
@@ -68,7 +70,7 @@ local function post_json(id, kind, json)
     redis.call('EXPIRE', jk(id), JOB_TTL)
   end
   local page = jget(id, 'p')
-  local seq = channel_append(P, page, json, role, id, NOW_S, SIZE, TTL, KEEP)
+  local seq = channel_append(P, page, json, role, id, NOW_S, SIZE, TTL, KEEP, ME)
   POSTED[#POSTED + 1] = page
   POSTED[#POSTED + 1] = seq .. ' ' .. json
   return 1

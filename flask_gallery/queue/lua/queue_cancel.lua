@@ -1,9 +1,9 @@
 -- Cancel a page's queued, deferred and running jobs of some listeners (all: none named).
--- ARGV[6..]: page, reason, listener ids...
+-- ARGV[7..]: page, reason, listener ids...
 -- Returns {count, n, n running job ids (they stop at their next yield), messages posted as page, member pairs...}.
-local page, reason = ARGV[6], ARGV[7]
+local page, reason = ARGV[7], ARGV[8]
 local listeners = {}
-for i = 8, #ARGV do listeners[#listeners + 1] = ARGV[i] end
+for i = 9, #ARGV do listeners[#listeners + 1] = ARGV[i] end
 if #listeners == 0 then listeners = redis.call('SMEMBERS', P .. 'pk:' .. page) end
 local count, running, touched = 0, {}, {}
 for _, listener in ipairs(listeners) do

@@ -1,6 +1,7 @@
 -- Runs whose lease lapsed (their process died): fail their jobs, free their slots.
--- ARGV[6..]: the failure's message fields as JSON (error, title, ...)
-local fields = cjson.decode(ARGV[6])
+-- ARGV[7..]: the failure's message fields as JSON (error, title, ...)
+-- Returns {count reaped, messages posted as page, member pairs...}.
+local fields = cjson.decode(ARGV[7])
 local reaped = 0
 for _, group in ipairs(redis.call('SMEMBERS', P .. 'groups')) do
   local key = P .. 'gr:' .. group
@@ -17,4 +18,4 @@ for _, group in ipairs(redis.call('SMEMBERS', P .. 'groups')) do
     if redis.call('ZCARD', P .. 'gq:' .. group) > 0 then wake() end
   end
 end
-return reaped
+return with_posted({ reaped })

@@ -1,23 +1,23 @@
 -- Trigger mode, fair shares and the queue, for one submission (as ThreadsBackend.submit); then,
 -- when the submitting process has a free worker, a claim for it (see claim_run), which saves
 -- the round trip of waking a dispatcher and its claim.
--- ARGV[6..]: job id, listener id, page, session ('' none), client, mode, payload,
+-- ARGV[7..]: job id, listener id, page, session ('' none), client, mode, payload,
 --            max queue size, max per page, max per session ('' for no bound),
 --            lease (ms), worker id, claim token ('' not to claim), groups not to take from...
 -- Returns {outcome, reason, n, a claimed run of n entries (head, fence, job ids...), messages
 -- posted as page, member pairs...}: outcome 'queued' | 'deferred' | 'superseded' | 'rejected'.
 -- A submission asked again after its reply was lost (redis-py retries a command whose
 -- connection dropped) is answered as the first time, not submitted twice.
-local id, listener, page, session, client, mode = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
-local max_total, max_page, max_session = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
+local id, listener, page, session, client, mode = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local max_total, max_page, max_session = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 
 local function answer(outcome, reason)
   redis.call('HSET', jk(id), 'sub', outcome, 'subr', reason)
   local reply = { outcome, reason, 0 }
-  if ARGV[18] ~= '' then
+  if ARGV[19] ~= '' then
     local skip = {}
-    for i = 19, #ARGV do skip[ARGV[i]] = true end
-    local run = claim_run(tonumber(ARGV[16]), ARGV[17], ARGV[18], skip)
+    for i = 20, #ARGV do skip[ARGV[i]] = true end
+    local run = claim_run(tonumber(ARGV[17]), ARGV[18], ARGV[19], skip)
     if #run > 0 then
       redis.call('LPOP', P .. 'wake') -- taken here: no dispatcher need wake for it
       reply[3] = #run
@@ -35,7 +35,7 @@ local group = info[1]
 if info[2] ~= '1' then group = IMMEDIATE end
 local name = info[3]
 redis.call('HSET', jk(id), 'l', listener, 'p', page, 's', session, 'c', client, 'g', group,
-  'm', mode, 'st', 'new', 'data', ARGV[12])
+  'm', mode, 'st', 'new', 'data', ARGV[13])
 
 local function reject(code, reason)
   finish(id, 'rejected', { code = code, reason = reason })
