@@ -182,6 +182,8 @@ class AppState:
         if engine is not None:
             engine.shutdown(timeout=timeout)
         self.media.close()
+        if self.redis is not None:  # its connections close (a later call opens them again)
+            self.redis.client.connection_pool.disconnect()
 
     def start_retention(self) -> None:
         """Start renewing the leases of the media this process uses, and (unless

@@ -59,16 +59,20 @@ def running_engine(**kwargs: t.Any) -> t.Iterator[EventEngine]:
     """An engine that is shut down afterwards, failing the test if any of its threads survive."""
     before = set(engine_threads())  # another test's leftovers are not this engine's fault
     url = BACKEND["redis_url"]
+    client = None
     if url is not None and "backend" not in kwargs:
         from flask_gallery.queue.redis_backend import RedisBackend
         from flask_gallery.queue.redis_client import connect
 
-        kwargs["backend"] = RedisBackend(connect(url), "test:")
+        client = connect(url)
+        kwargs["backend"] = RedisBackend(client, "test:")
     engine = EventEngine(**kwargs)
     try:
         yield engine
     finally:
         engine.shutdown(timeout=WAIT)
+        if client is not None:
+            client.connection_pool.disconnect()
         leftover = set(engine_threads()) - before
         assert not leftover, f"engine threads outlived shutdown: {leftover}"
 
