@@ -36,7 +36,8 @@ def free_port() -> int:
 
 class RedisServer:
     """``redis-server`` as a child process; ``url`` is where to reach it. ``persistent``: an
-    append-only file synced on every write, so a restart keeps everything acknowledged."""
+    append-only file synced on every write, so a restart keeps everything acknowledged.
+    ``unix_url``: the same server over a Unix socket in ``folder``."""
 
     def __init__(self, folder: Path, *, persistent: bool = False) -> None:
         self.binary = shutil.which("redis-server")
@@ -53,6 +54,9 @@ class RedisServer:
         self.options = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         self.options += ["--dir", str(folder), "--appendonly"]
         self.options += ["yes", "--appendfsync", "always"] if persistent else ["no"]
+        socket_path = folder / "redis.sock"
+        self.options += ["--unixsocket", str(socket_path), "--unixsocketperm", "700"]
+        self.unix_url = f"unix://{socket_path}?db=0"
         self.start()
 
     def start(self) -> None:

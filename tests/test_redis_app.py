@@ -63,6 +63,24 @@ def test_download_all_works_on_any_process(two: tuple[Flask, Flask]) -> None:
     assert len(zipfile.ZipFile(io.BytesIO(answer.data)).namelist()) == 3
 
 
+def test_a_unix_socket_url_works_as_a_tcp_one(tmp_path: Path) -> None:
+    """``GALLERY_QUEUE_URL = "unix:///path/redis.sock"`` (a Redis on the same host, no TCP):
+    a page is drawn, clicked and gets its result through it."""
+    from .redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis")
+    app = _process(tmp_path, server.unix_url)
+    try:
+        client = app.test_client()
+        token = open_page(client)
+        answer = client.post(f"/_gallery/p/{token}/g/select/1", headers=headers(token))
+        assert answer.status_code == 200, answer.text
+        poll_until(client, token, "picked 1 (shade 1)")
+    finally:
+        FlaskGallery.shutdown(app.extensions["flask_gallery"].extension, app)
+        server.stop()
+
+
 def test_an_unreachable_redis_stops_the_app_at_start_naming_the_url(tmp_path: Path) -> None:
     from .redis_server import free_port
 
