@@ -118,6 +118,7 @@ class RedisChannels:
         #: This process's id among the page channels' listeners.
         self.me = unique_id()
         self._listened_at = time.monotonic()
+        self._epoch = self._adopt_epoch()
         self._pubsub = client.pubsub()
         #: A channel of this process only, so the reader always has a subscription to wait on.
         self._own = f"{prefix}ch-control:{id(self):x}:{time.time_ns()}"
@@ -161,7 +162,7 @@ class RedisChannels:
             )
             message["seq"] = int(seq)
             with self._lock:
-                subs = list(self._subs.get(page, ()))
+                subs = [] if self._down else list(self._subs.get(page, ()))
             for sub in subs:
                 with sub.lock:
                     if message["seq"] > sub.last:
@@ -195,6 +196,8 @@ class RedisChannels:
     def hand_over(self, posted: t.Sequence[bytes | str]) -> None:
         """Messages a script of this process posted (page, "<seq> <json>" pairs, as it returned
         them): this process's subscribers get them now, their pub/sub echo is then ignored."""
+        if self._down:  # Redis came back before the reader saw it: _back replays these
+            return
         pages: dict[str, list[Message]] = {}
         for page, member in zip(posted[::2], posted[1::2], strict=True):
             name = page.decode() if isinstance(page, bytes) else page
@@ -326,19 +329,30 @@ class RedisChannels:
 
     def _back(self) -> None:
         """Redis answers again: each subscriber gets what was appended meanwhile (from the
-        start of the sequence, when it started again lower), then the news."""
+        start of a new sequence, when Redis lost its data), then the news. While Redis was
+        away, this process's own messages were not handed over (see :meth:`hand_over`): they
+        come with the replay, once each."""
+        epoch = self._adopt_epoch()
+        forgot, self._epoch = epoch != self._epoch, epoch
         with self._lock:
             subs = [sub for subs in self._subs.values() for sub in subs]
-        for sub in subs:
-            replay = self.replay(sub.page, sub.last, listen=True)
-            if replay.last_seq < sub.last:  # Redis lost its data: a new sequence
+        if forgot:  # seqs start again at 1
+            for sub in subs:
                 with sub.lock:
                     sub.last, sub.early, sub.gap_since = 0, {}, None
-                replay = self.replay(sub.page, 0)
+        self._down = False  # messages handed over from here on are fed as they come
+        for sub in subs:
+            replay = self.replay(sub.page, sub.last, listen=True)
             sub.feed(replay.messages, upto=replay.last_seq)
-        self._down = False
         _log.warning("The Redis channel connection is back")
         self._tell_all({"type": "link", "up": True})
+
+    def _adopt_epoch(self) -> bytes:
+        """The mark of Redis's data as it is: set by the first process to find it missing
+        (Redis started without the data it had), so every process sees the same change."""
+        key = f"{self._prefix}ch-epoch"
+        self._client.set(key, unique_id(), nx=True)
+        return t.cast(bytes, self._client.get(key))
 
     def _tell_all(self, message: Message) -> None:
         """A message outside any page's sequence, to every subscriber of this process."""
