@@ -37,9 +37,10 @@ def free_port() -> int:
 class RedisServer:
     """``redis-server`` as a child process; ``url`` is where to reach it. ``persistent``: an
     append-only file synced on every write, so a restart keeps everything acknowledged.
-    ``unix_url``: the same server over a Unix socket in ``folder``."""
+    ``unix_url``: the same server over a Unix socket in ``folder``; with ``tls``, ``tls_url``:
+    over TLS on a second port, with a certificate of a test CA made here by ``openssl``."""
 
-    def __init__(self, folder: Path, *, persistent: bool = False) -> None:
+    def __init__(self, folder: Path, *, persistent: bool = False, tls: bool = False) -> None:
         self.binary = shutil.which("redis-server")
         if self.binary is None:
             require_redis("redis-server is not installed (apt-get install redis-server)")
@@ -57,6 +58,13 @@ class RedisServer:
         socket_path = folder / "redis.sock"
         self.options += ["--unixsocket", str(socket_path), "--unixsocketperm", "700"]
         self.unix_url = f"unix://{socket_path}?db=0"
+        if tls:
+            tls_port = free_port()
+            cert, key, ca = _certificates(folder)
+            self.options += ["--tls-port", str(tls_port), "--tls-auth-clients", "no"]
+            self.options += ["--tls-cert-file", cert, "--tls-key-file", key]
+            self.options += ["--tls-ca-cert-file", ca]
+            self.tls_url = f"rediss://127.0.0.1:{tls_port}/0?ssl_ca_certs={ca}"
         self.start()
 
     def start(self) -> None:
@@ -89,3 +97,23 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+def _certificates(folder: Path) -> tuple[str, str, str]:
+    """A test CA and a certificate it signed for 127.0.0.1: (cert, key, CA cert) paths."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        require_redis("openssl is not installed (apt-get install openssl)")
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca = ["-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=test CA"]
+    csr = ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]
+    sign = ["-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt"]
+    steps = [
+        ["req", "-x509", *ec, *ca],
+        ["req", *ec, *csr],
+        ["x509", "-req", "-in", "server.csr", *sign, "-days", "2", "-extfile", "san.cnf"],
+    ]
+    for step in steps:
+        subprocess.run([openssl, *step], cwd=folder, check=True, capture_output=True)
+    return str(folder / "server.crt"), str(folder / "server.key"), str(folder / "ca.crt")

@@ -63,13 +63,15 @@ def test_download_all_works_on_any_process(two: tuple[Flask, Flask]) -> None:
     assert len(zipfile.ZipFile(io.BytesIO(answer.data)).namelist()) == 3
 
 
-def test_a_unix_socket_url_works_as_a_tcp_one(tmp_path: Path) -> None:
-    """``GALLERY_QUEUE_URL = "unix:///path/redis.sock"`` (a Redis on the same host, no TCP):
-    a page is drawn, clicked and gets its result through it."""
+@pytest.mark.parametrize("scheme", ["unix", "rediss"])
+def test_unix_socket_and_tls_urls_work_as_a_tcp_one(tmp_path: Path, scheme: str) -> None:
+    """``GALLERY_QUEUE_URL = "unix:///path/redis.sock"`` (a Redis on the same host, no TCP) and
+    ``rediss://`` (TLS, the server's certificate checked against a CA): a page is drawn,
+    clicked and gets its result through each."""
     from .redis_server import RedisServer
 
-    server = RedisServer(tmp_path / "redis")
-    app = _process(tmp_path, server.unix_url)
+    server = RedisServer(tmp_path / "redis", tls=scheme == "rediss")
+    app = _process(tmp_path, server.unix_url if scheme == "unix" else server.tls_url)
     try:
         client = app.test_client()
         token = open_page(client)
