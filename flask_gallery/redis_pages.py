@@ -164,8 +164,10 @@ class RedisPageStore:
                 raise
             if loaded is not False:
                 break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Page {token[:8]}... stayed locked for {LOCK_WAIT:g} s.")
+            if time.monotonic() > deadline:  # answered as Redis out of reach: 503, try again
+                raise redis.exceptions.TimeoutError(
+                    f"Page {token[:8]}... stayed locked for {LOCK_WAIT:g} s."
+                )
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
         page: PageState | None = loaded

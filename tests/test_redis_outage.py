@@ -145,3 +145,23 @@ def test_a_lock_whose_reply_was_lost_is_given_back_even_after_more_failed_clicks
         assert time.monotonic() - started < LOCK_WAIT / 3
     finally:
         server.stop()
+
+
+def test_a_page_locked_too_long_is_refused_with_a_message_not_a_500(
+    outage: tuple[RedisServer, Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the page's lock past the wait (it hung, or died holding it): the
+    click is refused in the gallery (503, try again), not answered with a server error."""
+    import redis as client
+
+    from flask_gallery import redis_pages
+
+    server, app = outage
+    monkeypatch.setattr(redis_pages, "LOCK_WAIT", 0.3)
+    browser = app.test_client()
+    token = open_page(browser)
+    prefix = app.extensions["flask_gallery"].redis.prefix
+    client.Redis.from_url(server.url).set(f"{prefix}plock:{token}", "someone else", px=30_000)
+    refused = browser.post(f"/_gallery/p/{token}/g/select/1", headers=headers(token))
+    assert refused.status_code == 503 and 'role="alert"' in refused.text
+    assert UNAVAILABLE in refused.text and refused.headers["HX-Retarget"] == "#fg-g-alerts"
