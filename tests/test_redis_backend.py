@@ -173,3 +173,37 @@ def test_a_redis_restarted_without_its_data_gets_the_listeners_again(tmp_path: P
         for engine in (submitter, worker):
             engine.shutdown()
         server.stop()
+
+
+def test_a_claim_in_a_submission_whose_reply_was_lost_runs_and_frees_its_slot(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis took a submission and claimed its run for this process, and the reply was lost
+    (a fault no real server lets a test cause on cue, so the loss is simulated). The click
+    was refused, but the run claimed in Redis is found and run here within a moment, instead
+    of holding its group's only slot until its 30 s lease lapses."""
+    import redis as client
+
+    from .test_queue_support import Comp
+
+    engine = EventEngine(backend=RedisBackend(connect(redis_url), "lost:", lease=30.0))
+    try:
+        listener = Comp().select(
+            lambda x: x, inputs="x", trigger_mode="multiple", concurrency_limit=1
+        )
+        engine.register(listener)
+        rec = Recorder(engine, "p")
+        real = RedisBackend._registered
+
+        def lost(self: RedisBackend, *args: t.Any) -> t.Any:
+            real(self, *args)  # made, and claimed for this process...
+            raise client.exceptions.ConnectionError("Connection closed by server.")  # ...unsaid
+
+        monkeypatch.setattr(RedisBackend, "_registered", lost)
+        with pytest.raises(client.exceptions.ConnectionError):
+            engine.submit(listener, "p", [1])
+        monkeypatch.setattr(RedisBackend, "_registered", real)
+        second = engine.submit(listener, "p", [2]).job_id
+        assert rec.terminal(second)["value"] == 2  # within the Recorder's wait, not 30 s
+    finally:
+        engine.shutdown()

@@ -53,6 +53,9 @@ _log = logging.getLogger("flask_gallery.queue")
 POLL = 0.1
 #: Seconds the dispatcher blocks on the wake list before it looks for work anyway.
 IDLE_WAIT = 0.5
+#: Submissions with a lost reply a process keeps asking about (beyond them, a run claimed in a
+#: lost reply is failed when its lease lapses, as a dead process's would be).
+UNANSWERED_KEPT = 1000
 #: Seconds a process's set of known listeners outlives its last renewal (every second).
 KNOWN_TTL = 86400
 #: What a page sees when the process running its event died.
@@ -137,6 +140,8 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         self._busy = 0
         #: Workers held for claims made with submissions (see :meth:`_reserve`).
         self._reserved = 0
+        #: Arguments of submissions whose reply was lost (see :meth:`_settle_unanswered`).
+        self._unanswered: list[list[t.Any]] = []
         self._idle = 0
         self._work: queue.SimpleQueue[_Run | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -206,25 +211,34 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         payload = encode(job)
         self._local[job.id] = job
         reserved = self._reserve()
+        claim = self._claim_args(unique_id()) if reserved else ["", "", ""]
+        fields = [
+            job.id,
+            job.listener.id,
+            job.page,
+            job.session or "",
+            job.client or "",
+            job.mode,
+            payload,
+            _bound(config.max_queue_size),
+            _bound(config.max_queued_per_page),
+            _bound(config.max_queued_per_session),
+        ]
         try:
             outcome, reason, n, *rest = self._registered(
-                job.listener,
-                "submit",
-                job.id,
-                job.listener.id,
-                job.page,
-                job.session or "",
-                job.client or "",
-                job.mode,
-                payload,
-                _bound(config.max_queue_size),
-                _bound(config.max_queued_per_page),
-                _bound(config.max_queued_per_session),
-                *(self._claim_args(unique_id()) if reserved else ("", "", "")),
+                job.listener, "submit", *fields, "", *claim
             )
             self._channels.hand_over(rest[n:])
             if n:
                 self._hand_over(self._run(rest[:n]))
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            with self._lock:
+                if reserved:  # the reply may be lost with a run claimed for this process in it
+                    self._unanswered.append([*fields, "1", *claim])
+                    del self._unanswered[:-UNANSWERED_KEPT]
+                else:  # if it was queued, whoever claims it reads it from Redis
+                    self._local.pop(job.id, None)
+            raise
         finally:
             if reserved:
                 with self._lock:
@@ -251,6 +265,28 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 raise
             self.register(listener)
             return self._call(name, *rest)
+
+    def _settle_unanswered(self) -> None:
+        """Submissions whose reply Redis did not give (it went away): asked again, only to be
+        answered (never made now: their click was refused), so that a run claimed for this
+        process in a lost reply runs here instead of holding its group's slot until its
+        lease lapses."""
+        with self._lock:
+            unanswered, self._unanswered = self._unanswered, []
+        for n, args in enumerate(unanswered):
+            try:
+                _, _, count, *rest = self._call("submit", *args)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                with self._lock:  # still away: asked again at the next round
+                    self._unanswered[:0] = unanswered[n:]
+                    del self._unanswered[:-UNANSWERED_KEPT]
+                return
+            if args[0] not in {_text(raw) for raw in rest[2:count]}:  # not run here now:
+                with self._lock:  # whoever claims it reads it from Redis
+                    self._local.pop(args[0], None)
+            self._channels.hand_over(rest[count:])
+            if count:
+                self._hand_over(self._run(rest[:count]))
 
     def _keep_registrations(self) -> None:
         """Keep what this process knows registered in Redis: its set of listeners expires a day
@@ -344,17 +380,17 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         while True:
             try:
                 taken = self._call("claim", *args)
-                break
+                if not taken:
+                    return None
+                n = int(taken[0])
+                self._channels.hand_over(taken[1 + n :])
+                return self._run(taken[1 : 1 + n])  # reads the jobs of other processes
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-                # The claim may have been made and its reply lost: ask again, same token.
+                # The claim may have been made and its reply, or its jobs' data, lost: ask
+                # again with the same token, which gets the same run.
                 if self._stopping.wait(pause):
                     raise
                 pause = min(pause * 2, 1.0)
-        if not taken:
-            return None
-        n = int(taken[0])
-        self._channels.hand_over(taken[1 + n :])
-        return self._run(taken[1 : 1 + n])
 
     def _run(self, taken: t.Sequence[bytes]) -> _Run:
         """A claimed run (head, fence, job ids) with its jobs."""
@@ -495,6 +531,8 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             try:
                 with self._lock:
                     runs = list(self._runs.values())
+                if self._unanswered:
+                    self._settle_unanswered()
                 jobs = [job for run in runs for job in run.jobs if not job.cancelled]
                 if jobs:
                     flags = self._client.pipeline(transaction=False)

@@ -2,10 +2,12 @@
 -- when the submitting process has a free worker, a claim for it (see claim_run), which saves
 -- the round trip of waking a dispatcher and its claim.
 -- ARGV[7..]: job id, listener id, page, session ('' none), client, mode, payload,
---            max queue size, max per page, max per session ('' for no bound),
---            lease (ms), worker id, claim token ('' not to claim), groups not to take from...
+--            max queue size, max per page, max per session ('' for no bound), '1' to only
+--            answer a submission made before (never to make one), lease (ms), worker id,
+--            claim token ('' not to claim), groups not to take from...
 -- Returns {outcome, reason, n, a claimed run of n entries (head, fence, job ids...), messages
--- posted as page, member pairs...}: outcome 'queued' | 'deferred' | 'superseded' | 'rejected'.
+-- posted as page, member pairs...}: outcome 'queued' | 'deferred' | 'superseded' | 'rejected'
+-- ('unknown': asked only to answer, and no such submission was made).
 -- A submission asked again after its reply was lost (redis-py retries a command whose
 -- connection dropped) is answered as the first time, not submitted twice.
 local id, listener, page, session, client, mode = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
@@ -14,10 +16,10 @@ local max_total, max_page, max_session = tonumber(ARGV[14]), tonumber(ARGV[15]),
 local function answer(outcome, reason)
   redis.call('HSET', jk(id), 'sub', outcome, 'subr', reason)
   local reply = { outcome, reason, 0 }
-  if ARGV[19] ~= '' then
+  if ARGV[20] ~= '' then
     local skip = {}
-    for i = 20, #ARGV do skip[ARGV[i]] = true end
-    local run = claim_run(tonumber(ARGV[17]), ARGV[18], ARGV[19], skip)
+    for i = 21, #ARGV do skip[ARGV[i]] = true end
+    local run = claim_run(tonumber(ARGV[18]), ARGV[19], ARGV[20], skip)
     if #run > 0 then
       redis.call('LPOP', P .. 'wake') -- taken here: no dispatcher need wake for it
       reply[3] = #run
@@ -29,6 +31,7 @@ end
 
 local before = redis.call('HMGET', jk(id), 'sub', 'subr')
 if before[1] then return answer(before[1], before[2]) end
+if ARGV[17] == '1' then return { 'unknown', '', 0 } end
 local info = redis.call('HMGET', P .. 'l:' .. listener, 'g', 'q', 'n')
 if info[1] == false then return redis.error_reply('unregistered listener ' .. listener) end
 local group = info[1]
