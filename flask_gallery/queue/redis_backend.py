@@ -228,9 +228,9 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             outcome, reason, n, *rest = self._registered(
                 job.listener, "submit", *fields, "", *claim
             )
-            self._channels.hand_over(rest[n:])
-            if n:
-                self._hand_over(self._run(rest[:n]))
+            run = self._taken(rest, n)
+            if run is not None:
+                self._hand_over(run)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
             with self._lock:
                 if reserved:  # the reply may be lost with a run claimed for this process in it
@@ -281,12 +281,12 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                     self._unanswered[:0] = unanswered[n:]
                     del self._unanswered[:-UNANSWERED_KEPT]
                 return
-            if args[0] not in {_text(raw) for raw in rest[2:count]}:  # not run here now:
+            run = self._taken(rest, count)
+            if run is None or args[0] not in {job.id for job in run.jobs}:  # not run here now:
                 with self._lock:  # whoever claims it reads it from Redis
                     self._local.pop(args[0], None)
-            self._channels.hand_over(rest[count:])
-            if count:
-                self._hand_over(self._run(rest[:count]))
+            if run is not None:
+                self._hand_over(run)
 
     def _keep_registrations(self) -> None:
         """Keep what this process knows registered in Redis: its set of listeners expires a day
@@ -382,15 +382,19 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                 taken = self._call("claim", *args)
                 if not taken:
                     return None
-                n = int(taken[0])
-                self._channels.hand_over(taken[1 + n :])
-                return self._run(taken[1 : 1 + n])  # reads the jobs of other processes
+                return self._taken(taken[1:], int(taken[0]))  # reads other processes' jobs
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
                 # The claim may have been made and its reply, or its jobs' data, lost: ask
                 # again with the same token, which gets the same run.
                 if self._stopping.wait(pause):
                     raise
                 pause = min(pause * 2, 1.0)
+
+    def _taken(self, reply: t.Sequence[bytes], n: int) -> _Run | None:
+        """The end of a claiming script's reply: a run of ``n`` entries (none when ``n`` is 0),
+        then what the script posted, which this process's subscribers get now."""
+        self._channels.hand_over(reply[n:])
+        return self._run(reply[:n]) if n else None
 
     def _run(self, taken: t.Sequence[bytes]) -> _Run:
         """A claimed run (head, fence, job ids) with its jobs."""
