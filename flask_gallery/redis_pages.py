@@ -66,7 +66,8 @@ class RedisPageStore:
         }
         self._unlock = client.register_script(_UNLOCK)
         self._sessions: dict[str, str] = {}
-        self._sessions_lock = threading.Lock()
+        #: Guards the sessions kept and the locks left (both changed by any thread).
+        self._lock = threading.Lock()
         #: Edit locks (page, lock value) whose release Redis missed (it was away): released at
         #: the next call that reaches it, not left to block their pages until they expire.
         self._left_locked: set[tuple[str, str]] = set()
@@ -139,7 +140,7 @@ class RedisPageStore:
         self._report(dropped)
         if not session:
             return None
-        with self._sessions_lock:
+        with self._lock:
             if len(self._sessions) >= SESSIONS_KEPT:
                 del self._sessions[next(iter(self._sessions))]  # the oldest first
             owner: str = session.decode()
@@ -186,17 +187,17 @@ class RedisPageStore:
                 raise
 
     def _left(self, token: str, mine: str) -> None:
-        with self._sessions_lock:
+        with self._lock:
             self._left_locked.add((token, mine))
 
     def _release_left(self) -> None:
-        with self._sessions_lock:
+        with self._lock:
             left, self._left_locked = list(self._left_locked), set()
         for n, (token, mine) in enumerate(left):
             try:
                 self._unlock(keys=[f"{self._prefix}plock:{token}"], args=[mine])
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-                with self._sessions_lock:  # still away: kept for the next call
+                with self._lock:  # still away: kept for the next call
                     self._left_locked.update(left[n:])
                 raise
 

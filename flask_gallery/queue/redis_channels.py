@@ -172,7 +172,8 @@ class RedisChannels:
     def _ours(self, page: str) -> t.Iterator[None]:
         """While this process appends to ``page`` (and delivers, for :meth:`publish`), the
         reader leaves the page's deliveries to it: its subscribers get its messages in the
-        publishing thread, before the call returns, even when their pub/sub echo comes first."""
+        publishing thread, before the call returns, in order with those other processes
+        published meanwhile."""
         with self._lock:
             self._appending[page] = self._appending.get(page, 0) + 1
         try:
@@ -195,7 +196,8 @@ class RedisChannels:
 
     def hand_over(self, posted: t.Sequence[bytes | str]) -> None:
         """Messages a script of this process posted (page, "<seq> <json>" pairs, as it returned
-        them): this process's subscribers get them now, their pub/sub echo is then ignored."""
+        them): this process's subscribers get them now (Redis publishes them only to other
+        processes)."""
         if self._down:  # Redis came back before the reader saw it: _back replays these
             return
         pages: dict[str, list[Message]] = {}
@@ -317,7 +319,7 @@ class RedisChannels:
                     with self._lock:
                         subs = list(self._subs.get(page, ()))
                         ours = page in self._appending
-                    # Most are this process's own messages, handed over already: not parsed.
+                    # Already had from a replay (a subscribe, a gap filled): not parsed.
                     seq = int(data[: data.index(b" ")])
                     if any(sub.last < seq for sub in subs):
                         message = _parse(data, timed=False)
