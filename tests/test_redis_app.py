@@ -19,7 +19,7 @@ from flask import Flask
 from flask_gallery import FlaskGallery
 from flask_gallery.queue.redis_client import RedisUnavailable
 
-from .apps.redis_site import create_app, headers, open_page, poll_until
+from .apps.redis_site import create_app, open_page, poll_until, select
 
 
 def _process(tmp_path: Path, url: str, **config: t.Any) -> Flask:
@@ -46,7 +46,7 @@ def test_a_page_of_one_process_is_clicked_on_another_and_read_on_the_first(
     cookie = reader.get_cookie("session")  # the same browser: its session cookie goes along
     assert cookie is not None
     clicker.set_cookie("session", cookie.value)
-    answer = clicker.post(f"/_gallery/p/{token}/g/select/2", headers=headers(token))
+    answer = select(clicker, token, 2)
     assert answer.status_code == 200, answer.text
     assert 'id="fg-g-preview"' in answer.text and 'alt="shade 2"' in answer.text  # drawn there
     # The second runs no handlers: the first claims the job; its result reaches any poll.
@@ -75,7 +75,7 @@ def test_unix_socket_and_tls_urls_work_as_a_tcp_one(tmp_path: Path, scheme: str)
     try:
         client = app.test_client()
         token = open_page(client)
-        answer = client.post(f"/_gallery/p/{token}/g/select/1", headers=headers(token))
+        answer = select(client, token, 1)
         assert answer.status_code == 200, answer.text
         poll_until(client, token, "picked 1 (shade 1)")
     finally:
@@ -115,7 +115,7 @@ def test_flask_gallery_worker_runs_the_handlers_of_web_processes_that_run_none(
     try:
         client = web.test_client()
         token = open_page(client)
-        answer = client.post(f"/_gallery/p/{token}/g/select/1", headers=headers(token))
+        answer = select(client, token, 1)
         assert answer.status_code == 200
         poll_until(client, token, f"picked 1 (shade 1) in process {worker.pid}")
     finally:
@@ -136,7 +136,7 @@ def test_a_worker_stopped_with_sigterm_lets_its_running_handler_finish(
     try:
         client = web.test_client()
         token = open_page(client)
-        answer = client.post(f"/_gallery/p/{token}/once/select/0", headers=headers(token))
+        answer = select(client, token, 0, "once")
         assert answer.status_code == 200
         poll_until(client, token, ">processing<")  # started on the worker
         worker.terminate()

@@ -17,7 +17,7 @@ from flask_gallery import FlaskGallery
 from flask_gallery.delivery import RECONNECTING
 from flask_gallery.redis_mode import RETRY_AFTER, UNAVAILABLE
 
-from .apps.redis_site import create_app, headers, open_page, poll_until
+from .apps.redis_site import create_app, open_page, poll_until, select
 from .clients import Page, receive_until
 from .redis_server import RedisServer
 from .servers import ServerProcess
@@ -42,15 +42,14 @@ def test_a_click_while_redis_is_down_is_refused_in_the_page_and_service_resumes(
     server, app = outage
     client = app.test_client()
     token = open_page(client)
-    click = f"/_gallery/p/{token}/g/select/1"
-    assert client.post(click, headers=headers(token)).status_code == 200
+    assert select(client, token, 1).status_code == 200
     server.stop()
-    refused = client.post(click, headers=headers(token))
+    refused = select(client, token, 1)
     assert refused.status_code == 503 and refused.headers["Retry-After"] == str(RETRY_AFTER)
     assert UNAVAILABLE in refused.text and 'role="alert"' in refused.text
     assert refused.headers["HX-Retarget"] == "#fg-g-alerts"  # shown in the gallery
     server.start()  # the append-only file brings the page and the queue back
-    again = client.post(f"/_gallery/p/{token}/g/select/2", headers=headers(token))
+    again = select(client, token, 2)
     assert again.status_code == 200, again.text
     poll_until(client, token, "picked 2 (shade 2)", 15.0)
 
@@ -162,6 +161,6 @@ def test_a_page_locked_too_long_is_refused_with_a_message_not_a_500(
     token = open_page(browser)
     prefix = app.extensions["flask_gallery"].redis.prefix
     client.Redis.from_url(server.url).set(f"{prefix}plock:{token}", "someone else", px=30_000)
-    refused = browser.post(f"/_gallery/p/{token}/g/select/1", headers=headers(token))
+    refused = select(browser, token, 1)
     assert refused.status_code == 503 and 'role="alert"' in refused.text
     assert UNAVAILABLE in refused.text and refused.headers["HX-Retarget"] == "#fg-g-alerts"

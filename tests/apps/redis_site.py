@@ -112,6 +112,11 @@ def headers(token: str) -> dict[str, str]:
     return {"X-Gallery-Page": token, "HX-Request": "true", "X-Gallery-Root": "fg-g"}
 
 
+def select(client: t.Any, token: str, index: int, gallery: str = "g") -> t.Any:
+    """Click item ``index`` of ``gallery`` on the page, as gallery.js's POST does; the answer."""
+    return client.post(f"/_gallery/p/{token}/{gallery}/select/{index}", headers=headers(token))
+
+
 def poll_until(client: t.Any, token: str, text: str, limit: float = 10.0) -> str:
     """The page's poll, until it answers with ``text`` (fails after ``limit`` s)."""
     deadline = time.monotonic() + limit
