@@ -304,7 +304,9 @@ def test_a_files_thumbnails_cost_at_most_two_decodes(tmp_path: pathlib.Path) -> 
     with MediaStore(tmp_path / "media", "s", background=True, encode_ahead=True) as store:
         store.postprocess([path])
         store.join()
-        assert store.decode_budget.granted == 2
+        # Two when the grid width is made first; one when the job for the other widths (which
+        # lists every width) wins the race between the pool's workers and makes them all.
+        assert 1 <= store.decode_budget.granted <= 2
     assert {"thumb-192.jpg", "thumb-384.jpg", "thumb-640.webp", "thumb-960.webp"} <= set(
         stored_files(tmp_path)
     )

@@ -75,7 +75,11 @@ def ready(server: ServerProcess, limit: float = 30.0) -> list[int]:
         pids = server.worker_pids()
     for pid in pids:
         with server.only(pid):
-            status, _, _ = fetch_bytes(f"{server.url}{STATIC}", timeout=limit)
+            try:
+                status, _, _ = fetch_bytes(f"{server.url}{STATIC}", timeout=limit)
+            except OSError as error:  # the server's log says why (a worker that did not boot)
+                log = log_of(server)
+                raise AssertionError(f"worker {pid} of {pids}: {error}\n{log}") from error
             assert status == 200
     return pids
 
