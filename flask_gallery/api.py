@@ -42,8 +42,9 @@ from .dispatch import describe
 from .events import Listenable, Listener
 from .media import MediaItem
 from .pages import same_origin
+from .queue.messages import TERMINAL, Message
 from .request import snapshot
-from .wire import API_PAGE, items_from_wire, loads
+from .wire import items_from_wire, loads
 
 _log = logging.getLogger(__name__)
 
@@ -222,16 +223,13 @@ def call(api_name: str) -> Response:
 def _run(state: AppState, listener: Listener, inputs: list[t.Any], data: t.Any) -> Response:
     """Submit the call on a channel of its own and answer when its run ends."""
     engine = state.engine()
-    page = API_PAGE + secrets.token_urlsafe(12)
-    ended: queue.Queue[dict[str, t.Any]] = queue.Queue()
-    unsubscribe = engine.subscribe(
-        page,
-        lambda m: (
-            ended.put(m) if m["type"] in ("done", "failed", "cancelled", "rejected") else None
-        ),
-    )
+    page = f"api-{secrets.token_urlsafe(12)}"  # the call's own channel
+    ended: queue.Queue[Message] = queue.Queue()
+    unsubscribe = engine.subscribe(page, lambda m: ended.put(m) if m["type"] in TERMINAL else None)
     try:
-        engine.submit(listener, page, inputs, data, snapshot(page), client=request.remote_addr)
+        engine.submit(
+            listener, page, inputs, data, snapshot(page), client=request.remote_addr, caller="api"
+        )
         try:
             message = ended.get(timeout=TIMEOUT)
         except queue.Empty:

@@ -29,6 +29,7 @@ from .media.retention import Sweeper
 from .notify import Error
 from .processes import Processes
 from .queue import EventEngine
+from .queue.backend import PostprocessHook, PreprocessHook
 from .request import run_context
 from .sockets import SocketRegistry
 from .state import MemoryPageStore, PageStore
@@ -75,8 +76,16 @@ class TooManyItems(ValueError):
 class AppState:
     """What the extension keeps for one app: its config snapshot, media store and values."""
 
-    def __init__(self, app: Flask, extension: FlaskGallery, config: dict[str, t.Any]) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        extension: FlaskGallery,
+        config: dict[str, t.Any],
+        hooks: tuple[PreprocessHook, PostprocessHook],
+    ) -> None:
         self.config = config
+        self._hooks = hooks
+        "What the engine runs around each handler: the page layer's input and output conversion."
         self.extension = extension
         "The FlaskGallery whose declarations this app serves."
         self._app = weakref.ref(app)
@@ -136,14 +145,12 @@ class AppState:
 
     def engine(self) -> EventEngine:
         """The app's event engine, started on first use so apps that never fire an event start
-        no threads. Every declared listener is registered with its hooks at that moment."""
+        no threads. Every declared listener is registered at that moment."""
         with self._lock:
             if self._engine is None:
                 app = self._app()
                 if app is None:
                     raise RuntimeError("The app this gallery state belongs to is gone.")
-                from .dispatch import install_hooks
-
                 engine = EventEngine(
                     backend=None if self.redis is None else self.redis.backend(),
                     default_concurrency_limit=self.config["GALLERY_DEFAULT_CONCURRENCY_LIMIT"],
@@ -154,10 +161,10 @@ class AppState:
                     max_threads=self.config["GALLERY_MAX_THREADS"],
                     debug=self._debug,
                     run_context=run_context(app),
+                    preprocess=self._hooks[0],
+                    postprocess=self._hooks[1],
                 )
                 for gallery in self.extension.galleries.values():
-                    for listener in gallery.listeners:
-                        install_hooks(listener)
                     engine.register(gallery)
                 self._engine = engine
             return self._engine

@@ -17,9 +17,7 @@ from markupsafe import Markup
 from .dispatch import alert, partial
 from .events import Listenable, Listener
 from .queue import EventEngine
-
-#: Messages that end a job: its overlays go.
-_TERMINAL = frozenset({"done", "failed", "cancelled", "rejected"})
+from .queue.messages import STATUS, TERMINAL, Message
 
 
 def _targets(listener: Listener, dom_id: t.Callable[[t.Any], str]) -> list[str]:
@@ -31,7 +29,7 @@ def _targets(listener: Listener, dom_id: t.Callable[[t.Any], str]) -> list[str]:
     ]
 
 
-def _status_text(msg: t.Mapping[str, t.Any]) -> str:
+def _status_text(msg: Message) -> str:
     kind = msg["type"]
     if kind == "estimation":
         text = f"queue: {msg.get('rank', 0) + 1}/{msg.get('queue_size', 1)}"
@@ -49,17 +47,18 @@ def _status_text(msg: t.Mapping[str, t.Any]) -> str:
     return f"processing | {eta:.1f}s" if isinstance(eta, (int, float)) else "processing"
 
 
-def _fraction(msg: t.Mapping[str, t.Any]) -> float | None:
+def _fraction(msg: Message) -> float | None:
     for unit in msg.get("progress") or []:
         value = unit.get("progress")
         if isinstance(value, (int, float)):
             return max(0.0, min(1.0, float(value)))
-        if unit.get("length"):
-            return max(0.0, min(1.0, float(unit.get("index", 0)) / float(unit["length"])))
+        length = unit.get("length")
+        if length:
+            return max(0.0, min(1.0, float(unit.get("index") or 0) / float(length)))
     return None
 
 
-def _overlay(job: str, n: int, mode: str, msg: t.Mapping[str, t.Any]) -> Markup:
+def _overlay(job: str, n: int, mode: str, msg: Message) -> Markup:
     fraction = _fraction(msg)
     bar = (
         Markup('<span class="fg-progress"><span style="width: {:.1f}%"></span></span>').format(
@@ -74,22 +73,19 @@ def _overlay(job: str, n: int, mode: str, msg: t.Mapping[str, t.Any]) -> Markup:
     ).format(mode=mode, job=job, n=n, text=_status_text(msg), bar=bar)
 
 
-_STATUS = frozenset({"estimation", "started", "progress"})
-
-
-def coalesce(messages: t.Sequence[t.Mapping[str, t.Any]]) -> list[t.Mapping[str, t.Any]]:
+def coalesce(messages: t.Sequence[Message]) -> list[Message]:
     """Messages that are swapped in together (a poll's answer) as one consistent update.
 
     htmx finds every ``<hx-partial>`` target of one swap before it swaps any, so an overlay
     drawn by one message cannot be removed by a later one of the same answer. Keep only the last
     status of a job still running and none of a job that ended; everything else stays, in order.
     """
-    ended = {m["job"] for m in messages if m["type"] in _TERMINAL}
-    last_status = {m["job"]: i for i, m in enumerate(messages) if m["type"] in _STATUS}
+    ended = {m["job"] for m in messages if m["type"] in TERMINAL}
+    last_status = {m["job"]: i for i, m in enumerate(messages) if m["type"] in STATUS}
     return [
         m
         for i, m in enumerate(messages)
-        if m["type"] not in _STATUS or (m["job"] not in ended and last_status[m["job"]] == i)
+        if m["type"] not in STATUS or (m["job"] not in ended and last_status[m["job"]] == i)
     ]
 
 
@@ -105,24 +101,24 @@ class StatusHold:
     def __init__(self, clock: t.Callable[[], float], grace: float = STATUS_GRACE) -> None:
         self._clock = clock
         self._grace = grace
-        self._held: dict[str, tuple[float, t.Mapping[str, t.Any]]] = {}
+        self._held: dict[str, tuple[float, Message]] = {}
         self._shown: set[str] = set()
 
-    def feed(self, messages: t.Iterable[t.Mapping[str, t.Any]]) -> list[t.Mapping[str, t.Any]]:
-        out: list[t.Mapping[str, t.Any]] = []
+    def feed(self, messages: t.Iterable[Message]) -> list[Message]:
+        out: list[Message] = []
         for message in messages:
             job = message.get("job", "")
-            if message["type"] in _STATUS and job not in self._shown:
+            if message["type"] in STATUS and job not in self._shown:
                 deadline = self._held.get(job, (self._clock() + self._grace, message))[0]
                 self._held[job] = (deadline, message)
                 continue
-            if message["type"] in _TERMINAL:
+            if message["type"] in TERMINAL:
                 self._held.pop(job, None)
                 self._shown.discard(job)
             out.append(message)
         return out + self.due()
 
-    def due(self) -> list[t.Mapping[str, t.Any]]:
+    def due(self) -> list[Message]:
         now = self._clock()
         ready = [job for job, (deadline, _) in self._held.items() if deadline <= now]
         self._shown.update(ready)
@@ -158,7 +154,7 @@ class Renderer:
         self._dom_id = dom_id
         self._galleries = galleries
 
-    def render(self, msg: t.Mapping[str, t.Any]) -> str:
+    def render(self, msg: Message) -> str:
         if msg["type"] == "link":
             return self._link(bool(msg.get("up")))
         try:
@@ -192,7 +188,7 @@ class Renderer:
         elif kind == "rejected" and msg.get("code") not in (None, "once"):
             reason = msg.get("reason") or "The request was refused."
             parts.append(partial(self._alerts(listener), "beforeend", alert("warning", reason)))
-        if kind in _TERMINAL and kind != "rejected" and listener.show_progress != "hidden":
+        if kind in TERMINAL and kind != "rejected" and listener.show_progress != "hidden":
             parts += self._clear(msg["job"], len(targets))  # a rejected job never had one
         return "".join(parts)
 
@@ -211,9 +207,7 @@ class Renderer:
     def _alerts(self, listener: Listener) -> str:
         return f"#{self._dom_id(listener.target)}-alerts"
 
-    def _status(
-        self, listener: Listener, targets: list[str], msg: t.Mapping[str, t.Any]
-    ) -> list[str]:
+    def _status(self, listener: Listener, targets: list[str], msg: Message) -> list[str]:
         """Replace the job's overlay on each output. Stateless (remove the old one, append the
         new): a poll or a reconnect that never saw the first message draws it right too."""
         parts: list[str] = []

@@ -24,7 +24,7 @@ from .media import MediaItem
 from .notify import Error
 from .request import Request, snapshot
 from .urls import urls
-from .wire import API_PAGE, items_from_wire, loads
+from .wire import items_from_wire, loads
 
 if t.TYPE_CHECKING:
     from .component import Gallery
@@ -199,7 +199,7 @@ def _apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
     if job.cancelled or not listener.outputs:
         return {"html": "", "data": []}
     state = app_state()
-    if job.page.startswith(API_PAGE):  # a JSON call: Gradio's wire form, no page to update
+    if job.caller == "api":  # Gradio's wire form, no page to update
         return {
             "data": [
                 _wire(state, target, output)
@@ -255,9 +255,3 @@ def _wire(state: AppState, target: t.Any, output: t.Any) -> t.Any:
     if isinstance(target, str):
         return None if output is None else str(output)
     return [describe(item) for item in state.convert(t.cast("Gallery", target), output)]
-
-
-def install_hooks(listener: Listener) -> None:
-    """Every listener converts its inputs and outputs the same way; set once per listener."""
-    listener.preprocess_hook = preprocess_inputs
-    listener.postprocess_hook = apply_outputs

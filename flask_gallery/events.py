@@ -26,7 +26,6 @@ from .request import Request
 if t.TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .queue.jobs import Job
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -51,10 +50,6 @@ InputItem = _Named | str
 OutputItem = _Named | str
 Inputs = InputItem | t.Sequence[InputItem] | None
 Outputs = OutputItem | t.Sequence[OutputItem] | None
-
-#: Set by the transport layer; run in the worker thread before the handler / after each result.
-PreprocessHook = t.Callable[[list[t.Any], "Job"], list[t.Any]]
-PostprocessHook = t.Callable[[t.Any, "Job"], t.Any]
 
 EVENTS: tuple[EventName, ...] = (
     "select",
@@ -238,9 +233,9 @@ class Listener:
     """One registered handler with its listener arguments: what ``cancels=`` accepts.
 
     Attributes keep the normalised values (``show_progress`` is always a string, ``inputs`` and
-    ``outputs`` always tuples, ``trigger_mode`` never ``None``). Resolving inputs and outputs to a
-    page's values is the transport layer's job; it may set :attr:`preprocess_hook` and
-    :attr:`postprocess_hook`, which the engine runs in the worker thread.
+    ``outputs`` always tuples, ``trigger_mode`` never ``None``). One Listener may serve several
+    apps: resolving its inputs and outputs to a page's values is each app's engine's job (its
+    ``preprocess``/``postprocess`` hooks), never state written onto the listener.
     """
 
     def __init__(
@@ -299,8 +294,6 @@ class Listener:
         #: engine reads ``"default"`` from its config.
         self.timeout = timeout
         self.spec: HandlerSpec | None = HandlerSpec(fn) if fn is not None else None
-        self.preprocess_hook: PreprocessHook | None = None
-        self.postprocess_hook: PostprocessHook | None = None
 
     @property
     def show_api(self) -> bool:

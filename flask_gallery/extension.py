@@ -21,7 +21,7 @@ from .api import ApiGuard
 from .app_state import AppState, app_state
 from .assets import asset_tags
 from .component import Gallery, GalleryValue
-from .dispatch import partial
+from .dispatch import apply_outputs, partial, preprocess_inputs
 from .media.retention import check_ttl
 from .page_handle import PageHandle, current_page_handle
 from .pages import current_page
@@ -189,7 +189,8 @@ class FlaskGallery:
             app.config.setdefault(key, default)
         config = {key: app.config[key] for key in DEFAULT_CONFIG}
         config["GALLERY_MEDIA_TTL"] = check_ttl(config["GALLERY_MEDIA_TTL"])
-        state = app.extensions["flask_gallery"] = AppState(app, self, config)
+        hooks = (preprocess_inputs, apply_outputs)
+        state = app.extensions["flask_gallery"] = AppState(app, self, config, hooks)
         state.processes.check_server()  # gunicorn loading the app: its --workers are known now
         if not state.processes.server_checked:
             app.before_request(_check_server)

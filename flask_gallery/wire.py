@@ -20,10 +20,6 @@ from .media import MediaItem
 if t.TYPE_CHECKING:
     from .app_state import AppState
 
-#: Channel names of API calls start with this: their results go back to the caller in the wire
-#: form, with no page to update.
-API_PAGE = "api:"
-
 
 def loads(raw: str | bytes) -> t.Any:
     """``json.loads`` for client input: ``ValueError`` for anything unreadable (bad syntax or

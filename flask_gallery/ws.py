@@ -51,6 +51,7 @@ from .app_state import AppState, app_state
 from .delivery import Renderer, StatusHold, coalesce
 from .dispatch import alert, alerts_target, partial
 from .pages import PageElsewhere, PageGone, check_request, owned_page, same_origin
+from .queue.messages import Message
 from .rate import TokenBucket
 from .request import Request, snapshot
 from .sockets import Slot, SocketRefused
@@ -136,7 +137,7 @@ def relay(ws: t.Any, page: str) -> None:
     slot: Slot = request.environ[_SLOT]
     engine = state.engine()
     renderer = _renderer(state, page_state)
-    outbox: queue.Queue[dict[str, t.Any]] = queue.Queue(_OUTBOX)
+    outbox: queue.Queue[Message] = queue.Queue(_OUTBOX)
     wake: threading.Event = ws.event
     # A click's answer and its result are two small frames in quick succession: with Nagle's
     # algorithm the second waits for the browser's delayed ACK of the first (40 ms).
@@ -144,7 +145,7 @@ def relay(ws: t.Any, page: str) -> None:
         ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     ws.max_message_size = _MAX_CLICK  # larger messages close the socket before they are read
 
-    def receive(message: dict[str, t.Any]) -> None:
+    def receive(message: Message) -> None:
         try:
             outbox.put_nowait(message)
         except queue.Full:  # the client stopped reading: drop the socket, it will reconnect

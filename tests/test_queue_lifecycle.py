@@ -146,10 +146,9 @@ def test_ticks_survive_a_reconnect_and_are_marked_periodic() -> None:
         flags.append(job.periodic)
         return values
 
-    with running_engine() as engine:
+    with running_engine(preprocess=pre) as engine:
         g = Comp()
-        listener = g.listen(None, ticked.set, every=0.01)
-        listener.preprocess_hook = pre
+        g.listen(None, ticked.set, every=0.01)
         engine.register(g)
         engine.connect_page("p")
         engine.connect_page("p")  # the new socket opens before the old one closes

@@ -91,7 +91,7 @@ def test_special_arguments_are_injected_and_inputs_fill_the_rest(engine: EventEn
     assert seen["progress"] is not handler.__defaults__[0]  # type: ignore[index]
 
 
-def test_hooks_run_in_the_worker_thread(engine: EventEngine) -> None:
+def test_hooks_run_in_the_worker_thread() -> None:
     where: list[str] = []
 
     def pre(values: list[t.Any], job: Job) -> list[t.Any]:
@@ -103,11 +103,10 @@ def test_hooks_run_in_the_worker_thread(engine: EventEngine) -> None:
         return {"html": str(value), "page": job.page}
 
     listener = Comp().select(lambda x: x + 1, inputs="x", outputs="#out")
-    listener.preprocess_hook = pre
-    listener.postprocess_hook = post
-    rec = Recorder(engine, "p")
-    job = engine.submit(listener, "p", [4]).job_id
-    assert rec.terminal(job)["value"] == {"html": "41", "page": "p"}
+    with running_engine(preprocess=pre, postprocess=post) as engine:
+        rec = Recorder(engine, "p")
+        job = engine.submit(listener, "p", [4]).job_id
+        assert rec.terminal(job)["value"] == {"html": "41", "page": "p"}
     assert len(where) == 2
     assert all(name.startswith(THREAD_PREFIX) for name in where)
 

@@ -13,9 +13,17 @@ import typing as t
 from dataclasses import dataclass
 
 from ..events import Listener
-from .channel import REPLAY_SIZE, Message, Replay, Subscriber
+from .channel import REPLAY_SIZE, Replay, Subscriber
 from .jobs import Job
+from .messages import Message
 from .runner import RunContext
+
+#: Run in the worker thread before the handler: the job's gathered inputs -> the handler's
+#: arguments (e.g. a gallery's items in the gallery's ``type``).
+PreprocessHook = t.Callable[[list[t.Any], Job], list[t.Any]]
+#: Run in the worker thread after each result (each yield of a generator): the handler's return
+#: value -> what the page's channel carries (e.g. the page's HTML updates).
+PostprocessHook = t.Callable[[t.Any, Job], t.Any]
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,9 @@ class EngineConfig:
     #: Send tracebacks of unexpected handler errors to the page (the app's debug mode).
     debug: bool = False
     run_context: RunContext | None = None
+    #: The app's conversions around every run (None: inputs and results pass as they are).
+    preprocess: PreprocessHook | None = None
+    postprocess: PostprocessHook | None = None
     #: Seconds between two progress messages of one job, and between two rounds of queue
     #: positions for one concurrency group.
     progress_interval: float = 0.1

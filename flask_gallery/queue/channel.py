@@ -21,15 +21,11 @@ import typing as t
 from collections import deque
 from dataclasses import dataclass
 
+from .messages import STATUS, TERMINAL, Message
+
 _log = logging.getLogger("flask_gallery.queue")
 
-Message = dict[str, t.Any]
 Subscriber = t.Callable[[Message], None]
-
-#: A job's status: superseded by its next status, and by its end.
-STATUS_TYPES = frozenset({"estimation", "started", "progress"})
-#: The one message that ends a job.
-TERMINAL_TYPES = frozenset({"done", "failed", "cancelled", "rejected"})
 #: Messages kept per page for a reconnect or a poll (statuses of running jobs not counted).
 REPLAY_SIZE = 64
 
@@ -98,10 +94,10 @@ class _Page:
 
     def record(self, now: float, message: Message) -> None:
         kind, job = message.get("type"), message.get("job")
-        if job is not None and kind in STATUS_TYPES:
+        if job is not None and kind in STATUS:
             self.status[job] = (now, message)
             return
-        if job is not None and kind in TERMINAL_TYPES:
+        if job is not None and kind in TERMINAL:
             self.status.pop(job, None)
         buffer = self.buffer
         if len(buffer) == buffer.maxlen:

@@ -9,8 +9,9 @@ import typing as t
 
 from ..progress import ProgressUnit
 from .backend import EngineConfig
-from .channel import Message, Replay, Subscriber
+from .channel import Replay, Subscriber
 from .jobs import Job, message
+from .messages import Message
 from .throttle import ProgressThrottle
 from .timers import Scheduler
 
@@ -46,7 +47,7 @@ class ChannelBackend(t.Generic[C]):
             self._send_progress, scheduler, interval=config.progress_interval, clock=config.clock
         )
 
-    def emit(self, job: Job, msg: dict[str, t.Any]) -> None:
+    def emit(self, job: Job, msg: Message) -> None:
         raise NotImplementedError
 
     def progress(self, job: Job, units: list[ProgressUnit] | None) -> None:

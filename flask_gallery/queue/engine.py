@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from ..events import Listenable, Listener, TriggerMode, is_seconds
 from ..request import Request
-from .backend import Backend, EngineConfig
-from .channel import REPLAY_SIZE, Message, Replay, Subscriber
-from .jobs import Job, message
+from .backend import Backend, EngineConfig, PostprocessHook, PreprocessHook
+from .channel import REPLAY_SIZE, Replay, Subscriber
+from .jobs import Caller, Job, message
+from .messages import Message
 from .periodic import Periodic
 from .runner import RunContext
 from .threads import THREAD_PREFIX, ThreadsBackend
@@ -62,6 +63,10 @@ class EventEngine:
     :param debug: include tracebacks of unexpected handler errors in ``failed`` messages.
     :param run_context: given the job, a context manager each run happens in;
         :func:`flask_gallery.request.run_context` makes it the app and request context.
+    :param preprocess: the app's conversion of a job's gathered inputs into the handler's
+        arguments, run in the worker thread (each app passes its own: listeners are shared).
+    :param postprocess: the app's conversion of each result into what the page's channel
+        carries, run in the worker thread.
     :param progress_interval: seconds between two progress messages of one job, and between two
         rounds of queue positions sent to one concurrency group's waiting submissions.
     :param replay_size: messages kept per page for reconnects and polls (results, notifications,
@@ -82,6 +87,8 @@ class EventEngine:
         max_threads: int = 40,
         debug: bool = False,
         run_context: RunContext | None = None,
+        preprocess: PreprocessHook | None = None,
+        postprocess: PostprocessHook | None = None,
         progress_interval: float = 0.1,
         replay_size: int = REPLAY_SIZE,
         replay_ttl: float = 60.0,
@@ -106,6 +113,8 @@ class EventEngine:
             max_threads=max_threads,
             debug=debug,
             run_context=run_context,
+            preprocess=preprocess,
+            postprocess=postprocess,
             progress_interval=progress_interval,
             replay_size=replay_size,
             replay_ttl=replay_ttl,
@@ -169,6 +178,7 @@ class EventEngine:
         periodic: bool = False,
         session: str | None = None,
         client: str | None = None,
+        caller: Caller = "page",
     ) -> Submission:
         """Submit one event of ``page`` to ``listener``; never blocks on the handler.
 
@@ -181,6 +191,7 @@ class EventEngine:
             are empty, for the ``preprocess_hook`` to read from the page's current state.
         :param session: the page's session, for ``max_queued_per_session``.
         :param client: who sent it (the remote address), for the fair share of a full queue.
+        :param caller: ``"api"`` for a JSON API call, whose results go back in the wire form.
         """
         if isinstance(listener, str):
             listener = self.listener(listener)
@@ -196,6 +207,7 @@ class EventEngine:
             periodic,
             session=session,
             client=client,
+            caller=caller,
         )
         if listener.cancels:
             self.backend.cancel(page, [target.id for target in listener.cancels], "cancelled")

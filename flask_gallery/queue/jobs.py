@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 
 from ..events import Listener, TriggerMode
 from ..request import Request
+from .messages import Message, MessageType, Terminal
 
 JobState = t.Literal["new", "deferred", "queued", "running", "finished"]
-Terminal = t.Literal["done", "failed", "cancelled", "rejected"]
+#: Who submitted a job: a page (its results update the page) or a JSON API call (its results go
+#: back to the caller in Gradio's wire form; its channel is the call's own).
+Caller = t.Literal["page", "api"]
 
 
 def unique_id() -> str:
@@ -59,6 +62,7 @@ class Job:
     session: str | None = None
     #: Who sent it (the remote address), for the queue's fair share between clients.
     client: str | None = None
+    caller: Caller = "page"
     id: str = field(default_factory=unique_id)
 
     # Owned by the backend from here on.
@@ -80,7 +84,8 @@ class Job:
         return self.trigger_mode or self.listener.trigger_mode
 
 
-def message(type: str, job: Job, **fields: t.Any) -> dict[str, t.Any]:
-    """A channel message about ``job``: JSON-safe apart from output values, which the transport
-    layer's ``postprocess_hook`` makes ready to send."""
-    return {"type": type, "job": job.id, "listener": job.listener.id, "page": job.page, **fields}
+def message(type: MessageType, job: Job, **fields: t.Any) -> Message:
+    """A channel message about ``job``: JSON-safe apart from output values, which the app's
+    postprocess hook makes ready to send."""
+    made = {"type": type, "job": job.id, "listener": job.listener.id, "page": job.page, **fields}
+    return t.cast(Message, made)

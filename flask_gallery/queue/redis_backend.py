@@ -40,6 +40,7 @@ from .aio import Interrupt, close_thread_loop
 from .backend import EngineConfig
 from .channel_backend import ChannelBackend
 from .jobs import Job, message, unique_id
+from .messages import Message
 from .redis_channels import CURSOR_TTL_MS, RedisChannels
 from .redis_client import script
 from .redis_jobs import decode, encode
@@ -131,7 +132,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
             )
         }
         self._worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._runner = Runner(self, run_context=config.run_context, debug=config.debug)
+        self._runner = Runner(self, config)
         self._listeners: dict[str, Listener] = {}
         #: Jobs submitted here and not ended: run here, they are the very objects submitted.
         self._local: dict[str, Job] = {}
@@ -560,7 +561,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
 
     # -- messages from running handlers -----------------------------------------------------
 
-    def emit(self, job: Job, msg: dict[str, t.Any]) -> None:
+    def emit(self, job: Job, msg: Message) -> None:
         if job.terminal is None:
             self._post("emit", job.id, msg["type"], json.dumps(msg, separators=(",", ":")))
 

@@ -29,9 +29,10 @@ import threading
 import time
 import typing as t
 
-from .channel import REPLAY_SIZE, STATUS_TYPES, TERMINAL_TYPES, Message, Replay, Subscriber
+from .channel import REPLAY_SIZE, Replay, Subscriber
 from .channel import Subscription as _Delivery
 from .jobs import unique_id
+from .messages import STATUS, TERMINAL, Message
 from .redis_client import script
 
 if t.TYPE_CHECKING:
@@ -143,7 +144,7 @@ class RedisChannels:
         """Record and publish ``message`` (adding its ``seq``); this process's subscribers get
         it at :meth:`deliver`."""
         kind, job = message.get("type"), message.get("job")
-        role = "status" if kind in STATUS_TYPES else "terminal" if kind in TERMINAL_TYPES else ""
+        role = "status" if kind in STATUS else "terminal" if kind in TERMINAL else ""
         body = json.dumps(message, separators=(",", ":"))
         with self._ours(page):
             seq = self._append(
@@ -361,7 +362,7 @@ class RedisChannels:
         with self._lock:
             subs = [sub for subs in self._subs.values() for sub in subs]
         for sub in subs:
-            sub.delivery.add(dict(message))
+            sub.delivery.add(message.copy())
             sub.delivery.drain()
 
     def _renew_listening(self) -> None:

@@ -14,6 +14,8 @@ import threading
 import typing as t
 import urllib.parse
 
+from .messages import lua_tables
+
 if t.TYPE_CHECKING:
     import redis
     from redis.commands.core import Script
@@ -113,6 +115,7 @@ def script(client: redis.Redis, name: str, *libraries: str) -> Script:
     """The Lua script ``lua/<name>.lua`` after the ``lua/lib_<library>.lua`` files it uses
     (EVAL has no imports), registered on ``client`` (loaded on first call)."""
     folder = importlib.resources.files(__package__) / "lua"
-    parts = [(folder / f"lib_{lib}.lua").read_text() for lib in libraries]
+    parts = [lua_tables()]
+    parts += [(folder / f"lib_{lib}.lua").read_text() for lib in libraries]
     parts.append((folder / f"{name}.lua").read_text())
     return client.register_script("\n".join(parts))

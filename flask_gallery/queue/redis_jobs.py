@@ -45,6 +45,7 @@ def encode(job: Job) -> str:
         "periodic": job.periodic,
         "session": job.session,
         "client": job.client,
+        "caller": job.caller,
     }
     try:
         return json.dumps(payload, default=_default, separators=(",", ":"))
@@ -70,5 +71,6 @@ def decode(job_id: str, listener: Listener, page: str, data: str) -> Job:
         payload["periodic"],
         session=payload["session"],
         client=payload["client"],
+        caller=payload.get("caller", "page"),
         id=job_id,
     )

@@ -20,6 +20,10 @@ from ..notify import Error, Notification, notifier
 from ..progress import Progress, ProgressUnit, tracking_tqdm
 from .aio import Interrupt, thread_loop
 from .jobs import Job, message
+from .messages import Message
+
+if t.TYPE_CHECKING:
+    from .backend import EngineConfig
 
 _log = logging.getLogger("flask_gallery.queue")
 
@@ -30,7 +34,7 @@ RunContext = t.Callable[[Job], t.ContextManager[t.Any]]
 class Sink(t.Protocol):
     """Where a run sends what is not its outcome."""
 
-    def emit(self, job: Job, msg: dict[str, t.Any]) -> None:
+    def emit(self, job: Job, msg: Message) -> None:
         """Send a message about a job unless the job has already ended."""
 
     def progress(self, job: Job, units: list[ProgressUnit] | None) -> None:
@@ -44,10 +48,12 @@ class Outcome:
 
 
 class Runner:
-    def __init__(self, sink: Sink, *, run_context: RunContext | None = None, debug: bool = False):
+    def __init__(self, sink: Sink, config: EngineConfig) -> None:
         self._sink = sink
-        self._run_context = run_context
-        self._debug = debug
+        self._run_context = config.run_context
+        self._debug = config.debug
+        self._pre = config.preprocess
+        self._post = config.postprocess
 
     def run(self, jobs: list[Job], interrupt: Interrupt | None = None) -> list[Outcome]:
         """Run ``jobs`` (several only for a batch listener) and return one outcome per job.
@@ -156,12 +162,10 @@ class Runner:
         return outcomes
 
     def _preprocess(self, job: Job) -> list[t.Any]:
-        hook = job.listener.preprocess_hook
-        return list(job.inputs) if hook is None else hook(list(job.inputs), job)
+        return list(job.inputs) if self._pre is None else self._pre(list(job.inputs), job)
 
     def _postprocess(self, job: Job, value: t.Any) -> t.Any:
-        hook = job.listener.postprocess_hook
-        return value if hook is None else hook(value, job)
+        return value if self._post is None else self._post(value, job)
 
     def _progress(self, jobs: list[Job], units: list[ProgressUnit] | None) -> None:
         for job in jobs:

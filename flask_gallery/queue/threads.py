@@ -34,10 +34,11 @@ from collections import deque
 from ..events import Listener
 from .aio import Interrupt, close_thread_loop
 from .backend import EngineConfig
-from .channel import Message, PageChannels
+from .channel import PageChannels
 from .channel_backend import ChannelBackend
 from .estimate import RunTimes, estimations
-from .jobs import Job, Terminal, message
+from .jobs import Job, message
+from .messages import Message, Terminal
 from .quotas import Quotas
 from .runner import Outcome, Runner
 from .timers import Scheduler, TimerHandle
@@ -140,7 +141,7 @@ class ThreadsBackend(ChannelBackend[PageChannels]):
         self._channels = PageChannels(
             replay_size=config.replay_size, replay_ttl=config.replay_ttl, clock=config.clock
         )
-        self._runner = Runner(self, run_context=config.run_context, debug=config.debug)
+        self._runner = Runner(self, config)
         self._groups: dict[str, _Group] = {}
         self._group_of: dict[str, _Group] = {}
         self._ready: set[_Group] = set()
@@ -649,7 +650,7 @@ class ThreadsBackend(ChannelBackend[PageChannels]):
 
     # Sink, for the runner: messages sent from the handler's thread while it runs.
 
-    def emit(self, job: Job, msg: dict[str, t.Any]) -> None:
+    def emit(self, job: Job, msg: Message) -> None:
         with job.lock:
             if job.terminal is not None:
                 return

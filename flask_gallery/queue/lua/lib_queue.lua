@@ -28,8 +28,7 @@ local IMMEDIATE = '__immediate__'
 local JOB_TTL = 3600 -- seconds a finished job's record stays (late messages are checked on it)
 local RUN_TIMES = 20
 
-local STATUS = { estimation = true, started = true, progress = true }
-local TERMINAL = { done = true, failed = true, cancelled = true, rejected = true }
+-- STATUS and TERMINAL (sets of message types) come first in every script: messages.lua_tables.
 
 local function jk(id) return P .. 'j:' .. id end
 -- A job's fields that never change once submitted are read from Redis once per script call.
