@@ -31,6 +31,7 @@ from _light_client import (
     HttpConnection,
     Page,
     WebSocket,
+    click_frame,
     open_connection,
     read_page,
     read_response,
@@ -283,10 +284,10 @@ async def _flood_socket(a: Attack) -> None:
     if page is None or ws is None:
         return
     reader = asyncio.create_task(a.drain(ws, a.count_answers))
-    root, actions = page.galleries["pics"]
+    root, _ = page.galleries["pics"]
     for _ in range(FLOOD_BURSTS):
         for n in range(FLOOD_BURST):
-            ws.send(json.dumps({"action": f"{actions}/select/{n % 3}", "root": root}))
+            ws.send(click_frame("pics", root, "select", n % 3))
         a.tally.add("click frames", FLOOD_BURST)
         if reader.done() or await a.pause(2.0):
             break
@@ -451,17 +452,14 @@ async def malformed_json(a: Attack) -> None:
 
 
 def _frames(page: Page) -> list[str | bytes]:
-    root, actions = page.galleries["pics"]
+    root, _ = page.galleries["pics"]
     return [
         NESTED,
         '{"action": ' + NESTED + "}",
-        json.dumps({"action": f"{actions}/select/0", "root": root})[:-1]
-        + ', "values": '
-        + NESTED
-        + "}",
+        click_frame("pics", root, "select", 0)[:-1] + ', "values": ' + NESTED + "}",
         "{",
         '{"action": 5}',
-        json.dumps({"action": f"{actions}/select/x", "root": root}),
+        click_frame("pics", root, "select", 0).replace('"0"', '"x"'),
         b"\xff\xfe",
     ]
 

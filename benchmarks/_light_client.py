@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import re
 import struct
@@ -64,6 +65,15 @@ def read_page(html: str) -> Page | None:
         poll.group(1) if poll else None,
         {name: (root, actions) for root, name, actions in _GALLERY.findall(html)},
     )
+
+
+def click_frame(gallery: str, root: str, action: str = "select", index: int | None = None) -> str:
+    """A click as gallery.js sends it over the page's socket: the action and the gallery by
+    name, the item's index for the actions whose route takes one."""
+    frame: dict[str, t.Any] = {"action": action, "gallery": gallery, "root": root}
+    if index is not None:
+        frame["index"] = str(index)
+    return json.dumps(frame)
 
 
 class Response(t.NamedTuple):

@@ -24,7 +24,14 @@ import typing as t
 from html import unescape
 from pathlib import Path
 
-from _light_client import HandshakeRefused, HttpConnection, Page, WebSocket, read_page
+from _light_client import (
+    HandshakeRefused,
+    HttpConnection,
+    Page,
+    WebSocket,
+    click_frame,
+    read_page,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -302,7 +309,7 @@ class User:
         self._drain()
         start = time.perf_counter()
         if self.ws is not None:
-            self.ws.send(json.dumps({"action": url, "root": root}))
+            self.ws.send(click_frame("pics", root, "select", self.index))
             what = "socket click"
         else:
             response = await self.http.request("POST", url, self.headers("pics"))

@@ -93,7 +93,7 @@ def uploads(tmp: pathlib.Path) -> None:
 
 def paths(tmp: pathlib.Path) -> None:
     from flask_gallery import FlaskGallery
-    from flask_gallery.app_state import app_state
+    from flask_gallery.web.app_state import app_state
 
     files = []
     for i in range(200):

@@ -5,8 +5,7 @@ This module only re-exports the public names; each lives in the module named aft
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .component import Gallery, GalleryUpdate
 from .events import EventData, Listener, SelectData
 from .extension import FlaskGallery

@@ -16,8 +16,8 @@ import time
 import click
 from flask.cli import AppGroup
 
-from .app_state import app_state
 from .media.retention import SweepReport, sweep
+from .web.app_state import app_state
 
 gallery = AppGroup("gallery", help="The gallery media store (flask_gallery).")
 

@@ -10,12 +10,7 @@ import re
 import typing as t
 
 from .events import Listenable
-from .interactions import Fired, clamp_selection, set_value
 from .props import GalleryProps, resolve_props
-
-if t.TYPE_CHECKING:
-    from .media import MediaItem
-    from .state import GalleryState
 
 
 class _Keep:
@@ -23,7 +18,8 @@ class _Keep:
         return "<keep the value>"
 
 
-_KEEP: t.Any = _Keep()
+#: What ``gallery.update(...)`` without a value means: the gallery keeps its value.
+KEEP: t.Any = _Keep()
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -81,7 +77,7 @@ class Gallery(Listenable):
                 None, value, outputs=self, every=self.props.every, show_progress="hidden"
             )
 
-    def update(self, value: t.Any = _KEEP, **props: t.Any) -> GalleryUpdate:
+    def update(self, value: t.Any = KEEP, **props: t.Any) -> GalleryUpdate:
         """What a handler returns to change this gallery's properties, as Gradio's ``gr.update``
         or ``gr.Gallery(selected_index=...)``: ``return gallery.update(selected_index=None)``.
 
@@ -103,26 +99,3 @@ class GalleryUpdate:
         self.gallery = gallery
         self.value = value
         self.props = props
-
-    def apply(
-        self,
-        state: GalleryState,
-        convert: t.Callable[[Gallery, t.Any], list[MediaItem]],
-    ) -> Fired:
-        fired: Fired = []
-        if self.value is not _KEEP:
-            fired = set_value(state, convert(self.gallery, self.value))
-        props = dict(self.props)
-        if "selected_index" in props:
-            index = props.pop("selected_index")
-            valid = index is not None and 0 <= index < len(state.items)
-            allow = props.get(
-                "allow_preview",
-                state.overrides.get("allow_preview", self.gallery.props.allow_preview),
-            )
-            state.selected = index if valid else None
-            state.preview_open = valid and bool(allow)
-        state.overrides.update(props)
-        clamp_selection(state)
-        state.version += 1
-        return fired

@@ -105,6 +105,15 @@ def fetch_bytes(
             return error.code, error.read(), error.headers
 
 
+def click_frame(route: str, gallery: str = "pics", **values: str) -> str:
+    """The socket frame gallery.js sends for the click whose HTTP route ends in ``route``."""
+    action, _, index = route.partition("/")
+    frame: dict[str, t.Any] = {"action": action, "gallery": gallery, "values": values}
+    if index:
+        frame["index"] = index
+    return json.dumps({**frame, "root": f"fg-{gallery}"})
+
+
 class Page:
     """One rendered page (``GET path``): its token and its session cookie. ``cookie`` reuses a
     session, as a browser's second tab does; ``source`` is the local address every HTTP request
@@ -163,10 +172,10 @@ class Page:
         response = self.post(gallery, f"select/{index}")
         assert response.status == 200, response
 
-    def click(self, ws: Client, action: str, gallery: str = "pics", **values: str) -> None:
-        """A click as gallery.js sends it over the open socket."""
-        url = f"/_gallery/p/{self.token}/{gallery}/{action}"
-        ws.send(json.dumps({"action": url, "values": values, "root": f"fg-{gallery}"}))
+    def click(self, ws: Client, route: str, gallery: str = "pics", **values: str) -> None:
+        """A click as gallery.js sends it over the open socket: ``route`` is the tail of the
+        action's HTTP route (``"select/2"``, ``"close"``), split into action and index."""
+        ws.send(click_frame(route, gallery, **values))
 
     def upload(
         self,

@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup, Tag
 from flask import Flask, render_template_string
 
 from flask_gallery import FlaskGallery
-from flask_gallery.app_state import shutdown_all
+from flask_gallery.web.app_state import shutdown_all
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from flask_gallery import FlaskGallery, __version__
-from flask_gallery.assets import HTMX_VERSION
+from flask_gallery.web.assets import HTMX_VERSION
 
 from .conftest import Renderer
 

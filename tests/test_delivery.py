@@ -7,8 +7,8 @@ import typing as t
 import pytest
 
 from flask_gallery import Gallery
-from flask_gallery.delivery import Renderer
 from flask_gallery.queue import EventEngine
+from flask_gallery.web.delivery import Renderer
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_scroll_to_output_marks_the_first_output(engine: EventEngine) -> None:
 
 
 def test_a_polls_messages_are_coalesced_per_job() -> None:
-    from flask_gallery.delivery import coalesce
+    from flask_gallery.web.delivery import coalesce
 
     messages = [
         {"type": "estimation", "job": "a"},
@@ -107,7 +107,7 @@ def test_a_polls_messages_are_coalesced_per_job() -> None:
 
 
 def test_a_quick_job_shows_no_status_and_a_slow_one_shows_its_latest() -> None:
-    from flask_gallery.delivery import StatusHold
+    from flask_gallery.web.delivery import StatusHold
 
     now = [0.0]
     hold = StatusHold(lambda: now[0], grace=0.05)

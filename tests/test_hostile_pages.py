@@ -29,8 +29,8 @@ import pytest
 from simple_websocket import Client, ConnectionError
 from wsproto.frame_protocol import CloseReason
 
-from flask_gallery.capacity import UNBOUNDED_SERVER_SOCKETS, below
-from flask_gallery.sockets import EVICTED
+from flask_gallery.web.capacity import UNBOUNDED_SERVER_SOCKETS, below
+from flask_gallery.web.sockets import EVICTED
 
 from .clients import Page, receive_until, request
 from .servers import Kind, ServerProcess, raise_open_files

@@ -431,7 +431,7 @@ def test_an_upload_that_waits_too_long_is_refused_as_busy(tmp_path: pathlib.Path
 def test_a_busy_thumbnail_is_a_503_with_retry_after(
     app: t.Any, galleries: t.Any, client: t.Any, tmp_path: pathlib.Path
 ) -> None:
-    from flask_gallery.app_state import AppState
+    from flask_gallery.web.app_state import AppState
 
     from .conftest import fetch
 

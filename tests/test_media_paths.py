@@ -92,10 +92,13 @@ def test_postprocess_refuses_the_item_and_keeps_the_name_as_given(
 
 
 def app_with(tmp_path: pathlib.Path, **config: t.Any) -> Flask:
+    return app_and_galleries(tmp_path, **config)[0]
+
+
+def app_and_galleries(tmp_path: pathlib.Path, **config: t.Any) -> tuple[Flask, FlaskGallery]:
     app = Flask("paths_test", instance_path=str(tmp_path / "instance"))
     app.config.update(SECRET_KEY="s", **config)
-    FlaskGallery(app)
-    return app
+    return app, FlaskGallery(app)
 
 
 def test_the_app_allows_its_folders_and_the_setting(
@@ -120,8 +123,7 @@ def test_path_settings_must_be_lists_of_paths(tmp_path: pathlib.Path, value: obj
 
 
 def test_a_declared_value_outside_the_app_is_refused_at_render(tmp_path: pathlib.Path) -> None:
-    app = app_with(tmp_path)
-    galleries = app.extensions["flask_gallery"].extension
+    app, galleries = app_and_galleries(tmp_path)
     galleries.gallery("g", ["/etc/passwd"])
     with app.test_request_context("/"), pytest.raises(Error) as refused:
         render_template_string("{{ gallery('g') }}")

@@ -23,9 +23,9 @@ from flask import Flask, render_template_string
 from PIL import Image
 
 from flask_gallery import FlaskGallery, SelectData
-from flask_gallery.app_state import AppState
 from flask_gallery.media import MediaItem, MediaStore, retention
 from flask_gallery.media.retention import check_ttl, sweep
+from flask_gallery.web.app_state import AppState
 
 from .clients import Page, request
 from .conftest import fetch

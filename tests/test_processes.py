@@ -15,9 +15,9 @@ from bs4 import BeautifulSoup
 from flask import Flask
 
 from flask_gallery import FlaskGallery
-from flask_gallery.pages import PageElsewhere, PageGone
-from flask_gallery.processes import LOG_EVERY, Processes
-from flask_gallery.state import TAG_LENGTH, new_token, process_tag
+from flask_gallery.page.state import TAG_LENGTH, new_token, process_tag
+from flask_gallery.web.processes import LOG_EVERY, Processes
+from flask_gallery.web.tokens import PageElsewhere, PageGone
 
 from .test_pages_http import Page, pixels, with_pages
 

@@ -24,8 +24,8 @@ import pytest
 from bs4 import BeautifulSoup
 from simple_websocket import ConnectionClosed
 
-from flask_gallery.pages import PageElsewhere, PageGone
-from flask_gallery.state import TAG_LENGTH
+from flask_gallery.page.state import TAG_LENGTH
+from flask_gallery.web.tokens import PageElsewhere, PageGone
 
 from .clients import Page, fetch_bytes, request
 from .servers import ServerProcess

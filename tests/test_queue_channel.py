@@ -171,7 +171,7 @@ def test_statuses_take_no_place_in_the_bound(make: Make) -> None:
 def test_replay_after_any_cursor_draws_what_the_live_stream_draws(make: Make) -> None:
     """What a page gets from a poll or a reconnect (the replay after its cursor, coalesced) is
     what the live stream after that cursor coalesces to."""
-    from flask_gallery.delivery import coalesce
+    from flask_gallery.web.delivery import coalesce
 
     channels = make()
     live: list[dict[str, t.Any]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flask_gallery.rate import TokenBucket
+from flask_gallery.web.rate import TokenBucket
 
 
 class Clock:

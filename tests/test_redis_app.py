@@ -33,7 +33,7 @@ def two(tmp_path: Path, redis_url: str) -> t.Iterator[tuple[Flask, Flask]]:
     second = _process(tmp_path, redis_url, GALLERY_RUN_HANDLERS=False)
     yield first, second
     for app in (first, second):
-        FlaskGallery.shutdown(app.extensions["flask_gallery"].extension, app)
+        app.extensions["flask_gallery"].shutdown()
 
 
 def test_a_page_of_one_process_is_clicked_on_another_and_read_on_the_first(
@@ -79,7 +79,7 @@ def test_unix_socket_and_tls_urls_work_as_a_tcp_one(tmp_path: Path, scheme: str)
         assert answer.status_code == 200, answer.text
         poll_until(client, token, "picked 1 (shade 1)")
     finally:
-        FlaskGallery.shutdown(app.extensions["flask_gallery"].extension, app)
+        app.extensions["flask_gallery"].shutdown()
         server.stop()
 
 
@@ -121,7 +121,7 @@ def test_flask_gallery_worker_runs_the_handlers_of_web_processes_that_run_none(
     finally:
         worker.terminate()  # SIGTERM: it stops cleanly
         output = worker.communicate(timeout=20)[0]
-        FlaskGallery.shutdown(web.extensions["flask_gallery"].extension, web)
+        web.extensions["flask_gallery"].shutdown()
     assert worker.returncode == 0, output
     assert "flask_gallery worker: stopping" in output
 
@@ -144,7 +144,7 @@ def test_a_worker_stopped_with_sigterm_lets_its_running_handler_finish(
         output = worker.communicate(timeout=20)[0]
     finally:
         worker.kill()
-        FlaskGallery.shutdown(web.extensions["flask_gallery"].extension, web)
+        web.extensions["flask_gallery"].shutdown()
     assert worker.returncode == 0, output
     assert "1 running handler(s) may finish within 30 s" in output
 

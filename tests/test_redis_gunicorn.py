@@ -22,7 +22,7 @@ import redis
 
 from flask_gallery.queue.redis_backend import LAPSED
 from flask_gallery.queue.redis_client import GREEN_CONNECTIONS
-from flask_gallery.redis_mode import UNAVAILABLE
+from flask_gallery.web.redis_mode import UNAVAILABLE
 
 from .clients import Page, receive_until
 from .redis_server import RedisServer

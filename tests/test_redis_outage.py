@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from flask_gallery import FlaskGallery
-from flask_gallery.delivery import RECONNECTING
-from flask_gallery.redis_mode import RETRY_AFTER, UNAVAILABLE
+from flask_gallery.web.delivery import RECONNECTING
+from flask_gallery.web.redis_mode import RETRY_AFTER, UNAVAILABLE
 
 from .apps.redis_site import create_app, open_page, poll_until, select
 from .clients import Page, receive_until
@@ -32,7 +31,7 @@ def outage(tmp_path: Path) -> t.Iterator[tuple[RedisServer, Flask]]:
     server = RedisServer(tmp_path / "redis", persistent=True)
     app = create_app(server.url, str(tmp_path / "media"))
     yield server, app
-    FlaskGallery.shutdown(app.extensions["flask_gallery"].extension, app)
+    app.extensions["flask_gallery"].shutdown()
     server.stop()
 
 
@@ -89,8 +88,8 @@ def test_a_page_edited_when_redis_went_away_is_not_left_locked(tmp_path: Path) -
     the next call rather than blocking the page for its 30 s lifetime."""
     import redis as client
 
+    from flask_gallery.page.redis_store import LOCK_WAIT, RedisPageStore
     from flask_gallery.queue.redis_client import connect
-    from flask_gallery.redis_pages import LOCK_WAIT, RedisPageStore
 
     server = RedisServer(tmp_path / "redis", persistent=True)
     try:
@@ -117,8 +116,8 @@ def test_a_lock_whose_reply_was_lost_is_given_back_even_after_more_failed_clicks
     the last one asked for, instead of waiting the first out."""
     import redis as client
 
+    from flask_gallery.page.redis_store import LOCK_WAIT, RedisPageStore
     from flask_gallery.queue.redis_client import connect
-    from flask_gallery.redis_pages import LOCK_WAIT, RedisPageStore
 
     server = RedisServer(tmp_path / "redis", persistent=True)
     try:
@@ -153,7 +152,7 @@ def test_a_page_locked_too_long_is_refused_with_a_message_not_a_500(
     click is refused in the gallery (503, try again), not answered with a server error."""
     import redis as client
 
-    from flask_gallery import redis_pages
+    from flask_gallery.page import redis_store as redis_pages
 
     server, app = outage
     monkeypatch.setattr(redis_pages, "LOCK_WAIT", 0.3)

@@ -8,8 +8,8 @@ import typing as t
 
 import pytest
 
-from flask_gallery.capacity import UNBOUNDED_SERVER_SOCKETS, below, server_socket_capacity
-from flask_gallery.sockets import EVICTED, SocketRefused, SocketRegistry
+from flask_gallery.web.capacity import UNBOUNDED_SERVER_SOCKETS, below, server_socket_capacity
+from flask_gallery.web.sockets import EVICTED, SocketRefused, SocketRegistry
 
 
 def registry(max_sockets: int | None = 100, max_per_session: int = 8) -> SocketRegistry:

@@ -13,7 +13,7 @@ import warnings
 import pytest
 
 from flask_gallery.media import MediaItem
-from flask_gallery.state import (
+from flask_gallery.page.state import (
     TAG_LENGTH,
     GalleryState,
     MemoryPageStore,
@@ -44,8 +44,8 @@ def make_store(**options: t.Any) -> t.Any:
     url = KIND["redis_url"]
     if url is None:
         return MemoryPageStore(**options)
+    from flask_gallery.page.redis_store import RedisPageStore
     from flask_gallery.queue.redis_client import connect
-    from flask_gallery.redis_pages import RedisPageStore
 
     return RedisPageStore(connect(url), "test:", **options)
 

@@ -211,8 +211,8 @@ def test_download_sets_are_bounded_by_their_items(
 ) -> None:
     """Names make sets bigger: the table is bounded by items in all sets, not only sets, and
     a forgotten set is a 404, never another set."""
-    from flask_gallery import app_state
     from flask_gallery.media import MediaItem
+    from flask_gallery.web import app_state
 
     monkeypatch.setattr(app_state, "DOWNLOAD_ITEMS", 10)
     state = app.extensions["flask_gallery"]

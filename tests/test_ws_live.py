@@ -25,7 +25,7 @@ from simple_websocket import Client, ConnectionError
 from flask_gallery import SelectData
 
 from .browser.conftest import gallery_app
-from .clients import Page, receive_until
+from .clients import Page, click_frame, receive_until
 from .live import LiveServer
 
 CAPTIONS = ("red", "green", "blue")
@@ -226,10 +226,11 @@ def test_a_click_over_the_socket_is_answered_before_its_result(server: LiveServe
         # A click on an item that does not exist (forged, or the gallery changed).
         ("select/99", "out of range"),
         # Uploads carry files: only an HTTP request takes them.
-        ("upload", "only the gallery&#39;s clicks"),
-        # Another page's URL on this page's socket.
-        ("other page", "only the gallery&#39;s clicks on its own page"),
-        ("/_gallery/media/abc", "only the gallery&#39;s clicks"),
+        ("upload", "goes by HTTP"),
+        # A gallery that is not declared, an action that does not exist. (A frame cannot name
+        # another page: the socket's page is the only one its frames act on.)
+        ("select/0 nope", "Unknown gallery"),
+        ("/_gallery/media/abc", "names its action"),
         # Not a click as the page's script sends it: nothing to show it in, no answer.
         ("not json", None),
         (json.dumps(["select/0"]), None),
@@ -238,15 +239,13 @@ def test_a_click_over_the_socket_is_answered_before_its_result(server: LiveServe
 def test_a_bad_click_over_the_socket_is_refused_and_the_socket_serves_on(
     server: LiveServer, message: str, why: str | None
 ) -> None:
-    page, other = Page(server), Page(server)
-    url = f"/_gallery/p/{page.token}/pics"
-    if message == "other page":
-        url = f"/_gallery/p/{other.token}/pics"
-        message = "select/0"
-    if message in ("select/99", "upload", "select/0"):
-        message = json.dumps({"action": f"{url}/{message}", "root": "fg-pics"})
+    page = Page(server)
+    if message in ("select/99", "upload"):
+        message = click_frame(message)
+    elif message == "select/0 nope":
+        message = click_frame("select/0").replace('"gallery": "pics"', '"gallery": "nope"')
     elif message.startswith("/"):
-        message = json.dumps({"action": message, "root": "fg-pics"})
+        message = json.dumps({"action": message, "gallery": "pics", "root": "fg-pics"})
     ws = page.socket()
     try:
         ws.send(message)
@@ -265,15 +264,15 @@ def test_a_click_that_fails_on_the_server_is_reported_and_the_socket_serves_on(
 ) -> None:
     """A bug while acting on a click (a fault no request can cause, so it is patched in) is
     logged and shown in the gallery; the page's socket keeps serving."""
-    from flask_gallery import actions
+    from flask_gallery.web import actions
 
-    def broken(**kwargs: t.Any) -> t.NoReturn:
+    def broken(click: t.Any) -> t.NoReturn:
         raise RuntimeError("a bug")
 
     page = Page(server)
     ws = page.socket()
     try:
-        monkeypatch.setitem(actions.BY_ENDPOINT, "close", broken)
+        monkeypatch.setitem(actions.ACTIONS, "close", actions.Action(broken, "/close"))
         page.click(ws, "close")
         assert 'role="alert"' in receive_until(ws, "could not act on this click")
         page.click(ws, "select/0")
@@ -298,7 +297,7 @@ def test_a_client_that_stops_answering_pings_gives_its_place_back(
     the server writes to it: the page's socket pings its client, and one that has not answered
     by the next ping is let go, with the thread and the place it held. (The interval is
     shortened from its 25 s.)"""
-    from flask_gallery import ws as page_socket
+    from flask_gallery.web import socket as page_socket
 
     monkeypatch.setattr(page_socket, "_PING", 0.2)
     monkeypatch.setattr(page_socket, "_IDLE", 0.2)  # how often an idle relay looks up

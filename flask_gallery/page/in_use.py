@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import typing as t
 
-from .media import MediaItem, MediaStore
-from .media.ids import ID_RE
+from ..media import MediaItem, MediaStore
+from ..media.ids import ID_RE
 
 if t.TYPE_CHECKING:
-    from .queue.jobs import Job
+    from ..queue.jobs import Job
     from .state import PageState
 
 #: How deep job inputs and event data are searched for media (Gradio's wire dicts nest 3 deep).

@@ -1,7 +1,7 @@
 """What a user's action does to a gallery's state, and which events it fires, as Gradio's
 frontend decides it (js/gallery/shared/Gallery.svelte, Index.svelte), but on the server.
 
-Pure functions on :class:`~flask_gallery.state.GalleryState`: no Flask, no engine. Each returns
+Pure functions on :class:`~flask_gallery.page.state.GalleryState`: no Flask, no engine. Each returns
 the events to fire, in order, as ``(event name, event data)``; the views submit them.
 """
 
@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import typing as t
 
-from .media import MediaItem
+from ..component import KEEP
+from ..media import MediaItem
 from .state import GalleryState
+
+if t.TYPE_CHECKING:
+    from ..component import Gallery, GalleryUpdate
 
 #: Turns an item into Gradio's wire form ``{"image"|"video": {url, orig_name, mime_type, ...},
 #: "caption": ...}``, which handlers see in ``SelectData.value``; the views know the URLs.
@@ -94,3 +98,29 @@ def delete_data(index: int, item: MediaItem, describe: Describe) -> dict[str, t.
     """A delete event's data: the removed item's ``index``, ``value`` and ``file``."""
     value = describe(item)
     return {"index": index, "value": value, "file": value.get("image") or value.get("video")}
+
+
+def apply_update(
+    update: GalleryUpdate,
+    state: GalleryState,
+    convert: t.Callable[[Gallery, t.Any], list[MediaItem]],
+) -> Fired:
+    """A handler's ``gallery.update(...)`` (or ``page.update``): a new value fires ``change``;
+    ``selected_index`` opens or closes the preview without ``select``, as Gradio."""
+    fired: Fired = []
+    if update.value is not KEEP:
+        fired = set_value(state, convert(update.gallery, update.value))
+    props = dict(update.props)
+    if "selected_index" in props:
+        index = props.pop("selected_index")
+        valid = index is not None and 0 <= index < len(state.items)
+        allow = props.get(
+            "allow_preview",
+            state.overrides.get("allow_preview", update.gallery.props.allow_preview),
+        )
+        state.selected = index if valid else None
+        state.preview_open = valid and bool(allow)
+    state.overrides.update(props)
+    clamp_selection(state)
+    state.version += 1
+    return fired

@@ -1,12 +1,13 @@
 """Between the page and the engine: user actions become submissions, and handler results become
 page updates.
 
-The views call :func:`fire` with the events an action fired. The engine's worker threads call the
-two hooks installed on every listener: :func:`preprocess_inputs` turns the gallery values
-gathered at submit time into what the handler's ``type`` asks for, and :func:`apply_outputs`
-writes the results into the page state (a gallery output replaces its value and fires its
-``change``) and renders the HTML the page receives. Both run in the app and request context the
-engine rebuilds for the run, so ``url_for`` and ``render_template`` work there.
+The web layer's actions call :func:`fire` with the events a click fired. Each app's engine runs
+two hooks around every handler (the app passes them, bound to its state, when it starts its
+engine): :func:`preprocess_inputs` turns the gallery values gathered at submit time into what
+the handler's ``type`` asks for, and :func:`apply_outputs` writes the results into the page
+state (a gallery output replaces its value and fires its ``change``) and renders the HTML the
+page receives. Both run in the app and request context the engine rebuilds for the run, so
+``url_for`` and ``render_template`` work there.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ import typing as t
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
+from ..events import Listenable, Listener
+from ..notify import Error
+from ..request import Request, snapshot
 from . import interactions
-from .app_state import AppState, TooManyItems, app_state
-from .events import Listenable, Listener
-from .media import MediaItem
-from .notify import Error
-from .request import Request, snapshot
-from .urls import urls
-from .wire import items_from_wire, loads
+from .context import PageApp, TooManyItems, page_app
+from .draw import redraw_update
+from .fragments import partial
+from .wire import describe, items_from_wire, loads
 
 if t.TYPE_CHECKING:
-    from .component import Gallery
-    from .queue.jobs import Job
+    from ..component import Gallery
+    from ..queue.jobs import Job
     from .state import PageState
 
 
@@ -36,47 +37,6 @@ _log = logging.getLogger(__name__)
 
 #: The form field prefix gallery.js sends a listener's ``js`` result in.
 JS_FIELD = "_fg_js:"
-
-
-def describe(item: MediaItem) -> dict[str, t.Any]:
-    """Gradio's wire form of an item (what ``SelectData.value`` holds): never a server path."""
-    url = item.url if item.id is None else urls().full(item.id)
-    media = {
-        "path": None,
-        "url": url,
-        "size": None,
-        "orig_name": item.orig_name,
-        "mime_type": item.mime_type,
-        "is_stream": False,
-        "meta": {"_type": "gradio.FileData"},
-    }
-    return {"video" if item.kind == "video" else "image": media, "caption": item.caption}
-
-
-def partial(target: str, swap: str, content: str) -> Markup:
-    """One update for the page: htmx 4's ``<hx-partial>`` puts ``content`` at ``target``."""
-    # Concatenated, not Markup.format: this runs for every update of every click and result.
-    return Markup(
-        f'<hx-partial hx-target="{escape(target)}" hx-swap="{escape(swap)}">{content}</hx-partial>'
-    )
-
-
-#: Levels an alert can have (Gradio's Error, Warning, Info, Success).
-ALERT_LEVELS = ("error", "warning", "info", "success")
-
-
-def alert(level: str, text: str) -> Markup:
-    """A message for a gallery's alert area; ``text`` is escaped."""
-    level = level if level in ALERT_LEVELS else "info"
-    return Markup('<p class="fg-alert fg-alert-{}" role="alert">{}</p>').format(level, text)
-
-
-def alerts_target(root: str) -> str | None:
-    """The selector of the alert area of the gallery whose root id the page sent, or None when
-    that id is not one a gallery can have (it came from the client)."""
-    if root and root.replace("-", "").replace("_", "").isalnum():
-        return f"#{root}-alerts"
-    return None
 
 
 def collect_inputs(listener: Listener, page: PageState, form: t.Mapping[str, str]) -> list[t.Any]:
@@ -105,7 +65,7 @@ def _js_inputs(listener: Listener, form: t.Mapping[str, str]) -> list[t.Any] | N
         values = loads(raw)
         if not isinstance(values, list) or len(values) != len(listener.inputs):
             raise ValueError(f"expected a list of {len(listener.inputs)} value(s)")
-        state = app_state()
+        state = page_app()
         return [
             items_from_wire(state, value, f"js result {n}")
             if isinstance(source, Listenable)
@@ -118,7 +78,7 @@ def _js_inputs(listener: Listener, form: t.Mapping[str, str]) -> list[t.Any] | N
 
 
 def fire(
-    state: AppState,
+    state: PageApp,
     gallery: Gallery,
     page: PageState,
     fired: interactions.Fired,
@@ -146,10 +106,9 @@ def fire(
             )
 
 
-def preprocess_inputs(values: list[t.Any], job: Job) -> list[t.Any]:
+def preprocess_inputs(state: PageApp, values: list[t.Any], job: Job) -> list[t.Any]:
     """Gallery inputs become a list of ``(media, caption)`` in the gallery's ``type`` (or
     ``None`` when empty, as Gradio); with ``preprocess=False``, Gradio's wire dicts."""
-    state = app_state()
     store = state.media
     if len(values) != len(job.listener.inputs):
         # A periodic run (``every``) is submitted by the engine's clock, not by a request: its
@@ -181,24 +140,23 @@ def _values_per_output(listener: Listener, value: t.Any) -> tuple[t.Any, ...]:
     return tuple(value)
 
 
-def apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
+def apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] | None:
     """Write a result into the page and render what the page must show (see module doc).
 
     A gallery output over ``GALLERY_MAX_ITEMS`` fails the run with a message naming the
     setting (any other exception here shows the user only a generic message)."""
     try:
-        return _apply_outputs(value, job)
+        return _apply_outputs(state, value, job)
     except TooManyItems as exc:
         raise Error(str(exc)) from exc
 
 
-def _apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
-    from .component import GalleryUpdate
+def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] | None:
+    from ..component import GalleryUpdate
 
     listener = job.listener
     if job.cancelled or not listener.outputs:
         return {"html": "", "data": []}
-    state = app_state()
     if job.caller == "api":  # Gradio's wire form, no page to update
         return {
             "data": [
@@ -232,14 +190,11 @@ def _apply_outputs(value: t.Any, job: Job) -> dict[str, t.Any] | None:
             if gallery_state is None:
                 continue
             if isinstance(output, GalleryUpdate):
-                fired = output.apply(gallery_state, state.convert)
+                fired = interactions.apply_update(output, gallery_state, state.convert)
             else:
                 fired = interactions.set_value(gallery_state, state.convert(gallery, output))
             changed.append((gallery, fired))
-            html = state.extension.draw(gallery, gallery_state, page.token)
-            parts.append(
-                partial(f"#{state.extension.dom_id(gallery, gallery_state)}", "outerMorph", html)
-            )
+            parts.append(redraw_update(state, gallery, gallery_state, page.token))
     for gallery, fired in changed:
         fire(state, gallery, page, fired, {}, job.request)
     return {"html": "".join(parts)}
@@ -251,7 +206,7 @@ def _element(target: str, output: t.Any) -> Markup:
     return partial(target, "innerHTML", content)
 
 
-def _wire(state: AppState, target: t.Any, output: t.Any) -> t.Any:
+def _wire(state: PageApp, target: t.Any, output: t.Any) -> t.Any:
     if isinstance(target, str):
         return None if output is None else str(output)
     return [describe(item) for item in state.convert(t.cast("Gallery", target), output)]

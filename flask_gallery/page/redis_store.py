@@ -18,8 +18,8 @@ import typing as t
 
 import redis
 
-from .queue.jobs import unique_id
-from .queue.redis_client import script
+from ..queue.jobs import unique_id
+from ..queue.redis_client import script
 from .state import PageState, check_limits, new_token
 
 _log = logging.getLogger(__name__)

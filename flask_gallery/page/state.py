@@ -20,7 +20,7 @@ import threading
 import time
 import typing as t
 
-from .media import MediaItem
+from ..media import MediaItem
 
 
 @dataclasses.dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import g, url_for
 
-from .app_state import app_state
+from .context import page_app
 
 _PLACEHOLDER = "MEDIA-ID"
 
@@ -15,7 +15,7 @@ class Urls:
     200-item gallery costs three route builds, not eight hundred."""
 
     def __init__(self) -> None:
-        self._store = app_state().media
+        self._store = page_app().media
         # Each URL ends with the number we passed (1); drop it and append the real one.
         self._full = url_for("flask_gallery.media", media_id=_PLACEHOLDER)
         self._thumb = url_for("flask_gallery.thumb", media_id=_PLACEHOLDER, width=1)[:-1]

@@ -11,10 +11,10 @@ import dataclasses
 import json
 import typing as t
 
-from .props import BREAKPOINTS, GalleryProps
+from ..props import BREAKPOINTS, GalleryProps
 
 if t.TYPE_CHECKING:
-    from .media import MediaItem
+    from ..media import MediaItem
 
 
 class MediaUrls(t.Protocol):

@@ -15,10 +15,11 @@ import typing as t
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-from .media import MediaItem
+from ..media import MediaItem
+from .urls import urls
 
 if t.TYPE_CHECKING:
-    from .app_state import AppState
+    from .context import PageApp
 
 
 def loads(raw: str | bytes) -> t.Any:
@@ -30,7 +31,7 @@ def loads(raw: str | bytes) -> t.Any:
         raise ValueError("the JSON is nested too deeply") from None
 
 
-def items_from_wire(state: AppState, value: t.Any, where: str) -> list[MediaItem]:
+def items_from_wire(state: PageApp, value: t.Any, where: str) -> list[MediaItem]:
     """Gallery items in Gradio's wire form (or URL strings) that name this app's media; 400
     for anything else, and for more items than a gallery may hold (``GALLERY_MAX_ITEMS``)."""
     if value is None:
@@ -65,3 +66,18 @@ def items_from_wire(state: AppState, value: t.Any, where: str) -> list[MediaItem
         except LookupError:
             raise BadRequest(f"{where}[{n}]: unknown media item {url[:200]!r}.") from None
     return items
+
+
+def describe(item: MediaItem) -> dict[str, t.Any]:
+    """Gradio's wire form of an item (what ``SelectData.value`` holds): never a server path."""
+    url = item.url if item.id is None else urls().full(item.id)
+    media = {
+        "path": None,
+        "url": url,
+        "size": None,
+        "orig_name": item.orig_name,
+        "mime_type": item.mime_type,
+        "is_stream": False,
+        "meta": {"_type": "gradio.FileData"},
+    }
+    return {"video" if item.kind == "video" else "image": media, "caption": item.caption}

@@ -188,7 +188,7 @@ class EventEngine:
 
         :param trigger_mode: overrides the listener's for this submission.
         :param periodic: marks a tick of an ``every`` listener (the engine's own): its ``inputs``
-            are empty, for the ``preprocess_hook`` to read from the page's current state.
+            are empty, for the app's ``preprocess`` hook to read from the page's current state.
         :param session: the page's session, for ``max_queued_per_session``.
         :param client: who sent it (the remote address), for the fair share of a full queue.
         :param caller: ``"api"`` for a JSON API call, whose results go back in the wire form.

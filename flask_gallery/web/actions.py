@@ -1,34 +1,60 @@
-"""What a click on a gallery does to its page, whichever way the click came.
+"""The actions a page's gallery can ask for, in one table for both ways a click arrives.
 
-A click reaches the server as an HTTP POST (:mod:`.views`) or, while the page's WebSocket is open,
-as a message on it (:mod:`.ws`). Both first check that the click comes from the page (the views
-check the request's header and origin; the socket was checked when it opened), then call these
-functions. Each returns an :class:`Answer`: the HTML the page swaps in at once, and the events the
-click fired, submitted by :meth:`Answer.fire` once that HTML is on its way, so a handler's result
-never overtakes the answer to its own click.
+A click reaches the server as an HTTP POST to the action's route (:mod:`.views` registers one
+route per entry of :data:`ACTIONS`) or, while the page's WebSocket is open, as a frame on it
+naming the action and the gallery (:mod:`.socket`). Both check that the click comes from the page
+first (the route checks the request's header, origin and session; the socket was checked when it
+opened), build a :class:`Click` and run the action. Each action changes the page's state under
+its lock (:mod:`..page.interactions` says what a select, close, delete or upload does, as
+Gradio's Gallery) and returns an :class:`Answer`: the HTML the page swaps in at once, and the
+events the click fired, submitted by :meth:`Answer.fire` once that HTML is on its way, so a
+handler's result never overtakes the answer to its own click.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from markupsafe import Markup
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 
-from . import interactions
+from ..media import MediaItem
+from ..media.uploads import UploadRejected, clean_filename
+from ..page import interactions
+from ..page.draw import draw_selection, props_for, redrawn
+from ..page.fragments import morph, tell
+from ..page.outputs import fire
+from ..page.wire import describe
 from .app_state import AppState, app_state
-from .dispatch import describe, fire
-from .pages import PageGone, check_owner, parse_index
-from .request import Request
-from .state import GalleryState, PageState
+from .tokens import PageGone, check_owner, parse_index
 
 if t.TYPE_CHECKING:
-    from .component import Gallery
-    from .props import GalleryProps
+    from werkzeug.datastructures import FileStorage
+
+    from ..component import Gallery
+    from ..page.state import GalleryState, PageState
+    from ..props import GalleryProps
+    from ..request import Request
 
 Form = t.Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Click:
+    """One click, however it came: which page and gallery, the item index its route or frame
+    named, the page's form fields sent along, and (HTTP only) the files of an upload."""
+
+    page: str
+    gallery: str
+    index: str | None = None
+    form: Form = field(default_factory=dict)
+    files: t.Sequence[FileStorage] = ()
+    #: The request handlers see: the socket's handshake for a click sent over it (None: the
+    #: current HTTP request, snapshotted when the events are submitted).
+    request: Request | None = None
 
 
 @dataclass(frozen=True)
@@ -36,18 +62,42 @@ class Answer:
     """The page's immediate update for one click, and the events it fired, not yet submitted."""
 
     #: The fragment to swap in: ``<hx-partial>`` updates when ``target`` is None, else the
-    #: gallery's whole new HTML for ``target`` (its root, swapped with ``outerMorph``).
+    #: gallery's whole new HTML for its root, whose id ``target`` is (morphed in).
     html: Markup
     target: str | None
     _state: AppState
     _gallery: Gallery
     _page: PageState
     _fired: interactions.Fired
-    _form: Form
-    _request: Request | None
+    _click: Click
+    #: Updates that follow the swap (messages about refused files in the gallery's alerts).
+    after: Markup = field(default_factory=Markup)
 
     def fire(self) -> None:
-        fire(self._state, self._gallery, self._page, self._fired, self._form, self._request)
+        fire(
+            self._state,
+            self._gallery,
+            self._page,
+            self._fired,
+            self._click.form,
+            self._click.request,
+        )
+
+    def update(self) -> Markup:
+        """The answer as self-targeted updates (what a socket frame carries)."""
+        html = self.html if self.target is None else morph(self.target, self.html)
+        return html + self.after
+
+
+@dataclass(frozen=True)
+class Action:
+    """One entry of :data:`ACTIONS`."""
+
+    run: t.Callable[[Click], Answer]
+    #: The route's rule after ``/p/<page>/<name>``.
+    rule: str
+    #: Whether the page's socket may carry it (an upload's files go by HTTP, with progress).
+    socket: bool = True
 
 
 @contextlib.contextmanager
@@ -55,7 +105,7 @@ def editing(page: str, name: str) -> t.Iterator[tuple[AppState, Gallery, PageSta
     """Hold the page while a click changes it: 410 once it expired, 403 for another session's,
     404 for a gallery that is not on it."""
     state = app_state()
-    gallery = state.extension.galleries.get(name)
+    gallery = state.registry.galleries.get(name)
     if gallery is None:
         raise NotFound(f"Unknown gallery {name!r}.")
     with state.pages.edit(page) as page_state:
@@ -68,19 +118,12 @@ def editing(page: str, name: str) -> t.Iterator[tuple[AppState, Gallery, PageSta
         yield state, gallery, page_state, gallery_state
 
 
-def redrawn(
-    state: AppState,
-    gallery: Gallery,
-    page: PageState,
-    fired: interactions.Fired,
-    form: Form,
-    request: Request | None,
+def _redrawn(
+    state: AppState, gallery: Gallery, page: PageState, fired: interactions.Fired, click: Click
 ) -> Answer:
     """The whole gallery drawn again (its items changed)."""
-    gallery_state = page.galleries[gallery.name]
-    html = state.extension.draw(gallery, gallery_state, page.token)
-    target = f"#{state.extension.dom_id(gallery, gallery_state)}"
-    return Answer(html, target, state, gallery, page, fired, form, request)
+    dom_id, html = redrawn(state, gallery, page.galleries[gallery.name], page.token)
+    return Answer(html, dom_id, state, gallery, page, fired, click)
 
 
 def _reselected(
@@ -89,29 +132,28 @@ def _reselected(
     page: PageState,
     before: int | None,
     fired: interactions.Fired,
-    form: Form,
-    request: Request | None,
+    click: Click,
 ) -> Answer:
     gallery_state = page.galleries[gallery.name]
     changed = {i for i in (before, gallery_state.selected) if i is not None}
-    html = state.extension.draw_selection(gallery, gallery_state, page.token, changed)
-    return Answer(html, None, state, gallery, page, fired, form, request)
+    html = draw_selection(state, gallery, gallery_state, page.token, changed)
+    return Answer(html, None, state, gallery, page, fired, click)
 
 
-def select(page: str, name: str, index: str, form: Form, request: Request | None = None) -> Answer:
-    with editing(page, name) as (state, gallery, page_state, gallery_state):
-        i = parse_index(index, len(gallery_state.items))
-        props = state.extension.props_for(gallery, gallery_state.overrides)
+def select(click: Click) -> Answer:
+    with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
+        i = parse_index(click.index, len(gallery_state.items))
+        props = props_for(gallery, gallery_state.overrides)
         before = gallery_state.selected
         fired = interactions.select(gallery_state, i, props.allow_preview, describe)
-    return _reselected(state, gallery, page_state, before, fired, form, request)
+    return _reselected(state, gallery, page_state, before, fired, click)
 
 
-def close(page: str, name: str, form: Form, request: Request | None = None) -> Answer:
-    with editing(page, name) as (state, gallery, page_state, gallery_state):
+def close(click: Click) -> Answer:
+    with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
         before = gallery_state.selected
         fired = interactions.close(gallery_state)
-    return _reselected(state, gallery, page_state, before, fired, form, request)
+    return _reselected(state, gallery, page_state, before, fired, click)
 
 
 def check_interactive(
@@ -119,25 +161,84 @@ def check_interactive(
 ) -> GalleryProps:
     """Deletes and uploads only change a gallery the user may edit (Gradio's ``interactive``).
     Returns the gallery's properties on this page, which the check had to resolve."""
-    props = state.extension.props_for(gallery, gallery_state.overrides)
-    if not state.extension.is_interactive(gallery, props):
+    props = props_for(gallery, gallery_state.overrides)
+    if not state.registry.is_interactive(gallery, props):
         raise NotFound(f"Gallery {gallery.name!r} is not interactive: its items cannot change.")
     return props
 
 
-def delete(page: str, name: str, index: str, form: Form, request: Request | None = None) -> Answer:
-    with editing(page, name) as (state, gallery, page_state, gallery_state):
+def delete(click: Click) -> Answer:
+    with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
         check_interactive(state, gallery, gallery_state)
-        i = parse_index(index, len(gallery_state.items))
+        i = parse_index(click.index, len(gallery_state.items))
         fired = interactions.delete(gallery_state, i, describe)
-    return redrawn(state, gallery, page_state, fired, form, request)
+    return _redrawn(state, gallery, page_state, fired, click)
 
 
-#: The clicks the page's socket may carry, by the name of their HTTP route (the page is told
-#: the names: gallery.js sends only these over the socket). Uploads stay HTTP
-#: requests: their bodies are files, sent with a progress bar.
-BY_ENDPOINT: dict[str, t.Callable[..., Answer]] = {
-    "select": select,
-    "close": close,
-    "delete": delete,
+#: Where an upload's files may come from (Gradio's ``sources``).
+UPLOAD_SOURCES = ("upload", "clipboard", "webcam")
+
+
+def upload(click: Click) -> Answer:
+    """Files from the picker, a drop, the clipboard or the webcam. Each is checked by content;
+    the good ones are appended together (never half an upload), each refused one is named with
+    its reason, as is each one past ``GALLERY_MAX_ITEMS`` (never decoded). The picker and drops
+    fire ``upload`` then ``change``; clipboard and webcam only ``change``, as Gradio."""
+    source = click.form.get("source", "upload")
+    if source not in UPLOAD_SOURCES:
+        raise BadRequest(f"Unknown upload source {source[:100]!r}.")
+    with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
+        props = check_interactive(state, gallery, gallery_state)
+        config = state.config
+        max_files, max_items = config["GALLERY_MAX_UPLOAD_FILES"], config["GALLERY_MAX_ITEMS"]
+        files = click.files
+        if len(files) > max_files:
+            raise BadRequest(f"Too many files: {len(files)}. Upload at most {max_files} at once.")
+        if not files:
+            raise BadRequest("No file was sent: choose, drop or paste one or more images.")
+        room = max_items - len(gallery_state.items)
+        added: list[MediaItem] = []
+        refused: list[UploadRejected] = []
+        for file in files:
+            if len(added) >= room:
+                refused.append(
+                    UploadRejected(
+                        clean_filename(file.filename),
+                        f"the gallery holds at most {max_items} items.",
+                    )
+                )
+                continue
+            try:
+                added.append(
+                    state.media.add_upload(
+                        t.cast("t.BinaryIO", file.stream),
+                        file.filename,
+                        file_types=props.file_types,
+                        max_bytes=config["GALLERY_MAX_UPLOAD_BYTES"],
+                        max_pixels=config["GALLERY_MAX_IMAGE_PIXELS"],
+                    )
+                )
+            except UploadRejected as exc:
+                refused.append(exc)
+        if source == "upload":
+            fired = interactions.upload(gallery_state, added, describe)
+        elif added:
+            fired = interactions.set_value(gallery_state, [*gallery_state.items, *added])
+        else:
+            fired = []
+    answer = _redrawn(state, gallery, page_state, fired, click)
+    notes = Markup("").join(
+        tell(t.cast(str, answer.target), "error", f"{e.filename}: {e.reason}") for e in refused
+    )
+    return dataclasses.replace(answer, after=notes)
+
+
+#: Every action, by name: the name is its route's endpoint and what a socket frame says.
+ACTIONS: dict[str, Action] = {
+    "select": Action(select, "/select/<index>"),
+    "close": Action(close, "/close"),
+    "delete": Action(delete, "/delete/<index>"),
+    "upload": Action(upload, "/upload", socket=False),
 }
+#: The actions the page's socket carries (the page is told their names).
+SOCKET_ACTIONS = tuple(name for name, action in ACTIONS.items() if action.socket)

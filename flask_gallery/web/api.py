@@ -14,9 +14,9 @@ open listeners whose ``api_visibility`` is ``"public"`` and that the guard allow
 inputs and outputs; ``"undocumented"`` ones are callable but not listed, ``"private"`` ones (and
 ``api_name=False``) are neither.
 
-Gallery values travel in Gradio's wire form (:mod:`.wire`): they may only name this app's media.
-Event data is rebuilt by the server as a click's would be: a select or delete names an index in
-range of the target gallery's value (from the call's inputs when the gallery is one of them,
+Gallery values travel in Gradio's wire form (:mod:`..page.wire`): they may only name this app's
+media. Event data is rebuilt by the server as a click's would be: a select or delete names an index
+in range of the target gallery's value (from the call's inputs when the gallery is one of them,
 else its declared value), and the item's ``value`` comes from that value, never from the caller.
 """
 
@@ -36,23 +36,19 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
-from . import interactions
+from ..events import Listenable, Listener
+from ..media import MediaItem
+from ..page import interactions
+from ..page.wire import describe, items_from_wire, loads
+from ..queue.messages import TERMINAL, Message
+from ..request import snapshot
 from .app_state import AppState, app_state
-from .dispatch import describe
-from .events import Listenable, Listener
-from .media import MediaItem
-from .pages import same_origin
-from .queue.messages import TERMINAL, Message
-from .request import snapshot
-from .wire import items_from_wire, loads
+from .tokens import same_origin
 
 _log = logging.getLogger(__name__)
 
 #: Seconds an API call waits for its run to end.
 TIMEOUT = 300.0
-
-#: What an app registers with ``@galleries.api_guard``: True lets the call through.
-ApiGuard = t.Callable[[Listener], bool]
 
 API_OFF = (
     "The gallery's JSON API is off. To turn it on, set GALLERY_API = True in the app's config, "
@@ -101,7 +97,7 @@ def _open_listeners(state: AppState) -> dict[str, Listener]:
     """The endpoints the app opened, by name (names are given over every listener first, so a
     name never changes with ``GALLERY_API``)."""
     api_on = bool(state.config["GALLERY_API"])
-    named = api_names(lst for g in state.extension.galleries.values() for lst in g.listeners)
+    named = api_names(lst for g in state.registry.galleries.values() for lst in g.listeners)
     return {
         name: listener
         for name, listener in named.items()
@@ -112,7 +108,7 @@ def _open_listeners(state: AppState) -> dict[str, Listener]:
 def _allowed(state: AppState, listener: Listener) -> bool:
     """The app's guard, run in this request's context (it may read ``flask.request`` or
     ``current_user``, or ``abort(401)``). Only ``True`` lets a call through."""
-    guard = state.extension.api_guard_fn
+    guard = state.registry.api_guard
     if guard is None:
         raise Forbidden(NO_GUARD)
     allowed = guard(listener)

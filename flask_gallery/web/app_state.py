@@ -8,36 +8,38 @@ from __future__ import annotations
 
 import atexit
 import collections
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import os
-import tempfile
 import threading
 import typing as t
 import weakref
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 
-from . import in_use
-from .component import Gallery, GalleryValue
-from .media import MediaItem, MediaStore
-from .media.paths import PathRefused, ServedPaths
-from .media.retention import Sweeper
-from .notify import Error
+from ..component import Gallery, GalleryValue
+from ..config import decode_budget, served_paths
+from ..media import MediaItem, MediaStore
+from ..media.paths import PathRefused
+from ..media.retention import Sweeper
+from ..notify import Error
+from ..page import in_use
+from ..page.context import TooManyItems, registered
+from ..page.outputs import apply_outputs, preprocess_inputs
+from ..page.state import MemoryPageStore, PageStore
+from ..queue import EventEngine
+from ..request import run_context
 from .processes import Processes
-from .queue import EventEngine
-from .queue.backend import PostprocessHook, PreprocessHook
-from .request import run_context
 from .sockets import SocketRegistry
-from .state import MemoryPageStore, PageStore
 
 if t.TYPE_CHECKING:
     import jinja2
 
-    from .extension import FlaskGallery
+    from ..registry import Registry
     from .redis_mode import RedisMode
 
 _log = logging.getLogger("flask_gallery")
@@ -69,30 +71,22 @@ DOWNLOAD_ITEMS = 100_000
 DownloadEntries = tuple[tuple[str, str | None], ...]
 
 
-class TooManyItems(ValueError):
-    """A gallery value longer than ``GALLERY_MAX_ITEMS`` (its message names the setting)."""
-
-
 class AppState:
     """What the extension keeps for one app: its config snapshot, media store and values."""
 
     def __init__(
         self,
         app: Flask,
-        extension: FlaskGallery,
+        registry: Registry,
         config: dict[str, t.Any],
-        hooks: tuple[PreprocessHook, PostprocessHook],
     ) -> None:
         self.config = config
-        self._hooks = hooks
-        "What the engine runs around each handler: the page layer's input and output conversion."
-        self.extension = extension
-        "The FlaskGallery whose declarations this app serves."
+        self.registry = registry
+        "The declarations this app serves (shared with every app of the same FlaskGallery)."
         self._app = weakref.ref(app)
         self._engine: EventEngine | None = None
         self._debug = app.debug
-        max_decode_bytes = decode_budget(config)  # a bad value fails before anything starts
-        check_click_rate(config)
+        max_decode_bytes = decode_budget(config)
         media_dir = config["GALLERY_MEDIA_DIR"] or os.path.join(
             app.instance_path, "flask_gallery_media"
         )
@@ -161,10 +155,11 @@ class AppState:
                     max_threads=self.config["GALLERY_MAX_THREADS"],
                     debug=self._debug,
                     run_context=run_context(app),
-                    preprocess=self._hooks[0],
-                    postprocess=self._hooks[1],
+                    # This app's conversions (listeners are shared by every app).
+                    preprocess=functools.partial(preprocess_inputs, self),
+                    postprocess=functools.partial(apply_outputs, self),
                 )
-                for gallery in self.extension.galleries.values():
+                for gallery in self.registry.galleries.values():
                     engine.register(gallery)
                 self._engine = engine
             return self._engine
@@ -220,7 +215,7 @@ class AppState:
         showed them yet); a value that cannot be converted is skipped with a warning (its
         gallery cannot render either)."""
         items: list[MediaItem] = []
-        for gallery in self.extension.galleries.values():
+        for gallery in self.registry.galleries.values():
             if callable(gallery.value):
                 continue
             try:
@@ -326,77 +321,6 @@ def _page_dropped(state: weakref.ref[AppState]) -> t.Callable[[str], None]:
     return dropped
 
 
-def _folders(config: t.Mapping[str, t.Any], key: str) -> list[str | os.PathLike[str]]:
-    folders = config[key]
-    if isinstance(folders, (str, bytes, os.PathLike)) or not isinstance(folders, (list, tuple)):
-        raise TypeError(
-            f"{key} must be a list of folders (or files), e.g. ['/srv/outputs']; got {folders!r}."
-        )
-    for folder in folders:
-        if not isinstance(folder, (str, os.PathLike)):
-            raise TypeError(f"{key} holds {folder!r}; each entry must be a str or Path.")
-    return list(folders)
-
-
-def served_paths(app: Flask, media_dir: str, config: t.Mapping[str, t.Any]) -> ServedPaths:
-    """The files str/Path gallery values may name: the app's root, instance and media
-    folders, the temp folder and ``GALLERY_ALLOWED_PATHS``, minus ``GALLERY_BLOCKED_PATHS``."""
-    extra = _folders(config, "GALLERY_ALLOWED_PATHS")
-    description = "its root, instance and media folders and the temp folder"
-    if extra:
-        description += ", and GALLERY_ALLOWED_PATHS"
-    paths = ServedPaths(
-        [app.root_path, app.instance_path, media_dir, tempfile.gettempdir(), *extra],
-        _folders(config, "GALLERY_BLOCKED_PATHS"),
-        description=description,
-    )
-    everything = [folder for folder in paths.allowed if os.path.dirname(folder) == folder]
-    if everything:
-        # Flask's root path is the working directory when the import name is no module
-        # (Flask("app") started from "/" in a container): that would allow every file.
-        _log.warning(
-            "Gallery values may name any file on this server: %r is among the folders they "
-            "may name (the app's root path is %r). Give Flask the import name of the app's "
-            "module (Flask(__name__)) or set root_path, and list extra folders in "
-            "GALLERY_ALLOWED_PATHS.",
-            everything[0],
-            app.root_path,
-        )
-    return paths
-
-
-def check_click_rate(config: t.Mapping[str, t.Any]) -> None:
-    """``GALLERY_MAX_CLICKS_PER_SECOND`` is a positive number or None, or init_app says so."""
-    rate = config["GALLERY_MAX_CLICKS_PER_SECOND"]
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))):
-        rate = -1
-    if rate is not None and rate <= 0:
-        raise ValueError(
-            "GALLERY_MAX_CLICKS_PER_SECOND must be a number of clicks > 0 (e.g. 30), or None "
-            f"for no limit; got {config['GALLERY_MAX_CLICKS_PER_SECOND']!r}."
-        )
-
-
-def decode_budget(config: t.Mapping[str, t.Any]) -> int:
-    """``GALLERY_MAX_DECODE_BYTES``, by default one RGBA image at the pixel limit."""
-    configured = config["GALLERY_MAX_DECODE_BYTES"]
-    if configured is None:
-        return 4 * int(config["GALLERY_MAX_IMAGE_PIXELS"])
-    if isinstance(configured, bool) or not isinstance(configured, int) or configured < 0:
-        raise ValueError(
-            "GALLERY_MAX_DECODE_BYTES must be a number of bytes (an int such as 512 * 2**20; "
-            "0 for no limit) or None for 4 x GALLERY_MAX_IMAGE_PIXELS; "
-            f"got {configured!r}."
-        )
-    return configured
-
-
 def app_state() -> AppState:
     """The current app's gallery state; raises a clear error when it was never registered."""
-    try:
-        return t.cast(AppState, current_app.extensions["flask_gallery"])
-    except KeyError:
-        raise RuntimeError(
-            "flask_gallery is not registered on the current app. Did you forget to call "
-            "'galleries.init_app(app)', or is this another app than the one you registered?"
-        ) from None
+    return t.cast(AppState, registered())

@@ -1,11 +1,11 @@
 """Engine messages as HTML for the page: what the WebSocket relay and the polling fallback send.
 
 Every message becomes zero or more ``<hx-partial>`` updates: results replace their outputs
-(rendered in the worker by :mod:`.dispatch`), queue position, ETA and progress show as an overlay
-on each output (``show_progress="full"``), a small badge (``"minimal"``) or nothing
-(``"hidden"``), never by replacing an output's content, and errors and notifications appear in
-the target gallery's alert area with ``role="alert"``. A ``link`` message (the server lost its
-queue, or has it back: the Redis mode) shows or removes a notice in every gallery of the page.
+(rendered in the worker by :mod:`..page.outputs`), queue position, ETA and progress show as an
+overlay on each output (``show_progress="full"``), a small badge (``"minimal"``) or nothing
+(``"hidden"``), never by replacing an output's content, and errors and notifications appear in the
+target gallery's alert area with ``role="alert"``. A ``link`` message (the server lost its queue,
+or has it back: the Redis mode) shows or removes a notice in every gallery of the page.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import typing as t
 
 from markupsafe import Markup
 
-from .dispatch import alert, partial
-from .events import Listenable, Listener
-from .queue import EventEngine
-from .queue.messages import STATUS, TERMINAL, Message
+from ..events import Listenable, Listener
+from ..page.fragments import alerts_of, partial, tell
+from ..queue import EventEngine
+from ..queue.messages import STATUS, TERMINAL, Message
 
 
 def _targets(listener: Listener, dom_id: t.Callable[[t.Any], str]) -> list[str]:
@@ -179,15 +179,13 @@ class Renderer:
             text = msg.get("error") or "An error occurred."
             if msg.get("traceback"):
                 text = f"{text}\n{msg['traceback']}"
-            parts.append(partial(self._alerts(listener), "beforeend", alert("error", text)))
+            parts.append(tell(self._dom_id(listener.target), "error", text))
         elif kind == "notify":
             level = msg.get("level", "info")
-            parts.append(
-                partial(self._alerts(listener), "beforeend", alert(level, msg.get("message", "")))
-            )
+            parts.append(tell(self._dom_id(listener.target), level, msg.get("message", "")))
         elif kind == "rejected" and msg.get("code") not in (None, "once"):
             reason = msg.get("reason") or "The request was refused."
-            parts.append(partial(self._alerts(listener), "beforeend", alert("warning", reason)))
+            parts.append(tell(self._dom_id(listener.target), "warning", reason))
         if kind in TERMINAL and kind != "rejected" and listener.show_progress != "hidden":
             parts += self._clear(msg["job"], len(targets))  # a rejected job never had one
         return "".join(parts)
@@ -200,12 +198,9 @@ class Renderer:
             parts.append(partial(f"#{root}-link", "delete", ""))
             if not up:
                 parts.append(
-                    partial(f"#{root}-alerts", "beforeend", notice.format(root, RECONNECTING))
+                    partial(alerts_of(root), "beforeend", notice.format(root, RECONNECTING))
                 )
         return "".join(parts)
-
-    def _alerts(self, listener: Listener) -> str:
-        return f"#{self._dom_id(listener.target)}-alerts"
 
     def _status(self, listener: Listener, targets: list[str], msg: Message) -> list[str]:
         """Replace the job's overlay on each output. Stateless (remove the old one, append the

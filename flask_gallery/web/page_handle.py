@@ -23,14 +23,17 @@ from flask import Response, request
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, NotFound
 
+from ..page import interactions
+from ..page.draw import dom_id, redraw_update
+from ..page.fragments import EVERY_GALLERY, alert, partial, tell
+from ..page.outputs import fire
+from ..props import PreprocessType
 from .app_state import AppState, app_state
-from .dispatch import alert, fire, partial
-from .pages import PAGE_HEADER, PageGone, check_request, owned_page
-from .props import PreprocessType
+from .tokens import PAGE_HEADER, PageGone, check_request, owned_page
 
 if t.TYPE_CHECKING:
-    from .component import Gallery
-    from .state import GalleryState
+    from ..component import Gallery
+    from ..page.state import GalleryState
 
 
 class PageHandle:
@@ -42,7 +45,7 @@ class PageHandle:
         "The page token."
 
     def _gallery(self, name: str) -> tuple[Gallery, GalleryState]:
-        gallery = self._state.extension.galleries.get(name)
+        gallery = self._state.registry.galleries.get(name)
         page = self._state.pages.get(self.token)
         if page is None:
             raise PageGone()
@@ -68,27 +71,19 @@ class PageHandle:
         ``hx-swap="none"``."""
         gallery, _ = self._gallery(name)
         update = gallery.update(**props) if value is None else gallery.update(value, **props)
-        extension = self._state.extension
         with self._state.pages.edit(self.token) as page:
             if page is None:
                 raise PageGone()
             gallery_state = page.galleries[name]
-            fired = update.apply(gallery_state, self._state.convert)
-            html = extension.draw(gallery, gallery_state, self.token)
-            target = f"#{extension.dom_id(gallery, gallery_state)}"
+            fired = interactions.apply_update(update, gallery_state, self._state.convert)
+            html = redraw_update(self._state, gallery, gallery_state, self.token)
         fire(self._state, gallery, page, fired, request.form)
-        return partial(target, "outerMorph", html)
+        return html
 
     def notify(self, name: str, message: str, level: str = "warning") -> Markup:
         """A message shown in the gallery's alert area, as ``Warning``/``Info`` in a handler."""
         gallery, gallery_state = self._gallery(name)
-        target = f"#{self._state.extension.dom_id(gallery, gallery_state)}-alerts"
-        return partial(target, "beforeend", alert(level, message))
-
-
-#: Every gallery's alert area on a page: where a refusal of the app's own view is shown (which
-#: gallery the request came from is not known, nor whether this process knows the page).
-EVERY_GALLERY = ".fg-alerts"
+        return tell(dom_id(gallery, gallery_state), level, message)
 
 
 def current_page_handle() -> PageHandle:

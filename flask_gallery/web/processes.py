@@ -1,10 +1,10 @@
 """Several server processes without ``GALLERY_QUEUE_URL``: the page and the log say so.
 
 Without ``GALLERY_QUEUE_URL`` each process keeps the pages it drew in its own memory
-(:class:`~flask_gallery.state.MemoryPageStore`), so a click, poll or socket that reaches another
-process than the one that drew its page finds nothing there. Page tokens carry a tag of the
-process that made them (:func:`~flask_gallery.state.new_token`), so such a request is told apart
-from one whose page expired here: its page is told to reload, and the log says that several
+(:class:`~flask_gallery.page.state.MemoryPageStore`), so a click, poll or socket that reaches
+another process than the one that drew its page finds nothing there. Page tokens carry a tag of the
+process that made them (:func:`~flask_gallery.page.state.new_token`), so such a request is told
+apart from one whose page expired here: its page is told to reload, and the log says that several
 processes need ``GALLERY_QUEUE_URL``, at most once a minute, so made-up tokens cannot flood it. A
 server that says it runs several processes is warned about once, when it loads the app or at its
 first request. No Flask here: the views pass the request's facts in.
@@ -18,8 +18,8 @@ import threading
 import time
 import typing as t
 
+from ..page.state import process_tag, token_tag
 from .capacity import gunicorn_workers
-from .state import process_tag, token_tag
 
 _log = logging.getLogger("flask_gallery")
 

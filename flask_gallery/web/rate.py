@@ -1,7 +1,7 @@
 """A token bucket: how many of something one client may do per second, with a burst.
 
 Flask-free, and fed a clock, so it is tested without waiting. The page's socket uses one per
-connection for the clicks it carries (:mod:`.ws`): a socket acts on the frames it has received
+connection for the clicks it carries (:mod:`.socket`): a socket acts on the frames it has received
 one after another, so a client sending a thousand clicks at once would otherwise hold the
 server's CPU (and, under gevent, every other page's greenlet) for the time of a thousand clicks.
 """

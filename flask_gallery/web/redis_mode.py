@@ -1,7 +1,7 @@
 """Several processes or hosts on one Redis (``GALLERY_QUEUE_URL``): what moves there.
 
 The engine's queue and page channels (:mod:`.queue.redis_backend`), the page state
-(:mod:`.redis_pages`) and the "Download all" sets. Media stays in ``GALLERY_MEDIA_DIR``, which
+(:mod:`..page.redis_store`) and the "Download all" sets. Media stays in ``GALLERY_MEDIA_DIR``, which
 every host must mount (it is content-addressed and written atomically, so sharing it is safe).
 Nothing here is imported without ``GALLERY_QUEUE_URL``: one process needs no Redis at all.
 """
@@ -14,9 +14,10 @@ import typing as t
 
 from flask import Response
 
-from .queue.redis_backend import RedisBackend
-from .queue.redis_client import connect
-from .redis_pages import RedisPageStore
+from ..page.redis_store import RedisPageStore
+from ..queue.redis_backend import RedisBackend
+from ..queue.redis_client import connect
+from .responses import unavailable
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -38,8 +39,6 @@ RETRY_AFTER = 5
 def _unavailable(exc: Exception) -> Response:
     """Redis lost for a moment: the request is refused with a message in the page (503 and
     ``Retry-After``), nothing half done; the next request tries Redis again."""
-    from .views import unavailable
-
     _log.warning("flask_gallery: Redis unavailable (%s); request refused with 503", exc)
     return unavailable(UNAVAILABLE, RETRY_AFTER)
 

@@ -3,7 +3,7 @@
 Both check the request like every other gallery request (same origin, the page's token, the
 page's session) before anything is sent; the WebSocket does it before the handshake, so a
 cross-site page never gets a socket (flask-sock does not check ``Origin`` itself). Messages come
-from the engine's page channel; :class:`~flask_gallery.delivery.Renderer` makes them HTML.
+from the engine's page channel; :class:`~flask_gallery.web.delivery.Renderer` makes them HTML.
 
 While it is open, the socket also carries the page's clicks (select, close, delete) the other
 way: a click then costs the browser one small frame on a connection it already has, not a new
@@ -35,7 +35,7 @@ import threading
 import time
 import typing as t
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import (
@@ -46,17 +46,18 @@ from werkzeug.exceptions import (
     TooManyRequests,
 )
 
-from . import actions
+from ..page import draw
+from ..page.fragments import alert, alerts_target, partial
+from ..page.state import PageState
+from ..page.wire import loads
+from ..queue.messages import Message
+from ..request import Request, snapshot
+from .actions import ACTIONS, SOCKET_ACTIONS, Answer, Click
 from .app_state import AppState, app_state
 from .delivery import Renderer, StatusHold, coalesce
-from .dispatch import alert, alerts_target, partial
-from .pages import PageElsewhere, PageGone, check_request, owned_page, same_origin
-from .queue.messages import Message
 from .rate import TokenBucket
-from .request import Request, snapshot
 from .sockets import Slot, SocketRefused
-from .state import PageState
-from .wire import loads
+from .tokens import PageElsewhere, PageGone, check_request, owned_page, same_origin
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ _ELSEWHERE = "flask_gallery.socket_elsewhere"
 
 
 def _page_for(token: str) -> tuple[AppState, PageState]:
-    """The checks of :func:`.pages.check_request`, for a socket (no custom headers possible in
+    """The checks of :func:`.tokens.check_request`, for a socket (no custom headers possible in
     a WebSocket handshake: the token is in the URL, the cookie names the session, and the
     browser's ``Origin`` must be this site)."""
     if not same_origin(request.headers.get("Origin")):
@@ -102,18 +103,16 @@ def _page_for(token: str) -> tuple[AppState, PageState]:
 
 
 def _renderer(state: AppState, page: PageState) -> Renderer:
-    extension = state.extension
-
     def dom_id(gallery: t.Any) -> str:
         gallery_state = page.galleries.get(gallery.name)
         if gallery_state is None:
             return f"fg-{gallery.name}"
-        return extension.dom_id(gallery, gallery_state)
+        return draw.dom_id(gallery, gallery_state)
 
     def galleries() -> list[str]:
-        known = extension.galleries
+        known = state.registry.galleries
         return [
-            extension.dom_id(known[name], gallery_state)
+            draw.dom_id(known[name], gallery_state)
             for name, gallery_state in page.galleries.items()
             if name in known
         ]
@@ -172,7 +171,7 @@ def relay(ws: t.Any, page: str) -> None:
     alive = _Keepalive(ws)
     try:
         if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
-            ws.send(state.extension.redraw_page(page_state))
+            ws.send(draw.redraw_page(state, page_state))
         if first is not None:
             clicks.act(first)
         hold = StatusHold(time.monotonic)
@@ -294,7 +293,6 @@ class _Clicks:
         per_second: float | None,
     ) -> None:
         self.page, self.handshake, self.send = page, handshake, send
-        self.urls = current_app.url_map.bind_to_environ(request.environ)
         # A key held down repeats some 30 times a second, and no hand clicks faster: the
         # default rate (GALLERY_MAX_CLICKS_PER_SECOND) stops floods, never a person.
         self.rate = TokenBucket(per_second, 2 * per_second) if per_second else None
@@ -351,12 +349,9 @@ class _Clicks:
         try:
             click = _parse_click(message)
             root = str(click.get("root", ""))
-            answer = _act(self.urls, self.page, click, self.handshake)
+            answer = _act(self.page, click, self.handshake)
             # Marked with the gallery's id: the page settles its focus once this answer is in.
-            html = answer.html
-            if answer.target is not None:
-                html = partial(answer.target, "outerMorph", html)
-            self.send(_answer_mark(root) + html)
+            self.send(_answer_mark(root) + answer.update())
             answer.fire()
         except HTTPException as exc:
             _refuse(self.send, root or getattr(exc, "root", ""), exc.description or exc.name)
@@ -382,19 +377,30 @@ class _BadClick(BadRequest):
 
 
 def _parse_click(message: str | bytes) -> dict[str, t.Any]:
-    """A click frame as gallery.js sends it: ``{"action": url, "values": {field: str | [str]},
-    "root": gallery id}``; anything else is refused (400) and changes nothing."""
+    """A click frame as gallery.js sends it: ``{"action": name, "gallery": name, "index": str,
+    "values": {field: str | [str]}, "root": gallery id}`` (``index`` for the actions whose route
+    takes one); anything else is refused (400) and changes nothing."""
     try:
         click = loads(message)
     except ValueError:
         raise _BadClick("A click message must be JSON.") from None
     if not isinstance(click, dict):
-        raise _BadClick("A click message is a JSON object naming its action's URL in 'action'.")
+        raise _BadClick("A click message is a JSON object naming its action in 'action'.")
     root = click.get("root", "")
     if not isinstance(root, str):
         raise _BadClick("A click's 'root' is the id of its gallery's element.")
-    if not isinstance(click.get("action"), str):
-        raise _BadClick("A click message names its action's URL in 'action'.", root)
+    action = click.get("action")
+    if action not in SOCKET_ACTIONS:
+        if action in ACTIONS:  # an upload: its files go by HTTP
+            raise _BadClick(f"This socket carries clicks; {action!r} goes by HTTP.", root)
+        raise _BadClick(
+            f"A click message names its action in 'action': one of {', '.join(SOCKET_ACTIONS)}.",
+            root,
+        )
+    if not isinstance(click.get("gallery"), str):
+        raise _BadClick("A click message names its gallery in 'gallery'.", root)
+    if not isinstance(click.get("index", ""), str):
+        raise _BadClick("A click's 'index' is the item's position, as a string.", root)
     values = click.get("values") or {}
     if not isinstance(values, dict) or not all(
         isinstance(value, str)
@@ -405,28 +411,14 @@ def _parse_click(message: str | bytes) -> dict[str, t.Any]:
     return click
 
 
-def _act(urls: t.Any, page: str, click: dict[str, t.Any], handshake: Request) -> actions.Answer:
-    """The click's HTTP route, found by its URL, run for this socket's page only."""
-    path = click["action"]
-    root = request.script_root
-    if root and path.startswith(root + "/"):
-        path = path[len(root) :]
-    try:
-        endpoint, args = urls.match(path, method="POST", websocket=False)
-    except HTTPException:
-        raise BadRequest("This socket carries only the gallery's clicks.") from None
-    blueprint, _, name = str(endpoint).rpartition(".")
-    action = actions.BY_ENDPOINT.get(name)
-    if action is None or blueprint != request.blueprint or args.get("page") != page:
-        raise BadRequest("This socket carries only the gallery's clicks on its own page.")
-    values = click.get("values") or {}
-    if not isinstance(values, dict):
-        raise BadRequest("A click's 'values' must be an object of form fields.")
+def _act(page: str, click: dict[str, t.Any], handshake: Request) -> Answer:
+    """The click's action (the same as its HTTP route's), for this socket's page only."""
     form: MultiDict[str, str] = MultiDict()
-    for key, value in values.items():
+    for key, value in (click.get("values") or {}).items():
         for item in value if isinstance(value, list) else [value]:
             form.add(str(key), str(item))
-    return action(form=form, request=handshake, **args)
+    action = ACTIONS[click["action"]]
+    return action.run(Click(page, click["gallery"], click.get("index"), form, request=handshake))
 
 
 def _answer_mark(root: str) -> Markup:

@@ -3,7 +3,7 @@
 Each open socket holds a server thread (or a gevent connection slot) for its whole life, so the
 server keeps them below what it has (:mod:`.capacity`); a page refused one gets its results by
 polling instead. A page's new socket replaces its old one (a reconnect, or a second client of the
-same page), so one page never holds two. No Flask here: :mod:`.ws` admits each socket before
+same page), so one page never holds two. No Flask here: :mod:`.socket` admits each socket before
 its handshake and releases it when the request ends, whatever ended it.
 
 Sessions cost nothing to make, so one client can fill the process's cap with sessions of its own

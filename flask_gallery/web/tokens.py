@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import g, request, session
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
 
-from .state import PageState, PageStore
+from ..page.state import PageState, PageStore
 
 if t.TYPE_CHECKING:
     from .app_state import AppState

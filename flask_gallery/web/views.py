@@ -12,34 +12,30 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, Response, jsonify, request, session
+from flask import Blueprint, Response, request, session
 from markupsafe import Markup
 from werkzeug.exceptions import (
-    BadRequest,
     Forbidden,
     HTTPException,
     NotFound,
     RequestEntityTooLarge,
-    ServiceUnavailable,
 )
 
-from . import actions, interactions
+from ..media import send_media
+from ..media.budget import DecodeBusy
+from ..media.names import attachment_name
+from ..page.draw import draw
+from .actions import ACTIONS, Action, Click, editing
 from .app_state import AppState
 from .app_state import app_state as _state
-from .dispatch import alert, alerts_target, describe, partial
-from .media import MediaItem, send_media
-from .media.budget import DecodeBusy
-from .media.names import attachment_name
-from .media.uploads import UploadRejected, clean_filename
-from .pages import SESSION_KEY, check_page_owner, check_request
+from .responses import busy, error
+from .tokens import SESSION_KEY, check_page_owner, check_request
 from .zipstream import stream_zip, unique_names
 
 #: The largest body of a gallery request other than an upload (form fields, an API call).
 MAX_FORM_BYTES = 1024 * 1024
 #: Routes of one page (``/p/<page>/...``), checked against the page before anything is read.
-PAGE_ENDPOINTS = frozenset({"actions", "select", "close", "delete", "upload"})
-#: Routes of the JSON API (:mod:`.api`), which answer errors in JSON.
-API_ENDPOINTS = frozenset({"api_info", "api_call"})
+PAGE_ENDPOINTS = frozenset({"actions", *ACTIONS})
 
 
 def media(media_id: str) -> Response:
@@ -131,121 +127,20 @@ def refuse_early(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
 
 def show(page: str, name: str) -> Markup:
     """The gallery as it stands on this page; also the base URL of its actions."""
-    with actions.editing(page, name) as (state, gallery, page_state, gallery_state):
-        return state.extension.draw(gallery, gallery_state, page_state.token)
+    with editing(page, name) as (state, gallery, page_state, gallery_state):
+        return draw(state, gallery, gallery_state, page_state.token)
 
 
-def _answered(answer: actions.Answer) -> Markup:
-    answer.fire()
-    return answer.html
+def _route(action: Action) -> t.Callable[..., Markup]:
+    """The HTTP route of one action: the click is the request's."""
 
+    def view(page: str, name: str, index: str | None = None) -> Markup:
+        click = Click(page, name, index, request.form, request.files.getlist("files"))
+        answer = action.run(click)
+        answer.fire()
+        return answer.html + answer.after
 
-def select(page: str, name: str, index: str) -> Markup:
-    return _answered(actions.select(page, name, index, request.form))
-
-
-def close(page: str, name: str) -> Markup:
-    return _answered(actions.close(page, name, request.form))
-
-
-def delete(page: str, name: str, index: str) -> Markup:
-    return _answered(actions.delete(page, name, index, request.form))
-
-
-def upload(page: str, name: str) -> Markup:
-    """Files from the picker, a drop, the clipboard or the webcam. Each is checked by content;
-    the good ones are appended together (never half an upload), each refused one is named with
-    its reason, as is each one past ``GALLERY_MAX_ITEMS`` (never decoded). The picker and drops
-    fire ``upload`` then ``change``; clipboard and webcam only ``change``, as Gradio."""
-    source = request.form.get("source", "upload")
-    if source not in ("upload", "clipboard", "webcam"):
-        raise BadRequest(f"Unknown upload source {source[:100]!r}.")
-    with actions.editing(page, name) as (state, gallery, page_state, gallery_state):
-        props = actions.check_interactive(state, gallery, gallery_state)
-        config = state.config
-        max_files, max_items = config["GALLERY_MAX_UPLOAD_FILES"], config["GALLERY_MAX_ITEMS"]
-        files = request.files.getlist("files")
-        if len(files) > max_files:
-            raise BadRequest(f"Too many files: {len(files)}. Upload at most {max_files} at once.")
-        if not files:
-            raise BadRequest("No file was sent: choose, drop or paste one or more images.")
-        room = max_items - len(gallery_state.items)
-        added: list[MediaItem] = []
-        refused: list[UploadRejected] = []
-        for file in files:
-            if len(added) >= room:
-                refused.append(
-                    UploadRejected(
-                        clean_filename(file.filename),
-                        f"the gallery holds at most {max_items} items.",
-                    )
-                )
-                continue
-            try:
-                added.append(
-                    state.media.add_upload(
-                        t.cast("t.BinaryIO", file.stream),
-                        file.filename,
-                        file_types=props.file_types,
-                        max_bytes=config["GALLERY_MAX_UPLOAD_BYTES"],
-                        max_pixels=config["GALLERY_MAX_IMAGE_PIXELS"],
-                    )
-                )
-            except UploadRejected as exc:
-                refused.append(exc)
-        if source == "upload":
-            fired = interactions.upload(gallery_state, added, describe)
-        elif added:
-            fired = interactions.set_value(gallery_state, [*gallery_state.items, *added])
-        else:
-            fired = []
-    answer = actions.redrawn(state, gallery, page_state, fired, request.form, None)
-    alerts = [
-        partial(f"{answer.target}-alerts", "beforeend", alert("error", f"{e.filename}: {e.reason}"))
-        for e in refused
-    ]
-    return _answered(answer) + Markup("").join(alerts)
-
-
-def error(exc: HTTPException) -> Response:
-    """A refused gallery request as a message inside the gallery: htmx swaps 4xx responses, so
-    the answer is retargeted to the gallery's alert area and the gallery itself stays as it was.
-    The JSON API answers ``{"error": message}``; ``abort(response)`` (an API guard's) is sent as
-    it was made."""
-    if exc.response is not None:
-        return t.cast(Response, exc.response)
-    text = exc.description or exc.name
-    if (request.endpoint or "").rpartition(".")[2] in API_ENDPOINTS:
-        response = jsonify({"error": text})
-        response.status_code = exc.code or 500
-    else:
-        response = Response(alert("error", text), status=exc.code, mimetype="text/html")
-        target = alerts_target(request.headers.get("X-Gallery-Root", ""))
-        if request.headers.get("HX-Request") and target:
-            response.headers["HX-Retarget"] = target
-            response.headers["HX-Reswap"] = "innerHTML"
-    for header, value in exc.get_headers():  # WWW-Authenticate of a 401, Allow of a 405...
-        if header.lower() != "content-type":
-            response.headers[header] = value
-    return response
-
-
-#: Seconds a client is told to wait before asking again for an image the server was too busy
-#: to decode.
-BUSY_RETRY_AFTER = 5
-
-
-def busy(exc: DecodeBusy) -> Response:
-    """A thumbnail, full file or download that could not get its share of the decode budget in
-    time: 503 with ``Retry-After``, not a 500, since trying again later works."""
-    return unavailable(str(exc), BUSY_RETRY_AFTER)
-
-
-def unavailable(text: str, retry_after: int) -> Response:
-    """:func:`error`'s 503 for what works again in ``retry_after`` seconds, which it says."""
-    response = error(ServiceUnavailable(text))
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+    return view
 
 
 def register(bp: Blueprint) -> None:
@@ -254,10 +149,9 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/media/<media_id>/download/<int:number>", "download", download)
     bp.add_url_rule("/zip/<key>/gallery.zip", "download_all", download_all)
     bp.add_url_rule("/p/<page>/<name>", "actions", show)
-    bp.add_url_rule("/p/<page>/<name>/select/<index>", "select", select, methods=["POST"])
-    bp.add_url_rule("/p/<page>/<name>/close", "close", close, methods=["POST"])
-    bp.add_url_rule("/p/<page>/<name>/delete/<index>", "delete", delete, methods=["POST"])
-    bp.add_url_rule("/p/<page>/<name>/upload", "upload", upload, methods=["POST"])
+    for endpoint, action in ACTIONS.items():
+        rule = f"/p/<page>/<name>{action.rule}"
+        bp.add_url_rule(rule, endpoint, _route(action), methods=["POST"])
     bp.url_value_preprocessor(refuse_early)
     bp.register_error_handler(HTTPException, error)
     bp.register_error_handler(DecodeBusy, busy)

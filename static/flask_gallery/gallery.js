@@ -140,9 +140,11 @@
     const block = blockOf(ctx.sourceElement);
     const socket = connection && connection.socket;
     if (!block || !socket || socket.readyState !== WebSocket.OPEN) return;
-    const action = String(ctx.request.action);
-    if (!block.dataset.actions || !action.startsWith(`${block.dataset.actions}/`)) return;
-    if (!socketActions.includes(actionOf(action))) return;
+    const url = String(ctx.request.action);
+    if (!block.dataset.actions || !url.startsWith(`${block.dataset.actions}/`)) return;
+    // The route's tail names the action and, for some, the item: "select/3", "close".
+    const [action, index] = url.slice(block.dataset.actions.length + 1).split("/");
+    if (!socketActions.includes(action)) return;
     const values = {};
     if (ctx.request.body instanceof FormData) {
       for (const [name, value] of ctx.request.body) {
@@ -152,7 +154,9 @@
     }
     event.preventDefault();
     block.fgHadFocus = block.contains(document.activeElement);
-    socket.send(JSON.stringify({ action, values, root: block.id }));
+    const click = { action, gallery: block.dataset.gallery, values, root: block.id };
+    if (index !== undefined) click.index = decodeURIComponent(index);
+    socket.send(JSON.stringify(click));
   });
 
   // The server marks its answer to a click with the gallery's id: settle the focus there as after

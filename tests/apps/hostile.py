@@ -32,6 +32,11 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8">{{ gallery_assets() }
 
 
 def create_app() -> Flask:
+    return build()[0]
+
+
+def build() -> tuple[Flask, FlaskGallery]:
+    """The app and its extension object (for apps made from this one)."""
     app = Flask("hostile_app", instance_path=os.environ["FG_TEST_INSTANCE"])
     app.config.update(
         SECRET_KEY="hostile-test-secret", TEST_HANG_SECONDS=30.0, TEST_SELECT_SECONDS=0.0
@@ -66,7 +71,7 @@ def create_app() -> Flask:
         clients do."""
         return "plain"
 
-    return app
+    return app, galleries
 
 
 def declare(galleries: FlaskGallery, hang_seconds: float, select_seconds: float = 0.0) -> None:

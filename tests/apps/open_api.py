@@ -10,14 +10,11 @@ import typing as t
 import numpy as np
 from flask import Flask
 
-from flask_gallery import FlaskGallery
-
-from .hostile import create_app as hostile_app
+from .hostile import build
 
 
 def create_app() -> Flask:
-    app = hostile_app()
-    galleries: FlaskGallery = app.extensions["flask_gallery"].extension
+    app, galleries = build()
 
     @galleries.api_guard
     def anyone(listener: t.Any) -> bool:

@@ -1,0 +1,146 @@
+"""Drawing a gallery: the first render and every fragment htmx swaps in later come from here,
+so they never disagree. Each draw resolves the gallery's properties once (the declaration with
+the template call's overrides) and builds the plain view the templates draw (:mod:`.view`)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import current_app, render_template
+from markupsafe import Markup
+
+from ..props import NOT_OVERRIDABLE, GalleryProps, resolve_props
+from .fragments import morph, partial
+from .urls import urls
+from .view import GalleryView, build_view
+
+if t.TYPE_CHECKING:
+    from ..component import Gallery
+    from .context import PageApp
+    from .state import GalleryState, PageState
+
+
+def props_for(gallery: Gallery, overrides: t.Mapping[str, t.Any]) -> GalleryProps:
+    """The declaration with a template call's overrides applied (checked like a declaration)."""
+    if not overrides:
+        return gallery.props
+    fixed = sorted(NOT_OVERRIDABLE & set(overrides))
+    if fixed:
+        raise TypeError(
+            f"gallery({gallery.name!r}) cannot override {', '.join(map(repr, fixed))} in a "
+            "template: it changes what handlers receive. Set it in galleries.gallery(...)."
+        )
+    return resolve_props(
+        gallery.props, overrides, where=f"The template call gallery({gallery.name!r})"
+    )
+
+
+def dom_id(gallery: Gallery, gallery_state: GalleryState) -> str:
+    """The id of the gallery's root element on a page (``elem_id`` or ``fg-<name>``)."""
+    return props_for(gallery, gallery_state.overrides).elem_id or f"fg-{gallery.name}"
+
+
+def view_for(
+    app: PageApp,
+    gallery: Gallery,
+    gallery_state: GalleryState,
+    page_token: str,
+    props: GalleryProps | None = None,
+    *,
+    toolbar: bool = True,
+) -> GalleryView:
+    """What the templates draw for the gallery's current state on a page. ``toolbar=False``
+    skips the "Download all" key (an HMAC over every item id) for fragments without it."""
+    if props is None:
+        props = props_for(gallery, gallery_state.overrides)
+    items = gallery_state.items
+    registry = app.registry
+    return build_view(
+        gallery.name,
+        props,
+        items,
+        urls(),
+        selected=gallery_state.selected,
+        preview_open=gallery_state.preview_open,
+        interactive=registry.is_interactive(gallery, props),
+        download_key=(
+            app.download_set(items) if toolbar and "download_all" in props.buttons else None
+        ),
+        page=page_token,
+        csrf_token=_flask_wtf_token(),
+        include=registry.form_inputs(gallery),
+        js=registry.js_specs(gallery),
+    )
+
+
+def draw(
+    app: PageApp,
+    gallery: Gallery,
+    gallery_state: GalleryState,
+    page_token: str,
+    props: GalleryProps | None = None,
+) -> Markup:
+    """The gallery's whole HTML for its current state on a page."""
+    return _html(view_for(app, gallery, gallery_state, page_token, props))
+
+
+def redrawn(
+    app: PageApp, gallery: Gallery, gallery_state: GalleryState, page_token: str
+) -> tuple[str, Markup]:
+    """The gallery's root id and its whole HTML (its items changed)."""
+    view = view_for(app, gallery, gallery_state, page_token)
+    return view.dom_id, _html(view)
+
+
+def redraw_update(
+    app: PageApp, gallery: Gallery, gallery_state: GalleryState, page_token: str
+) -> Markup:
+    """The gallery drawn again, as the update that morphs it into the page."""
+    return morph(*redrawn(app, gallery, gallery_state, page_token))
+
+
+def draw_selection(
+    app: PageApp,
+    gallery: Gallery,
+    gallery_state: GalleryState,
+    page_token: str,
+    changed: t.Iterable[int],
+) -> Markup:
+    """Only what a selection change alters: the preview slot and the grid items whose
+    highlight changed, from the same fragments as a full draw. A click in a 200-item gallery
+    then sends two thumbnails (and the preview), not the whole grid."""
+    view = view_for(app, gallery, gallery_state, page_token, toolbar=False)
+    preview = render_template("flask_gallery/_preview.html", view=view) if view.preview_open else ""
+    parts = [
+        partial(f"#{view.dom_id}-preview-slot", "innerMorph" if preview else "innerHTML", preview)
+    ]
+    for index in sorted(set(changed)):
+        if 0 <= index < len(view.entries):
+            thumb = render_template(
+                "flask_gallery/_thumb.html", view=view, entry=view.entries[index], sizes=view.sizes
+            )
+            parts.append(partial(f"#{view.dom_id}-item-{index}", "outerMorph", thumb))
+    return Markup("").join(parts)
+
+
+def redraw_page(app: PageApp, page: PageState) -> Markup:
+    """Every gallery of a page as it stands, as updates (sent after a reconnect)."""
+    known = app.registry.galleries
+    return Markup("").join(
+        redraw_update(app, known[name], gallery_state, page.token)
+        for name, gallery_state in page.galleries.items()
+        if name in known
+    )
+
+
+def _html(view: GalleryView) -> Markup:
+    return Markup(render_template("flask_gallery/gallery.html", view=view))
+
+
+def _flask_wtf_token() -> str | None:
+    """Flask-WTF's CSRF token when the app uses CSRFProtect, so the gallery's requests pass it."""
+    if "csrf" not in current_app.extensions:
+        return None
+    from flask_wtf.csrf import generate_csrf
+
+    return t.cast(str, generate_csrf())
