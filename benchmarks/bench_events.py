@@ -44,7 +44,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from _light_client import HttpConnection, WebSocket, read_page  # noqa: E402
+from _light_client import HttpConnection, WebSocket, click_frame, read_page  # noqa: E402
 
 from tests.servers import HOST, ServerProcess  # noqa: E402
 
@@ -171,7 +171,7 @@ class VirtualClient:
         for the result on it: seconds."""
         assert self.ws is not None
         start = time.perf_counter()
-        self.ws.send(json.dumps({"action": f"{self.actions}/select/{index}", "root": self.root}))
+        self.ws.send(click_frame("bench", self.root, "select", index))
         return await self._result(index, start)
 
     async def _result(self, index: int, start: float) -> float:
@@ -479,28 +479,20 @@ BARE_FETCH_JS = """async (n) => {
 def browser_clicks(server: Server, clicks: int) -> tuple[list[float], float, str, list[float]]:
     """Times (s) of ``clicks`` sequential clicks in headless chromium, server CPU per click,
     the browser's version, and the times of as many bare fetch POSTs (our servers only)."""
+    from _browser import VIEWPORT, launch, open_gallery
     from playwright.sync_api import sync_playwright
 
-    sys.path.insert(0, str(ROOT))
-    from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
-
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context = browser.new_context(viewport=VIEWPORT)
             page = context.new_page()
             if server.role == "gradio":
                 setup = ["#bench button.thumbnail-item", "#out .html-container", "selected"]
                 page.goto(server.url + "/", wait_until="domcontentloaded")
                 page.wait_for_selector(setup[0], timeout=30_000)
             else:
-                setup = ['[data-gallery="bench"] .fg-thumb', "#out", "fg-selected"]
-                page.add_init_script(
-                    "document.addEventListener('htmx:ws:after:connection',"
-                    " () => { window.__fgSocket = true; }, true);"
-                )
-                page.goto(server.url + "/", wait_until="load")
-                page.wait_for_function("window.__fgSocket === true", timeout=15_000)
+                setup = open_gallery(page, server.url)
             page.evaluate(CLICKS_JS, [9, CLICK_TIMEOUT * 1000, *setup])  # warm up, untimed
             cpu0 = server.cpu_seconds()
             times = page.evaluate(CLICKS_JS, [clicks, CLICK_TIMEOUT * 1000, *setup])
