@@ -105,15 +105,22 @@ def draw_selection(
     gallery_state: GalleryState,
     page_token: str,
     changed: t.Iterable[int],
+    *,
+    preview: bool = True,
 ) -> Markup:
-    """Only what a selection change alters: the preview slot and the grid items whose
-    highlight changed, from the same fragments as a full draw. A click in a 200-item gallery
-    then sends two thumbnails (and the preview), not the whole grid."""
+    """Only what a selection change alters: the grid items whose highlight changed and, unless
+    ``preview`` is False (it was closed and stays closed), the preview slot, from the same
+    fragments as a full draw. A click in a 200-item gallery then sends two thumbnails (and the
+    preview), not the whole grid."""
     view = view_for(app, gallery, gallery_state, page_token, toolbar=False)
-    preview = render_template("flask_gallery/_preview.html", view=view) if view.preview_open else ""
-    parts = [
-        partial(f"#{view.dom_id}-preview-slot", "innerMorph" if preview else "innerHTML", preview)
-    ]
+    parts = []
+    if preview:
+        slot = f"#{view.dom_id}-preview-slot"
+        if view.preview_open:
+            html = render_template("flask_gallery/_preview.html", view=view)
+            parts.append(partial(slot, "innerMorph", html))
+        else:
+            parts.append(partial(slot, "innerHTML", ""))
     for index in sorted(set(changed)):
         if 0 <= index < len(view.entries):
             thumb = render_template(

@@ -84,18 +84,17 @@ def fire(
     fired: interactions.Fired,
     form: t.Mapping[str, str],
     request: Request | None = None,
-) -> None:
-    """Submit every listener of ``gallery`` for each fired event, in order."""
-    if not fired:
-        return
+) -> list[str]:
+    """Submit every listener of ``gallery`` for each fired event, in order; the ids of the
+    submitted jobs (each ends with one terminal message on the page's channel)."""
+    jobs: list[str] = []
     for event, data in fired:
         for listener in gallery.listeners:
             if listener.event != event:
                 continue
             if request is None:
                 request = snapshot(page.token)
-            engine = state.engine()
-            engine.submit(
+            submission = state.engine().submit(
                 listener,
                 page.token,
                 collect_inputs(listener, page, form),
@@ -104,6 +103,8 @@ def fire(
                 session=page.session_id,
                 client=request.remote_addr,
             )
+            jobs.append(submission.job_id)
+    return jobs
 
 
 def preprocess_inputs(state: PageApp, values: list[t.Any], job: Job) -> list[t.Any]:

@@ -73,8 +73,9 @@ class Answer:
     #: Updates that follow the swap (messages about refused files in the gallery's alerts).
     after: Markup = field(default_factory=Markup)
 
-    def fire(self) -> None:
-        fire(
+    def fire(self) -> list[str]:
+        """Submit the events the click fired: the ids of their jobs."""
+        return fire(
             self._state,
             self._gallery,
             self._page,
@@ -130,13 +131,16 @@ def _reselected(
     state: AppState,
     gallery: Gallery,
     page: PageState,
-    before: int | None,
+    before: tuple[int | None, bool],
     fired: interactions.Fired,
     click: Click,
 ) -> Answer:
+    """The items whose highlight changed, and the preview unless it stayed closed."""
     gallery_state = page.galleries[gallery.name]
-    changed = {i for i in (before, gallery_state.selected) if i is not None}
-    html = draw_selection(state, gallery, gallery_state, page.token, changed)
+    selected, was_open = before
+    changed = {i for i in (selected, gallery_state.selected) if i is not None}
+    preview = was_open or gallery_state.preview_open
+    html = draw_selection(state, gallery, gallery_state, page.token, changed, preview=preview)
     return Answer(html, None, state, gallery, page, fired, click)
 
 
@@ -144,14 +148,14 @@ def select(click: Click) -> Answer:
     with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
         i = parse_index(click.index, len(gallery_state.items))
         props = props_for(gallery, gallery_state.overrides)
-        before = gallery_state.selected
+        before = gallery_state.selected, gallery_state.preview_open
         fired = interactions.select(gallery_state, i, props.allow_preview, describe)
     return _reselected(state, gallery, page_state, before, fired, click)
 
 
 def close(click: Click) -> Answer:
     with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
-        before = gallery_state.selected
+        before = gallery_state.selected, gallery_state.preview_open
         fired = interactions.close(gallery_state)
     return _reselected(state, gallery, page_state, before, fired, click)
 

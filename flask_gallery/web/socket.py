@@ -50,11 +50,11 @@ from ..page import draw
 from ..page.fragments import alert, alerts_target, partial
 from ..page.state import PageState
 from ..page.wire import loads
-from ..queue.messages import Message
+from ..queue.messages import STATUS, TERMINAL, Message
 from ..request import Request, snapshot
 from .actions import ACTIONS, SOCKET_ACTIONS, Answer, Click
 from .app_state import AppState, app_state
-from .delivery import Renderer, StatusHold, coalesce
+from .delivery import STATUS_GRACE, Renderer, StatusHold, coalesce
 from .rate import TokenBucket
 from .sockets import Slot, SocketRefused
 from .tokens import PageElsewhere, PageGone, check_request, owned_page, same_origin
@@ -73,6 +73,8 @@ _OUTBOX = 10_000
 _LEFT = (1000, 1001)
 #: The largest message a page may send (a click is its URL and the page's form fields).
 _MAX_CLICK = 1024 * 1024
+#: Seconds a click's answer waits, at most, for its handlers' results to go in the same frame.
+ANSWER_HOLD = 0.01
 #: Seconds a reconnecting socket waits for the page to say which message it had last.
 _RESUME_WAIT = 1.0
 #: Seconds between two pings of a client. One that has not answered a ping by the next is gone
@@ -144,12 +146,17 @@ def relay(ws: t.Any, page: str) -> None:
         ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     ws.max_message_size = _MAX_CLICK  # larger messages close the socket before they are read
 
+    wakes_at = [0.0]  # when the relay's wait ends by itself (its timeout)
+
     def receive(message: Message) -> None:
         try:
             outbox.put_nowait(message)
         except queue.Full:  # the client stopped reading: drop the socket, it will reconnect
             ws.close(reason=1011, message="Too far behind.")
-        wake.set()
+        # A status is held back for STATUS_GRACE anyway: it wakes the relay only when the
+        # relay's own timeout would pass that (a quick job's statuses then cost no wake-up).
+        if message["type"] not in STATUS or wakes_at[0] > time.monotonic() + STATUS_GRACE:
+            wake.set()
 
     from simple_websocket import ConnectionClosed
 
@@ -167,14 +174,15 @@ def relay(ws: t.Any, page: str) -> None:
     unsubscribe = engine.subscribe(page, receive, after=after)
     handshake = snapshot(page)
     engine.connect_page(page, handshake)
-    clicks = _Clicks(page, handshake, ws.send, state.config["GALLERY_MAX_CLICKS_PER_SECOND"])
+    clicks = _Clicks(page, handshake, state.config["GALLERY_MAX_CLICKS_PER_SECOND"])
     alive = _Keepalive(ws)
     try:
         if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
             ws.send(draw.redraw_page(state, page_state))
         if first is not None:
-            clicks.act(first)
+            clicks.act(first)  # its answer goes out with the loop's first frame
         hold = StatusHold(time.monotonic)
+        frame = _Frame()
         marked = time.monotonic()
         while ws.connected and not slot.replaced and alive.check():
             # Cleared before both sources are read: whatever arrives from now on wakes the wait.
@@ -185,11 +193,17 @@ def relay(ws: t.Any, page: str) -> None:
             with contextlib.suppress(queue.Empty):
                 while True:  # everything already waiting goes out in one frame
                     batch.append(outbox.get_nowait())
-            html = "".join(renderer.render(m) for m in coalesce(hold.feed(batch)))
-            last = max((int(message.get("seq", 0)) for message in batch), default=0)
-            if html:
-                # The page keeps the mark, and names it when it reconnects (_resume_point).
-                ws.send(f"<!--fg-seq:{last}-->{html}" if last else html)
+            clicks.settle(batch)
+            frame.add("".join(renderer.render(m) for m in coalesce(hold.feed(batch))), batch)
+            if clicks.holding():
+                last = 0
+            else:
+                # Answers first, then results, in one frame; the page keeps the seq mark and
+                # names it when it reconnects (_resume_point).
+                results, last = frame.take()
+                html = clicks.flush() + results
+                if html:
+                    ws.send(f"<!--fg-seq:{last}-->{html}" if last else html)
             if last > page_state.delivered:
                 page_state.delivered = last
                 # The page names its own mark when it reconnects; the store's copy (for a
@@ -198,7 +212,9 @@ def relay(ws: t.Any, page: str) -> None:
                 if now - marked > _MARK_EVERY:
                     marked = now
                     state.pages.mark_delivered(page, last)
-            wake.wait(hold.wait(_IDLE))
+            timeout = min(hold.wait(_IDLE), clicks.hold_left())
+            wakes_at[0] = time.monotonic() + timeout
+            wake.wait(timeout)
         if slot.replaced:
             _close(ws, _NO_RETRY, slot.why)
     finally:
@@ -212,6 +228,26 @@ def relay(ws: t.Any, page: str) -> None:
             # dropped (1006), or went to the background (1005), comes back for its results.
             engine.close_page(page)
             engine.release_page(page)
+
+
+class _Frame:
+    """What the next frame carries of the page's channel: rendered messages (kept while answers
+    wait for their results) and the seq of the last of them."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.last = 0
+
+    def add(self, html: str, messages: t.Iterable[Message]) -> None:
+        if html:
+            self.parts.append(html)
+        self.last = max(self.last, *(int(m.get("seq", 0)) for m in messages), 0)
+
+    def take(self) -> tuple[str, int]:
+        html, last = "".join(self.parts), self.last
+        self.parts.clear()
+        self.last = 0
+        return html, last
 
 
 class _Keepalive:
@@ -285,14 +321,14 @@ def _resume_of(message: str | bytes | None) -> int | None:
 class _Clicks:
     """The clicks a page sends over its socket, acted on as their HTTP routes would be."""
 
-    def __init__(
-        self,
-        page: str,
-        handshake: Request,
-        send: t.Callable[[str], None],
-        per_second: float | None,
-    ) -> None:
-        self.page, self.handshake, self.send = page, handshake, send
+    def __init__(self, page: str, handshake: Request, per_second: float | None) -> None:
+        self.page, self.handshake = page, handshake
+        #: Answers and refusals not sent yet, in the order of their clicks.
+        self.pending: list[str] = []
+        #: Jobs those clicks fired that have not ended; their answers wait for them until
+        #: ``until`` at most.
+        self.awaiting: set[str] = set()
+        self.until = 0.0
         # A key held down repeats some 30 times a second, and no hand clicks faster: the
         # default rate (GALLERY_MAX_CLICKS_PER_SECOND) stops floods, never a person.
         self.rate = TokenBucket(per_second, 2 * per_second) if per_second else None
@@ -319,6 +355,34 @@ class _Clicks:
                 time.sleep(0)
             else:
                 self._drop(message)
+
+    def send(self, html: str) -> None:
+        self.pending.append(html)
+
+    def settle(self, messages: t.Iterable[Message]) -> None:
+        """Note the fired jobs that ended among ``messages``."""
+        if self.awaiting:
+            self.awaiting.difference_update(m.get("job") for m in messages if m["type"] in TERMINAL)
+
+    def holding(self) -> bool:
+        """Whether the pending answers still wait for their jobs' results.
+
+        A click's answer (its highlight) and its handler's result then reach the page in one
+        frame, swapped in together: a quick handler (most are) costs the page one message and
+        one swap instead of two, and the server one send. The wait is bounded by
+        :data:`ANSWER_HOLD` from the first pending answer, so a slow handler's answer is late
+        by that at most, and a stream of clicks cannot hold answers back."""
+        return bool(self.pending and self.awaiting) and time.monotonic() < self.until
+
+    def hold_left(self) -> float:
+        return max(0.0, self.until - time.monotonic()) if self.holding() else _IDLE
+
+    def flush(self) -> str:
+        """The pending answers, in order; nothing waits any more."""
+        html = "".join(self.pending)
+        self.pending.clear()
+        self.awaiting.clear()
+        return html
 
     def _drop(self, message: str | bytes) -> None:
         """Count a click over the rate; tell its gallery once a second how many went."""
@@ -352,7 +416,10 @@ class _Clicks:
             answer = _act(self.page, click, self.handshake)
             # Marked with the gallery's id: the page settles its focus once this answer is in.
             self.send(_answer_mark(root) + answer.update())
-            answer.fire()
+            jobs = answer.fire()
+            if jobs and not self.awaiting:
+                self.until = time.monotonic() + ANSWER_HOLD
+            self.awaiting.update(jobs)
         except HTTPException as exc:
             _refuse(self.send, root or getattr(exc, "root", ""), exc.description or exc.name)
         except (ConnectionClosed, OSError):

@@ -163,7 +163,8 @@
   // an HTTP answer's swap (into the preview when it opened, back to the thumbnail when it closed).
   document.addEventListener("htmx:ws:after:message:incoming", (event) => {
     const data = event.detail.message && event.detail.message.data;
-    const answer = typeof data === "string" && data.match(/^<!--fg-answer:([\w-]+)-->/);
+    const answer = typeof data === "string"
+      && data.match(/^(?:<!--fg-seq:\d+-->)?<!--fg-answer:([\w-]+)-->/);
     const block = answer && document.getElementById(answer[1]);
     if (block) settleFocus(block);
   }, true);
