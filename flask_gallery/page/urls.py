@@ -20,6 +20,7 @@ class Urls:
         self._full = url_for("flask_gallery.media", media_id=_PLACEHOLDER)
         self._thumb = url_for("flask_gallery.thumb", media_id=_PLACEHOLDER, width=1)[:-1]
         self._download = url_for("flask_gallery.download", media_id=_PLACEHOLDER, number=1)[:-1]
+        self._actions: dict[tuple[str, str], str] = {}
 
     def full(self, media_id: str) -> str:
         return self._full.replace(_PLACEHOLDER, media_id)
@@ -37,7 +38,11 @@ class Urls:
         return url_for("flask_gallery.download_all", key=key)
 
     def actions(self, page: str, name: str) -> str:
-        return url_for("flask_gallery.actions", page=page, name=name)
+        """Built once per gallery of the page (a socket's clicks all draw the same ones)."""
+        url = self._actions.get((page, name))
+        if url is None:
+            url = self._actions[page, name] = url_for("flask_gallery.actions", page=page, name=name)
+        return url
 
 
 def urls() -> Urls:

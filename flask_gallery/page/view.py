@@ -56,7 +56,7 @@ class GalleryView:
     name: str
     dom_id: str
     props: GalleryProps
-    entries: list[Entry]
+    entries: t.Sequence[Entry]
     selected: int | None
     preview_open: bool
     show_label: bool
@@ -115,6 +115,33 @@ def initial_selection(props: GalleryProps, count: int) -> int | None:
     if index is None and props.preview and props.allow_preview and count:
         index = 0
     return index if index is not None and index < count else None
+
+
+class Entries(t.Sequence[Entry]):
+    """The gallery's items as drawn, each made when a template first reads it: a selection
+    change draws two thumbnails of a gallery of hundreds, and builds only their URLs."""
+
+    def __init__(self, items: t.Sequence[MediaItem], urls: MediaUrls) -> None:
+        self._items, self._urls = items, urls
+        self._made: dict[int, Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @t.overload
+    def __getitem__(self, index: int) -> Entry: ...
+    @t.overload
+    def __getitem__(self, index: slice) -> t.Sequence[Entry]: ...
+    def __getitem__(self, index: int | slice) -> Entry | t.Sequence[Entry]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self._items))[index]]
+        if index < 0:
+            index += len(self._items)
+        entry = self._made.get(index)
+        if entry is None:
+            item = self._items[index]  # IndexError past the end, as a list
+            entry = self._made[index] = make_entry(item, index, len(self._items), self._urls)
+        return entry
 
 
 def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entry:
@@ -212,7 +239,7 @@ def build_view(
 ) -> GalleryView:
     count = len(items)
     dom_id = props.elem_id or f"fg-{name}"
-    entries = [make_entry(item, i, count, urls) for i, item in enumerate(items)]
+    entries = Entries(items, urls)
     if selected is not None and selected >= count:
         selected = None
     columns = effective_columns(props, count)

@@ -125,8 +125,10 @@
 
   // A select, close or delete would cost a new HTTP request (Flask's dev server closes every
   // connection). While the page's socket is open the click goes as one frame on it instead, and
-  // its answer comes back on it, ahead of its handlers' results. Uploads (files) and the app's
-  // own buttons stay requests; so does everything while the socket is down.
+  // its answer comes back on it, ahead of its handlers' results (with them, when they are quick).
+  // The frame is sent from the click itself, before htmx would build a request it then drops:
+  // the click is the gallery's, and goes no further. Uploads (files) and the app's own buttons
+  // stay requests; so does everything while the socket is down.
   let connection = null;
   let socketActions = [];  // the server's own list of what it accepts on the socket
   document.addEventListener("htmx:ws:after:connection", (event) => {
@@ -135,29 +137,45 @@
     socketActions = (event.target.dataset.socketActions || "").split(" ");
   }, true);
 
-  document.addEventListener("htmx:config:request", (event) => {
-    const ctx = event.detail.ctx;
-    const block = blockOf(ctx.sourceElement);
+  // The page's form fields the gallery's listeners take (its hx-include), as the frame's
+  // values; null when one is a file, which only a request carries.
+  function includedValues(block) {
+    const values = {};
+    const selector = block.getAttribute("hx-include:inherited");
+    for (const field of selector ? document.querySelectorAll(selector) : []) {
+      if (!field.name || field.disabled) continue;
+      if ((field.type === "checkbox" || field.type === "radio") && !field.checked) continue;
+      if (field.type === "file") { if (field.files.length) return null; continue; }
+      const chosen = field.tagName === "SELECT" && field.multiple
+        ? Array.from(field.selectedOptions, (option) => option.value) : [field.value];
+      for (const value of chosen) {
+        values[field.name] = field.name in values ? [].concat(values[field.name], value) : value;
+      }
+    }
+    return values;
+  }
+
+  document.addEventListener("click", (event) => {
     const socket = connection && connection.socket;
-    if (!block || !socket || socket.readyState !== WebSocket.OPEN) return;
-    const url = String(ctx.request.action);
-    if (!block.dataset.actions || !url.startsWith(`${block.dataset.actions}/`)) return;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    const button = event.target.closest && event.target.closest("[hx-post]");
+    const block = blockOf(button);
+    if (!block || !block.dataset.actions || button.disabled) return;
+    const url = button.getAttribute("hx-post");
+    if (!url.startsWith(`${block.dataset.actions}/`)) return;
     // The route's tail names the action and, for some, the item: "select/3", "close".
     const [action, index] = url.slice(block.dataset.actions.length + 1).split("/");
     if (!socketActions.includes(action)) return;
-    const values = {};
-    if (ctx.request.body instanceof FormData) {
-      for (const [name, value] of ctx.request.body) {
-        if (typeof value !== "string") return;  // a file: only a request carries it
-        values[name] = name in values ? [].concat(values[name], value) : value;
-      }
-    }
+    const values = includedValues(block);
+    if (!values) return;
     event.preventDefault();
+    event.stopPropagation();  // htmx's own listener on the button would make a request
+    for (const [name, value] of runListenerJs(block, action)) values[name] = value;
     block.fgHadFocus = block.contains(document.activeElement);
     const click = { action, gallery: block.dataset.gallery, values, root: block.id };
     if (index !== undefined) click.index = decodeURIComponent(index);
     socket.send(JSON.stringify(click));
-  });
+  }, true);
 
   // The server marks its answer to a click with the gallery's id: settle the focus there as after
   // an HTTP answer's swap (into the preview when it opened, back to the thumbnail when it closed).
