@@ -27,10 +27,10 @@ _FORMAT_COSTS: dict[str, tuple[int, int]] = {
     "AVIF": (3, 0),
     "JPEG2000": (5, 48 << 20),
 }
-#: Bytes per pixel an encode holds, by format and channels (measured as above, rounded up;
-#: they include the PIL image made from the array and the encoder's working memory).
 #: Pillow's block size for image memory: above glibc's largest mmap threshold (32 MiB).
 LARGE_IMAGE_BLOCK = 64 << 20
+#: Bytes per pixel an encode holds, by format and channels (measured as above, rounded up;
+#: they include the PIL image made from the array and the encoder's working memory).
 _ENCODE_COSTS: dict[str, tuple[int, int, int, int]] = {
     "webp": (16, 29, 17, 29),
     "png": (1, 3, 6, 3),

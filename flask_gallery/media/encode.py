@@ -1,7 +1,7 @@
 """Encoding canonical pixels into the full file of a numpy/PIL output.
 
-This is the slow step Gradio runs before a handler's result can be shown (lossy WebP is about
-40 ms per megapixel); the store calls it lazily, off the request that produced the value.
+This is the slow step Gradio runs before a handler's result can be shown; the store calls it
+lazily, off the request that produced the value.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def save_image(image: Image.Image, name: str, **options: t.Any) -> bytes:
     """``image`` encoded in format ``name`` (canonical, see :func:`normalize_format`).
 
     The format's own plugin is imported first: saving a format that Pillow's ``preinit`` does
-    not load (WebP, TIFF) otherwise makes Pillow import all of its ~40 plugins (``Image.init``:
-    ~2 MiB and ~20 ms, once per process) to find one.
+    not load (WebP, TIFF) otherwise makes Pillow import all of its plugins (``Image.init``, once
+    per process) to find one.
     """
     importlib.import_module(f"PIL.{_PLUGINS[name]}")
     buffer = io.BytesIO()

@@ -3,8 +3,8 @@
 Files live under ``root`` by content key (identical media are stored once); the browser only
 ever sees ids minted with the app's secret (:mod:`.ids`).
 
-Speed: all ``postprocess`` waits for is hashing a numpy/PIL output's pixels (about 1 ms per
-megapixel, the items of a large value in parallel). The rest happens after it returns:
+Speed: all ``postprocess`` waits for is hashing a numpy/PIL output's pixels (the items of a
+large value in parallel). The rest happens after it returns:
 
 - a writer thread persists the raw pixels to ``pixels.npy`` (3 MB per megapixel: on a busy disk
   that write alone can take longer than the hashing, so it is kept off the render), then the
@@ -16,7 +16,7 @@ megapixel, the items of a large value in parallel). The rest happens after it re
   by default: the browser asks for a thumbnail a few milliseconds after the page or result
   arrives, so encoding ahead gains little time, while it encodes every width and full file of
   every item, also those never shown (off-screen thumbnails load lazily, most items are never
-  previewed), and keeps the codecs' working memory (~2 MiB for WebP) in its own threads.
+  previewed), and keeps the codecs' working memory in its own threads.
 
 Crash safety: a key's data (``pixels.npy`` or its full file) is complete on disk before its
 record is, and a record whose data is missing counts as absent, so adding that content again

@@ -200,7 +200,7 @@ def sniff_svg(data: bytes) -> Detected | None:
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith(b"<") or _ENTITY_RE.search(data):
         return None
-    from xml.etree import ElementTree  # only uploads need it: ~1 MiB and ~4 ms of import
+    from xml.etree import ElementTree  # only uploads need it: not imported with the package
 
     try:
         root = ElementTree.fromstring(data)

@@ -4,8 +4,8 @@ One loop per worker thread, created on first use and closed when the worker exit
 call would cost more than a trivial handler, and a shared loop in another thread would lose the
 worker's context variables (the request context, the notifier).
 
-asyncio is imported by the first ``async def`` run, not with the package: it costs ~10 ms and
-~1.7 MiB, which an app without async handlers never needs.
+asyncio is imported by the first ``async def`` run, not with the package: an app without async
+handlers never pays for it.
 
 An :class:`Interrupt` lets another thread stop what a worker awaits (a handler's timeout): the
 awaitable runs as a task, which the timeout cancels from the timer thread.

@@ -8,8 +8,8 @@ concurrency group that is below its limit, so one busy group never holds up anot
 
 The first :data:`EAGER_WORKERS` start the moment a job finds no idle worker. Past them, a worker
 starts only when the queue has stood still for :data:`STALL_DELAY`: busy workers that keep
-taking jobs are short of CPU, not of threads (under the GIL a new thread only adds memory,
-~60 KiB each, and contention), while workers that take nothing are blocked in their handlers
+taking jobs are short of CPU, not of threads (under the GIL a new thread only adds memory and
+contention), while workers that take nothing are blocked in their handlers
 (I/O, sleeps, waits), which is what more threads are for.
 
 A submission joins only within its fair share of the queue (:mod:`.quotas`). A run with a

@@ -243,9 +243,9 @@ class AppState:
         """Compile the extension's templates once, before the first page draws them.
 
         Jinja compiles a template in every request that needs it before the first compile is
-        cached: 32 pages opened together on a fresh server compiled each template 32 times in
-        32 threads at once, which cost CPU and 2-5 MiB of peak RSS (each thread's compiler
-        memory lands in its own glibc arena). The first render compiles; the others wait."""
+        cached, so pages opened together on a fresh server would each compile every template
+        at once, in their own threads (CPU, and peak memory in each thread's glibc arena). The
+        first render compiles; the others wait."""
         if self._templates_ready:
             return
         with self._first_render:

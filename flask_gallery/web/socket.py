@@ -523,8 +523,8 @@ def poll(page: str) -> Response:
 
 
 def register(bp: Blueprint) -> None:
-    # Imported here: flask-sock (and its WebSocket stack) costs ~45 ms of `import flask_gallery`
-    # otherwise, and only an app that registers the extension needs it.
+    # Imported here: only an app that registers the extension needs flask-sock and its
+    # WebSocket stack, and `import flask_gallery` should not pay for it.
     from flask_sock import Sock
 
     sock = Sock()
@@ -550,8 +550,9 @@ def register(bp: Blueprint) -> None:
                 error = TooManyRequests if refused.per_session else ServiceUnavailable
                 raise error(str(refused)) from None
             # No permessage-deflate (every browser offers it; simple-websocket accepts it): the
-            # frames are small fragments, and each socket's zlib state costs the server ~80 KiB
-            # and a compression per frame. Without the offer the handshake agrees to none.
+            # frames are small fragments, and each socket's zlib state would cost the server
+            # memory per open page and a compression per frame. Without the offer the handshake
+            # agrees to none.
             request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
     @bp.teardown_request
