@@ -32,6 +32,8 @@ CAPTIONS = ("red", "green", "blue")
 #: Set by the select handler once it has run, with the index it ran for.
 ran: list[int] = []
 ran_event = threading.Event()
+#: Holds the ``slow`` gallery's handler until the test lets it finish.
+release = threading.Event()
 
 
 def declare(galleries: t.Any) -> None:
@@ -46,6 +48,13 @@ def declare(galleries: t.Any) -> None:
         ran_event.set()
         return f"selected {evt.index}: {evt.value['caption']}"
 
+    slow = galleries.gallery("slow", [np.zeros((8, 8, 3), np.uint8)] * 2)
+
+    @slow.on_select(outputs="#late", trigger_mode="multiple")
+    def wait(evt: SelectData) -> str:
+        release.wait(10)
+        return f"late {evt.index}"
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
@@ -58,6 +67,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
 def _fresh() -> None:
     ran.clear()
     ran_event.clear()
+    release.clear()
 
 
 def test_the_socket_refuses_another_origin(server: LiveServer) -> None:
@@ -204,6 +214,22 @@ def test_the_poll_refuses_another_origin(server: LiveServer) -> None:
         urllib.request.urlopen(request)
     refused.value.close()
     assert refused.value.code == 403
+
+
+def test_a_slow_handler_does_not_hold_its_clicks_answer(server: LiveServer) -> None:
+    """The answer waits for a quick result, to go in one frame with it, but only briefly: while
+    the handler still runs, the page already has its click's answer."""
+    page = Page(server, "/?g=slow")
+    ws = page.socket()
+    try:
+        page.click(ws, "select/1", gallery="slow")
+        answered = receive_until(ws, "<!--fg-answer:fg-slow-->")
+        assert "late 1" not in answered
+        release.set()
+        assert "late 1" in receive_until(ws, "late 1")
+    finally:
+        release.set()
+        ws.close()
 
 
 def test_a_click_over_the_socket_is_answered_before_its_result(server: LiveServer) -> None:

@@ -214,7 +214,8 @@ def relay(ws: t.Any, page: str) -> None:
                     state.pages.mark_delivered(page, last)
             timeout = min(hold.wait(_IDLE), clicks.hold_left())
             wakes_at[0] = time.monotonic() + timeout
-            wake.wait(timeout)
+            if outbox.empty():  # else a status came before wakes_at was set: read it now
+                wake.wait(timeout)
         if slot.replaced:
             _close(ws, _NO_RETRY, slot.why)
     finally:
