@@ -107,12 +107,13 @@ def draw_selection(
     changed: t.Iterable[int],
     *,
     preview: bool = True,
+    props: GalleryProps | None = None,
 ) -> Markup:
     """Only what a selection change alters: the grid items whose highlight changed and, unless
     ``preview`` is False (it was closed and stays closed), the preview slot, from the same
     fragments as a full draw. A click in a 200-item gallery then sends two thumbnails (and the
     preview), not the whole grid."""
-    view = view_for(app, gallery, gallery_state, page_token, toolbar=False)
+    view = view_for(app, gallery, gallery_state, page_token, props, toolbar=False)
     parts = []
     if preview:
         slot = f"#{view.dom_id}-preview-slot"

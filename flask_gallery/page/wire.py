@@ -1,4 +1,6 @@
-"""What clients send in Gradio's wire form, read without trusting it.
+"""Gradio's wire form of gallery items, both ways: what clients send, read without trusting
+it, and what handlers with ``preprocess=False``, event data and the JSON API get
+(:func:`describe`: never a server path).
 
 JSON comes from API calls, a listener's ``js`` result and the page's socket frames. Each is parsed
 with :func:`loads`, which turns every way a body can be unreadable into a ``ValueError`` (Python's

@@ -134,13 +134,17 @@ def _reselected(
     before: tuple[int | None, bool],
     fired: interactions.Fired,
     click: Click,
+    props: GalleryProps | None = None,
 ) -> Answer:
-    """The items whose highlight changed, and the preview unless it stayed closed."""
+    """The items whose highlight changed, and the preview unless it stayed closed (drawn with
+    ``props`` when the action resolved them already)."""
     gallery_state = page.galleries[gallery.name]
     selected, was_open = before
     changed = {i for i in (selected, gallery_state.selected) if i is not None}
     preview = was_open or gallery_state.preview_open
-    html = draw_selection(state, gallery, gallery_state, page.token, changed, preview=preview)
+    html = draw_selection(
+        state, gallery, gallery_state, page.token, changed, preview=preview, props=props
+    )
     return Answer(html, None, state, gallery, page, fired, click)
 
 
@@ -150,7 +154,7 @@ def select(click: Click) -> Answer:
         props = props_for(gallery, gallery_state.overrides)
         before = gallery_state.selected, gallery_state.preview_open
         fired = interactions.select(gallery_state, i, props.allow_preview, describe)
-    return _reselected(state, gallery, page_state, before, fired, click)
+    return _reselected(state, gallery, page_state, before, fired, click, props)
 
 
 def close(click: Click) -> Answer:
