@@ -63,6 +63,35 @@ def test_snapshot_is_plain_json_safe_data(login_app: Flask) -> None:
     assert Request.from_dict(wire) == snap
 
 
+def test_snapshot_reads_as_gradios_request(login_app: Flask) -> None:
+    """gr.Request's names: case-insensitive headers, client.host, query_params, username."""
+    snap = _view_snapshot(login_app)
+    assert snap.headers["user-agent"] == "pytest-browser"
+    assert snap.headers.get("USER-AGENT") == "pytest-browser"
+    assert "x-trace" in snap.headers and "X-Missing" not in snap.headers
+    assert snap.headers.get("X-Missing", "none") == "none"
+    assert snap.client.host == "10.0.0.7"
+    assert snap.query_params == {"tab": "1", "q": "cats"}
+    assert snap.username == "ada"
+    assert Request.from_dict(json.loads(json.dumps(snap.to_dict()))).username == "ada"
+
+
+def test_repeated_headers_keep_every_value_in_order() -> None:
+    snap = Request(headers=(("Accept", "a"), ("X-Tag", "1"), ("x-tag", "2")))
+    assert snap.headers["X-TAG"] == "1"
+    assert snap.headers.getlist("x-tag") == ["1", "2"]
+    assert list(snap.headers) == ["Accept", "X-Tag"]
+    assert Request.from_dict(json.loads(json.dumps(snap.to_dict()))) == snap
+
+
+def test_no_username_without_a_login(login_app: Flask) -> None:
+    with login_app.test_request_context("/"):
+        assert snapshot().username is None  # Flask-Login in use, nobody logged in
+    plain = Flask("no_login")
+    with plain.test_request_context("/"):
+        assert snapshot().username is None  # no Flask-Login at all
+
+
 def test_request_context_rebuilds_request_and_session(login_app: Flask) -> None:
     snap = _view_snapshot(login_app)
     with request_context(login_app, snap):
