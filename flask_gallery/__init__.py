@@ -6,7 +6,7 @@ This module only re-exports the public names; each lives in the module named aft
 from __future__ import annotations
 
 from ._version import __version__
-from .component import Gallery, GalleryUpdate
+from .component import Gallery, GalleryUpdate, skip
 from .events import EventData, Listener, SelectData
 from .extension import FlaskGallery
 from .notify import Error, Info, Warning
@@ -26,4 +26,5 @@ __all__ = [
     "SelectData",
     "Warning",
     "__version__",
+    "skip",
 ]

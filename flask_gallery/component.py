@@ -22,6 +22,25 @@ class _Keep:
 KEEP: t.Any = _Keep()
 
 
+class _Skip:
+    def __repr__(self) -> str:
+        return "flask_gallery.skip()"
+
+
+_SKIP = _Skip()
+
+
+def skip() -> t.Any:
+    """Leave an output as it is (Gradio's ``gr.skip()``): its value, properties and what the
+    page shows stay, and no ``change`` fires. Return it in an output's place (one ``skip()`` for
+    a listener with several outputs skips them all); a generator may yield it."""
+    return _SKIP
+
+
+def is_skip(value: object) -> bool:
+    return value is _SKIP
+
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 #: What a gallery value may be: a list of media (or ``(media, caption)`` pairs), a callable that

@@ -124,6 +124,20 @@ def test_handler_error_is_an_error_response(client: t.Any, galleries: FlaskGalle
     assert response.status_code == 422 and response.get_json() == {"error": "no luck"}
 
 
+def test_a_skipped_output_comes_back_as_gradios_skip(
+    client: t.Any, galleries: FlaskGallery
+) -> None:
+    from flask_gallery import skip
+
+    gallery = galleries.gallery("g")
+    gallery.change(lambda: (skip(), "kept"), outputs=[gallery, "#x"], api_name="some")
+    gallery.change(lambda: skip(), outputs=[gallery, "#x"], api_name="none")
+    some = client.post("/_gallery/api/some", json={"data": []})
+    assert some.get_json() == {"data": [{"__type__": "update"}, "kept"]}
+    none = client.post("/_gallery/api/none", json={"data": []})
+    assert none.get_json() == {"data": [{"__type__": "update"}, {"__type__": "update"}]}
+
+
 # Closed unless the app opens it
 
 

@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from flask import Flask, render_template_string
 from PIL import Image
 
-from flask_gallery import EventData, FlaskGallery, Request, SelectData
+from flask_gallery import EventData, FlaskGallery, Request, SelectData, skip
 
 PAGE = "{{ gallery_assets() }}{% for n in names %}{{ gallery(n) }}{% endfor %}<div id='out'></div>"
 
@@ -607,6 +607,34 @@ def test_a_gallery_output_replaces_the_value_and_fires_its_change(
     channel.wait(2)  # the select, then the change it caused
     assert [item.caption for item in page.state("out").items] == ["copy 0", "copy 1", "copy 2"]
     assert changes == [3]
+
+
+def test_skip_leaves_an_output_as_it_is(site: Flask, galleries: FlaskGallery) -> None:
+    """Gradio's gr.skip(): in a tuple it skips its output only; alone, every output; the gallery
+    keeps its items and fires no change."""
+    source = galleries.gallery("g", pixels(3))
+    target = galleries.gallery("out", pixels(2))
+    changes: list[int] = []
+
+    @source.on_select(outputs=[target, "#out"])
+    def pick(evt: SelectData) -> t.Any:
+        return skip() if evt.index == 0 else (skip(), f"picked {evt.index}")
+
+    @target.on_change(inputs=target)
+    def changed(value: t.Any) -> None:
+        changes.append(len(value))
+
+    page = Page(site, site.test_client(), ["g", "out"])
+    channel = Channel(site, page)
+    page.post("g/select/2")
+    channel.wait(1)
+    page.post("g/select/0")
+    channel.wait(1)  # the select alone: a skipped gallery fires no change
+    html = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers()).text
+    assert html.count('hx-target="#out"') == 1 and "picked 2" in html
+    assert 'hx-target="#fg-out"' not in html  # the gallery was never redrawn
+    assert len(page.state("out").items) == 2
+    assert changes == []
 
 
 def test_the_gallery_can_be_fetched_as_it_stands_on_the_page(

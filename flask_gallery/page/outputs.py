@@ -18,6 +18,7 @@ import typing as t
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
+from ..component import is_skip
 from ..events import Listenable, Listener
 from ..notify import Error
 from ..request import Request, snapshot
@@ -131,8 +132,8 @@ def preprocess_inputs(state: PageApp, values: list[t.Any], job: Job) -> list[t.A
 
 def _values_per_output(listener: Listener, value: t.Any) -> tuple[t.Any, ...]:
     count = len(listener.outputs)
-    if count == 1:
-        return (value,)
+    if count == 1 or is_skip(value):
+        return (value,) * count
     if not isinstance(value, (tuple, list)) or len(value) != count:
         raise TypeError(
             f"Handler {listener.name!r} has {count} outputs and must return a tuple of {count} "
@@ -175,6 +176,7 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
             "html": "".join(
                 _element(str(target), out)
                 for target, out in zip(listener.outputs, values, strict=True)
+                if not is_skip(out)
             )
         }
     parts: list[str] = []
@@ -183,6 +185,8 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
         if page is None:  # the page expired meanwhile: nothing to show it on
             return None
         for target, output in zip(listener.outputs, values, strict=True):
+            if is_skip(output):
+                continue
             if isinstance(target, str):
                 parts.append(_element(target, output))
                 continue
@@ -208,6 +212,8 @@ def _element(target: str, output: t.Any) -> Markup:
 
 
 def _wire(state: PageApp, target: t.Any, output: t.Any) -> t.Any:
+    if is_skip(output):
+        return {"__type__": "update"}  # Gradio's wire form of gr.skip()
     if isinstance(target, str):
         return None if output is None else str(output)
     return [describe(item) for item in state.convert(t.cast("Gallery", target), output)]
