@@ -92,6 +92,7 @@ def test_call_runs_through_the_engine_and_returns_gradio_wire_values(
     assert count == "0"
     assert items[0]["caption"] == "black!"
     assert items[0]["image"]["url"].startswith("/_gallery/media/")
+    assert items[0]["image"]["path"] is None  # a caller is never told a server path
     assert fetch(client, items[0]["image"]["url"]).status_code == 200
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import threading
 import typing as t
@@ -153,7 +154,9 @@ def test_select_opens_the_preview_and_fires_select(site: Flask, galleries: Flask
     ((index, value),) = [entry for entry in seen if entry[0] != -1]
     assert index == 2 and value["caption"] == "c2"
     assert value["image"]["url"].startswith("/_gallery/media/")
-    assert value["image"]["mime_type"] == "image/webp" and value["image"]["path"] is None
+    assert value["image"]["mime_type"] == "image/webp"
+    # As Gradio's file data, for the handler: the file on the server (never in an API answer).
+    assert value["image"]["path"].endswith(".webp") and os.path.isfile(value["image"]["path"])
     # The result reaches the page escaped, as an update of #out.
     poll = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers())
     assert '<hx-partial hx-target="#out" hx-swap="innerHTML">&lt;b&gt;2&lt;/b&gt;' in poll.text
@@ -304,6 +307,23 @@ def upload(page: Page, name: str, *files: tuple[bytes, str], source: str = "uplo
     data = {"files": [(io.BytesIO(content), filename) for content, filename in files]}
     data["source"] = source  # type: ignore[assignment]
     return page.post(f"{name}/upload", data=data, content_type="multipart/form-data")
+
+
+def test_a_selected_uploads_path_has_its_own_name(site: Flask, galleries: FlaskGallery) -> None:
+    gallery = galleries.gallery("up", None, interactive=True)
+    paths: list[str] = []
+
+    @gallery.on_select
+    def picked(evt: SelectData) -> None:
+        paths.append(evt.value["image"]["path"])
+
+    page = Page(site, site.test_client(), ["up"])
+    channel = Channel(site, page)
+    assert upload(page, "up", (png_bytes((4, 4)), "holiday photo.png")).status_code == 200
+    page.post("up/select/0")
+    channel.wait(1)
+    assert [os.path.basename(path) for path in paths] == ["holiday photo.png"]
+    assert os.path.isfile(paths[0])
 
 
 def test_upload_keeps_good_files_names_bad_ones_and_fires_upload_then_change(

@@ -26,7 +26,7 @@ from . import interactions
 from .context import PageApp, TooManyItems, page_app
 from .draw import redraw_update
 from .fragments import partial
-from .wire import describe, items_from_wire, loads
+from .wire import describe, items_from_wire, loads, with_paths
 
 if t.TYPE_CHECKING:
     from ..component import Gallery
@@ -119,12 +119,14 @@ def preprocess_inputs(state: PageApp, values: list[t.Any], job: Job) -> list[t.A
         values = collect_inputs(job.listener, page, {}) if page is not None else []
         if len(values) != len(job.listener.inputs):
             return [None] * len(job.listener.inputs)
+    if job.event_data is not None:
+        job.event_data = with_paths(state, job.event_data)
     result: list[t.Any] = []
     for source, value in zip(job.listener.inputs, values, strict=True):
         if not isinstance(source, Listenable):
             result.append(value)
         elif not job.listener.preprocess:
-            result.append([describe(item) for item in value])
+            result.append(with_paths(state, [describe(item) for item in value]))
         else:
             result.append(store.preprocess(value, t.cast("Gallery", source).props.type))
     return result

@@ -11,6 +11,7 @@ app's media (:func:`items_from_wire`): the server never fetches anything a clien
 
 from __future__ import annotations
 
+import contextlib
 import json
 import typing as t
 
@@ -47,7 +48,7 @@ def items_from_wire(state: PageApp, value: t.Any, where: str) -> list[MediaItem]
             "(GALLERY_MAX_ITEMS)."
         )
     items = []
-    prefix = f"{request.script_root}{state.config['GALLERY_URL_PREFIX']}/media/"
+    prefix = _media_prefix(state)
     for n, entry in enumerate(value):
         caption = None
         url = entry
@@ -62,7 +63,7 @@ def items_from_wire(state: PageApp, value: t.Any, where: str) -> list[MediaItem]
                 f"{where}[{n}]: give the URL of a media item of this app (from a gallery or an "
                 "earlier result); the server fetches nothing else."
             )
-        media_id = url[len(prefix) :].split("/")[0]
+        media_id = _media_id(url, prefix)
         try:
             items.append(state.media.item(media_id, caption if isinstance(caption, str) else None))
         except LookupError:
@@ -71,7 +72,8 @@ def items_from_wire(state: PageApp, value: t.Any, where: str) -> list[MediaItem]
 
 
 def describe(item: MediaItem) -> dict[str, t.Any]:
-    """Gradio's wire form of an item (what ``SelectData.value`` holds): never a server path."""
+    """Gradio's wire form of an item (what ``SelectData.value`` holds), without a server path:
+    a handler's copy gets its ``path`` in the handler's worker (:func:`with_paths`)."""
     url = item.url if item.id is None else urls().full(item.id)
     media = {
         "path": None,
@@ -83,3 +85,36 @@ def describe(item: MediaItem) -> dict[str, t.Any]:
         "meta": {"_type": "gradio.FileData"},
     }
     return {"video" if item.kind == "video" else "image": media, "caption": item.caption}
+
+
+def _media_prefix(state: PageApp) -> str:
+    return f"{request.script_root}{state.config['GALLERY_URL_PREFIX']}/media/"
+
+
+def _media_id(url: str, prefix: str) -> str:
+    return url[len(prefix) :].split("/")[0]
+
+
+def with_paths(state: PageApp, data: t.Any) -> t.Any:
+    """``data`` (event data, or items given to a ``preprocess=False`` handler) with each of this
+    app's items given its ``path``: the file on the server under the item's own name, as
+    Gradio's file data has for handlers. Only handlers see it: a JSON API answer never carries
+    a path (:func:`describe`). Made here, in the handler's worker, because a pending item's file
+    is encoded on first use, which a click's answer must not wait for."""
+    if isinstance(data, list):
+        return [with_paths(state, entry) for entry in data]
+    if not isinstance(data, dict):
+        return data
+    out = {key: with_paths(state, value) for key, value in data.items()}
+    for kind in ("image", "video"):
+        media = out.get(kind)
+        if isinstance(media, dict) and media.get("path") is None:
+            url, prefix = media.get("url"), _media_prefix(state)
+            if isinstance(url, str) and url.startswith(prefix):
+                name = media.get("orig_name")
+                with contextlib.suppress(LookupError):
+                    path = state.media.filepath(
+                        _media_id(url, prefix), name if isinstance(name, str) else None
+                    )
+                    out[kind] = {**media, "path": str(path)}
+    return out
