@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import posixpath
 import typing as t
+import urllib.parse
 
 from ..props import BREAKPOINTS, GalleryProps
 
@@ -45,8 +47,12 @@ class Entry:
     full: str
     "The full file, for the preview."
     download: str | None
-    "The attachment URL (None for external URLs, which the server never fetches)."
+    "The attachment URL; for an external URL item, that URL (the browser fetches it)."
     mime_type: str | None
+    external: bool = False
+    "An external URL item: the server never fetches it, so the browser downloads it itself."
+    download_name: str | None = None
+    "The name an external item is saved under: its own, else the URL's last segment."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +154,7 @@ def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entr
     label = f"Thumbnail {index + 1} of {count}"
     if item.id is None:  # an external URL, shown as is
         src = t.cast(str, item.url)
+        name = item.orig_name or posixpath.basename(urllib.parse.urlsplit(src).path) or "image"
         return Entry(
             index,
             label,
@@ -158,8 +165,10 @@ def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entr
             item.width,
             item.height,
             src,
-            None,
+            src,
             item.mime_type,
+            external=True,
+            download_name=name,
         )
     full = urls.full(item.id)
     download = urls.download(item.id, index, item.orig_name)

@@ -194,6 +194,25 @@
     else if (block.requestFullscreen) block.requestFullscreen();
   }
 
+  // An external URL item, as Gradio's Download: fetched and saved under its name; where the
+  // other site does not allow the fetch (CORS) or answers with an error, opened in a new tab.
+  async function downloadExternal(button) {
+    const url = button.dataset.url;
+    try {
+      const response = await fetch(url);
+      if (!response.ok) throw new TypeError(`HTTP ${response.status}`);
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = button.dataset.name || "image";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (_) {
+      window.open(url, "_blank", "noreferrer");
+    }
+  }
+
   async function share(button) {
     try {
       await navigator.share({ url: new URL(button.dataset.url, location.href).href });
@@ -262,9 +281,11 @@
   }
 
   document.addEventListener("click", (event) => {
-    const button = event.target.closest(".fg-block .fg-fullscreen, .fg-block .fg-share");
+    const button = event.target.closest(
+      ".fg-block .fg-fullscreen, .fg-block .fg-share, .fg-block .fg-download-external");
     if (button) {
       if (button.classList.contains("fg-fullscreen")) toggleFullscreen(blockOf(button));
+      else if (button.classList.contains("fg-download-external")) downloadExternal(button);
       else share(button);
       return;
     }
