@@ -33,6 +33,8 @@ F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 Handler = t.Callable[..., t.Any]
 EventName = t.Literal["select", "upload", "change", "delete", "preview_open", "preview_close"]
 TriggerMode = t.Literal["once", "multiple", "always_last"]
+#: When a chained listener runs after the one it follows (Gradio's ``.then`` and ``.success``).
+Chain = t.Literal["then", "success"]
 ShowProgress = t.Literal["full", "minimal", "hidden"]
 ApiVisibility = t.Literal["public", "private", "undocumented"]
 ConcurrencyLimit = int | None | t.Literal["default"]
@@ -294,6 +296,38 @@ class Listener:
         #: engine reads ``"default"`` from its config.
         self.timeout = timeout
         self.spec: HandlerSpec | None = HandlerSpec(fn) if fn is not None else None
+        #: The listeners chained after this one, with when they run: ``"then"`` after it ends
+        #: (an error included), ``"success"`` only after it ends without one.
+        self.chained: list[tuple[Chain, Listener]] = []
+
+    def then(
+        self,
+        fn: Handler | None,
+        inputs: Inputs = None,
+        outputs: Outputs = None,
+        **options: Unpack[_ListenerArgs],
+    ) -> Listener:
+        """Gradio's ``.then``: run ``fn`` after this listener ends, whatever happened (an error
+        included, as Gradio's documentation says), through the queue with its own listener
+        arguments. Its inputs are read when it is submitted: the galleries as they are then
+        (form fields, which only a click carries, are ``None``). Returns the new
+        :class:`Listener`, which may be chained in turn."""
+        return t.cast("Listenable", self.target).listen_after(
+            self, "then", fn, inputs, outputs, **options
+        )
+
+    def success(
+        self,
+        fn: Handler | None,
+        inputs: Inputs = None,
+        outputs: Outputs = None,
+        **options: Unpack[_ListenerArgs],
+    ) -> Listener:
+        """Gradio's ``.success``: as :meth:`then`, but only after this listener ended without
+        an error (not after a failure, a timeout or a cancellation)."""
+        return t.cast("Listenable", self.target).listen_after(
+            self, "success", fn, inputs, outputs, **options
+        )
 
     @property
     def show_api(self) -> bool:
@@ -369,6 +403,7 @@ def make_listener(
     show_api: bool | None = None,
     api_visibility: ApiVisibility | None = None,
     timeout: Timeout = "default",
+    chained: bool = False,
 ) -> Listener:
     """Validate Gradio's listener arguments (and ``timeout``, ours) and build the
     :class:`Listener`.
@@ -418,7 +453,7 @@ def make_listener(
             f"'timeout' must be a number of seconds > 0, None (no timeout) or 'default' (the"
             f" app's GALLERY_HANDLER_TIMEOUT), got {timeout!r}."
         )
-    if event is None and every is None:
+    if event is None and every is None and not chained:
         raise ValueError("A listener without an event needs 'every': pass every=<seconds>.")
     if trigger_mode is None:
         trigger_mode = "always_last" if event == "change" else "once"
@@ -688,14 +723,36 @@ class Listenable:
     ) -> Listener:
         """Register ``fn`` for ``event``; ``event=None`` with ``every=`` makes a periodic listener
         (how a gallery with a callable ``value`` and ``every`` refreshes itself)."""
-        listeners = self._listener_list()
-        listener_id = f"{self.name}.{event or 'every'}.{len(listeners)}"
-        listener = make_listener(self, listener_id, event, fn, inputs, outputs, **options)
-        listeners.append(listener)
-        if fn is not None:
+        listener_id = f"{self.name}.{event or 'every'}.{len(self._listener_list())}"
+        return self._add(make_listener(self, listener_id, event, fn, inputs, outputs, **options))
+
+    def listen_after(
+        self,
+        parent: Listener,
+        chain: Chain,
+        fn: Handler | None,
+        inputs: Inputs = None,
+        outputs: Outputs = None,
+        **options: Unpack[_ListenerArgs],
+    ) -> Listener:
+        """Register ``fn`` to run after ``parent`` (see :meth:`Listener.then`).
+
+        :meta private:
+        """
+        listener_id = f"{self.name}.{chain}.{len(self._listener_list())}"
+        listener = make_listener(
+            self, listener_id, None, fn, inputs, outputs, chained=True, **options
+        )
+        self._add(listener)
+        parent.chained.append((chain, listener))
+        return listener
+
+    def _add(self, listener: Listener) -> Listener:
+        self._listener_list().append(listener)
+        if listener.fn is not None:
             # A builtin is not weak-referenceable: cancels= then needs the Listener itself.
             with contextlib.suppress(TypeError):
-                _by_fn.setdefault(fn, []).append(listener)
+                _by_fn.setdefault(listener.fn, []).append(listener)
         self._listener_added(listener)
         return listener
 

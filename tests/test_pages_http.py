@@ -657,6 +657,42 @@ def test_skip_leaves_an_output_as_it_is(site: Flask, galleries: FlaskGallery) ->
     assert changes == []
 
 
+def test_then_and_success_run_after_a_listener_as_gradios_docs_say(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    """``then`` runs after its listener ends, an error included; ``success`` only after one
+    that ended without an error. Each reads its inputs when it is submitted: here the gallery's
+    value that the first listener has just written."""
+    from flask_gallery import Error
+
+    source = galleries.gallery("g", pixels(3))
+    target = galleries.gallery("out", pixels(1))
+    ran: list[str] = []
+
+    def copy(evt: SelectData) -> list[t.Any]:
+        if evt.index == 2:
+            raise Error("no copy of the last one")
+        ran.append(f"copy {evt.index}")
+        return pixels(evt.index + 2)
+
+    first = source.select(copy, outputs=target)
+    after = first.then(lambda value: ran.append(f"then {len(value)}"), inputs=target)
+    first.success(lambda: ran.append("success"))
+    after.then(lambda: ran.append("then of then"))
+
+    page = Page(site, site.test_client(), ["g", "out"])
+    channel = Channel(site, page)
+    page.post("g/select/1")
+    channel.wait(4)  # copy, then, success, then of then
+    assert sorted(ran) == sorted(["copy 1", "then 3", "success", "then of then"])
+    assert ran.index("then 3") < ran.index("then of then")
+    ran.clear()
+    page.post("g/select/2")
+    channel.wait(3)  # the failing copy, then, then of then
+    assert sorted(ran) == ["then 3", "then of then"]  # the value stays; success did not run
+    assert [m["error"] for m in channel.ended("failed")] == ["no copy of the last one"]
+
+
 def test_the_gallery_can_be_fetched_as_it_stands_on_the_page(
     site: Flask, galleries: FlaskGallery
 ) -> None:

@@ -188,3 +188,33 @@ def test_sys_exit_in_a_handler_fails_it_and_the_worker_goes_on() -> None:
         failed = rec.terminal(engine.submit(g.select(leave), "p").job_id)
         assert failed["type"] == "failed"
         assert rec.terminal(engine.submit(g.change(lambda: 1), "p").job_id)["value"] == 1
+
+
+def test_the_end_hook_follows_each_terminal_message() -> None:
+    """The app's on_end hook (what chains ``.then``) hears of every job that ran, with its
+    terminal type, once the page can see that terminal message; a hook that fails is logged
+    and the engine goes on."""
+    ends: list[tuple[str, str, bool]] = []
+    seen: Recorder | None = None
+
+    def on_end(job: Job, terminal: str) -> None:
+        assert seen is not None
+        ends.append((job.listener.id, terminal, bool(seen.of(job.id, terminal))))
+        if terminal == "failed":
+            raise RuntimeError("the hook itself fails")
+
+    def boom() -> None:
+        raise ValueError("no")
+
+    def fine() -> str:
+        return "ok"
+
+    comp = Comp()
+    failing, working = comp.select(boom), comp.change(fine)
+    with running_engine(on_end=on_end) as engine:
+        seen = Recorder(engine, "p")
+        engine.submit(failing, "p")
+        assert seen.wait_for(lambda ms: len(ends) == 1)
+        engine.submit(working, "p")
+        assert seen.wait_for(lambda ms: len(ends) == 2)
+    assert ends == [("g.select.0", "failed", True), ("g.change.1", "done", True)]

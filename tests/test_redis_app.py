@@ -54,6 +54,23 @@ def test_a_page_of_one_process_is_clicked_on_another_and_read_on_the_first(
     assert "picked 2" in poll_until(clicker, token, "picked 2")
 
 
+def test_a_chained_listener_follows_its_listener_across_processes(
+    two: tuple[Flask, Flask],
+) -> None:
+    """``.then`` in the Redis mode: clicked on a process that runs no handlers, the listener
+    and then the one chained after it run on the other, and both results reach the page."""
+    first, second = two
+    reader = first.test_client()
+    token = open_page(reader)
+    clicker = second.test_client()
+    cookie = reader.get_cookie("session")
+    assert cookie is not None
+    clicker.set_cookie("session", cookie.value)
+    assert select(clicker, token, 1, "chain").status_code == 200
+    shown = poll_until(clicker, token, f"then in process {os.getpid()}")
+    assert shown.index("chosen 1") < shown.index("then in process")
+
+
 def test_download_all_works_on_any_process(two: tuple[Flask, Flask]) -> None:
     first, second = two
     html = first.test_client().get("/page").get_data(as_text=True)

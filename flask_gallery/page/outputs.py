@@ -108,6 +108,34 @@ def fire(
     return jobs
 
 
+#: The terminal types after which each kind of chained listener runs (Gradio's documentation:
+#: ``then`` whatever happened, error included; ``success`` only without an error). A cancelled or
+#: rejected job did not run: nothing follows it.
+_CHAIN_AFTER = {"then": frozenset({"done", "failed"}), "success": frozenset({"done"})}
+
+
+def after_job(state: PageApp, job: Job, terminal: str) -> None:
+    """The engine's ``on_end`` hook: submit the listeners chained after ``job``'s listener
+    (``.then``, ``.success``) for its page, with their inputs as the page holds them now. A JSON
+    API call runs its endpoint alone."""
+    if job.caller != "page" or not job.listener.chained:
+        return
+    page = state.pages.peek(job.page)
+    if page is None:  # the page is gone: nothing to show their results on
+        return
+    for chain, listener in job.listener.chained:
+        if terminal in _CHAIN_AFTER[chain]:
+            state.engine().submit(
+                listener,
+                page.token,
+                collect_inputs(listener, page, {}),
+                None,
+                job.request,
+                session=page.session_id,
+                client=job.client,
+            )
+
+
 def preprocess_inputs(state: PageApp, values: list[t.Any], job: Job) -> list[t.Any]:
     """Gallery inputs become a list of ``(media, caption)`` in the gallery's ``type`` (or
     ``None`` when empty, as Gradio); with ``preprocess=False``, Gradio's wire dicts."""

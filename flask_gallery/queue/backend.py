@@ -8,6 +8,7 @@ channels. Each method is one atomic decision, so a Redis backend can implement i
 
 from __future__ import annotations
 
+import logging
 import time
 import typing as t
 from dataclasses import dataclass
@@ -18,9 +19,14 @@ from .jobs import Job
 from .messages import Message
 from .runner import RunContext
 
+_log = logging.getLogger("flask_gallery.queue")
+
 #: Run in the worker thread before the handler: the job's gathered inputs -> the handler's
 #: arguments (e.g. a gallery's items in the gallery's ``type``).
 PreprocessHook = t.Callable[[list[t.Any], Job], list[t.Any]]
+#: Run after a job's terminal message is posted (in the thread that ended it): the app chains
+#: the listeners that follow it (``.then``, ``.success``).
+EndHook = t.Callable[[Job, str], None]
 #: Run in the worker thread after each result (each yield of a generator): the handler's return
 #: value -> what the page's channel carries (e.g. the page's HTML updates).
 PostprocessHook = t.Callable[[t.Any, Job], t.Any]
@@ -50,6 +56,7 @@ class EngineConfig:
     #: The app's conversions around every run (None: inputs and results pass as they are).
     preprocess: PreprocessHook | None = None
     postprocess: PostprocessHook | None = None
+    on_end: EndHook | None = None
     #: Seconds between two progress messages of one job, and between two rounds of queue
     #: positions for one concurrency group.
     progress_interval: float = 0.1
@@ -99,3 +106,17 @@ class Backend(t.Protocol):
 
     def shutdown(self, *, drain: bool, timeout: float | None) -> None:
         """Stop: finish (``drain``) or cancel what is queued, then join every thread."""
+
+
+def ended(config: EngineConfig, jobs: t.Iterable[Job], terminals: t.Iterable[str]) -> None:
+    """Tell the app that ``jobs`` ended (after their terminal messages): a failing hook is
+    logged and ends nothing else."""
+    if config.on_end is None:
+        return
+    for job, terminal in zip(jobs, terminals, strict=True):
+        try:
+            config.on_end(job, terminal)
+        except Exception:
+            _log.exception(
+                "After %s (%s) ended, its chained listeners failed.", job.listener.name, job.id
+            )

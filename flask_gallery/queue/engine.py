@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..events import Listenable, Listener, TriggerMode, is_seconds
 from ..request import Request
-from .backend import Backend, EngineConfig, PostprocessHook, PreprocessHook
+from .backend import Backend, EndHook, EngineConfig, PostprocessHook, PreprocessHook
 from .channel import REPLAY_SIZE, Replay, Subscriber
 from .jobs import Caller, Job, message
 from .messages import Message
@@ -67,6 +67,8 @@ class EventEngine:
         arguments, run in the worker thread (each app passes its own: listeners are shared).
     :param postprocess: the app's conversion of each result into what the page's channel
         carries, run in the worker thread.
+    :param on_end: called with each job and its terminal type once its terminal message is
+        posted (the app chains ``.then``/``.success`` listeners from it).
     :param progress_interval: seconds between two progress messages of one job, and between two
         rounds of queue positions sent to one concurrency group's waiting submissions.
     :param replay_size: messages kept per page for reconnects and polls (results, notifications,
@@ -89,6 +91,7 @@ class EventEngine:
         run_context: RunContext | None = None,
         preprocess: PreprocessHook | None = None,
         postprocess: PostprocessHook | None = None,
+        on_end: EndHook | None = None,
         progress_interval: float = 0.1,
         replay_size: int = REPLAY_SIZE,
         replay_ttl: float = 60.0,
@@ -115,6 +118,7 @@ class EventEngine:
             run_context=run_context,
             preprocess=preprocess,
             postprocess=postprocess,
+            on_end=on_end,
             progress_interval=progress_interval,
             replay_size=replay_size,
             replay_ttl=replay_ttl,

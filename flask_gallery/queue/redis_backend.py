@@ -37,7 +37,7 @@ import redis
 
 from ..events import Listener
 from .aio import Interrupt, close_thread_loop
-from .backend import EngineConfig
+from .backend import EngineConfig, ended
 from .channel_backend import ChannelBackend
 from .jobs import Job, message, unique_id
 from .messages import Message
@@ -443,6 +443,8 @@ class RedisBackend(ChannelBackend[RedisChannels]):
                     return
                 outcomes = self._runner.run(run.jobs, run.interrupt)
                 self._complete(run, outcomes)
+                if not run.timed_out:
+                    ended(self._config, run.jobs, [outcome.type for outcome in outcomes])
                 with self._lock:
                     self._busy -= 1
                     self._lock.notify_all()
@@ -468,6 +470,7 @@ class RedisBackend(ChannelBackend[RedisChannels]):
         self._record_end(run, [outcome] * len(run.jobs), done=False)
         run.interrupt.request()  # an awaited coroutine is cancelled now
         log_timeout(listener, timeout, stuck, self._config.max_threads)
+        ended(self._config, run.jobs, ["failed"] * len(run.jobs))
 
     def _complete(self, run: _Run, outcomes: list[Outcome]) -> None:
         if run.timer is not None:

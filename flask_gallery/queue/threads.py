@@ -33,7 +33,7 @@ from collections import deque
 
 from ..events import Listener
 from .aio import Interrupt, close_thread_loop
-from .backend import EngineConfig
+from .backend import EngineConfig, ended
 from .channel import PageChannels
 from .channel_backend import ChannelBackend
 from .estimate import RunTimes, estimations
@@ -435,8 +435,10 @@ class ThreadsBackend(ChannelBackend[PageChannels]):
                         self._cond.wait()
                         run = self._take_locked()
                 self._deliver()
-                if not self._complete(run, self._runner.run(run.jobs, run.interrupt)):
+                outcomes = self._runner.run(run.jobs, run.interrupt)
+                if not self._complete(run, outcomes):
                     return  # it timed out: this thread left the pool
+                ended(self._config, run.jobs, [outcome.type for outcome in outcomes])
         finally:
             close_thread_loop()
 
@@ -558,6 +560,7 @@ class ThreadsBackend(ChannelBackend[PageChannels]):
                 self._wake_locked()
         run.interrupt.request()  # an awaited coroutine is cancelled now
         log_timeout(listener, run.timeout or 0.0, stuck, self._config.max_threads)
+        ended(self._config, run.jobs, ["failed"] * len(run.jobs))
         self._deliver()
 
     def _release_key_locked(self, job: Job) -> None:

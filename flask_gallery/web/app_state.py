@@ -29,7 +29,7 @@ from ..media.retention import Sweeper
 from ..notify import Error
 from ..page import in_use
 from ..page.context import TooManyItems, registered
-from ..page.outputs import apply_outputs, preprocess_inputs
+from ..page.outputs import after_job, apply_outputs, preprocess_inputs
 from ..page.state import MemoryPageStore, PageStore
 from ..queue import EventEngine
 from ..request import run_context
@@ -158,6 +158,7 @@ class AppState:
                     # This app's conversions (listeners are shared by every app).
                     preprocess=functools.partial(preprocess_inputs, self),
                     postprocess=functools.partial(apply_outputs, self),
+                    on_end=functools.partial(after_job, self),
                 )
                 for gallery in self.registry.galleries.values():
                     engine.register(gallery)

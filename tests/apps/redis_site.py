@@ -69,6 +69,17 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
         time.sleep(300)
         return "never"
 
+    chain = galleries.gallery("chain", pictures)
+
+    @chain.on_select(outputs="#chain-out", trigger_mode="multiple")
+    def chosen(evt: SelectData) -> str:
+        return f"chosen {evt.index}"
+
+    def followed() -> str:
+        return f"then in process {os.getpid()}"
+
+    chain.listener_for(chosen).then(followed, outputs="#chain-then", trigger_mode="multiple")
+
     def tick() -> list[t.Any]:
         """A value refreshed every 0.3 s while its page is open: counted in Redis."""
         n = int(client.incr("test:ticks"))
@@ -88,7 +99,7 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
 
 
 PAGE = """{{ gallery_assets() }}{{ gallery('g') }}<div id='out'></div>
-{% for name in ['limited', 'once', 'last', 'hang'] %}{{ gallery(name) }}
+{% for name in ['limited', 'once', 'last', 'hang', 'chain'] %}{{ gallery(name) }}
 <div id='{{ name }}-out'></div>{% endfor %}"""
 
 #: The highest number of handlers running at once, kept in KEYS[1].
