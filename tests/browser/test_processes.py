@@ -101,10 +101,16 @@ class Steered:
             sent = route.request
             headers = {k: v for k, v in sent.all_headers().items() if k.lower() not in HOP}
             headers = {k: v for k, v in headers.items() if not k.startswith(":")}
-            with self.server.only(self.worker(headers["x-gallery-page"], which)):
-                answer = request(
-                    sent.url, data=sent.post_data_buffer, headers=headers, method=sent.method
-                )
+            try:
+                with self.server.only(self.worker(headers["x-gallery-page"], which)):
+                    answer = request(
+                        sent.url, data=sent.post_data_buffer, headers=headers, method=sent.method
+                    )
+            except OSError:
+                # The server stopped while the page still polled (the test is over, its page
+                # not closed yet): the page sees a refused connection, as it would without us.
+                route.abort("connectionrefused")
+                return
             self.answers.append((sent.url, answer.status))
             back = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BACK}
             route.fulfill(status=answer.status, headers=back, body=answer.body)
