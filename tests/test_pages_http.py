@@ -693,6 +693,26 @@ def test_then_and_success_run_after_a_listener_as_gradios_docs_say(
     assert [m["error"] for m in channel.ended("failed")] == ["no copy of the last one"]
 
 
+def test_a_generator_that_yields_nothing_leaves_its_outputs(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    source = galleries.gallery("g", pixels(2))
+    target = galleries.gallery("out", pixels(2))
+
+    @source.on_select(outputs=[target, "#out"])
+    def nothing(evt: SelectData) -> t.Iterator[t.Any]:
+        yield from ()
+
+    page = Page(site, site.test_client(), ["g", "out"])
+    channel = Channel(site, page)
+    page.post("g/select/1")
+    (done,) = channel.wait(1)[-1:]
+    assert done["type"] == "done" and done["outputs"] == 0
+    html = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers()).text
+    assert 'hx-target="#out"' not in html and 'hx-target="#fg-out"' not in html
+    assert len(page.state("out").items) == 2
+
+
 def test_the_gallery_can_be_fetched_as_it_stands_on_the_page(
     site: Flask, galleries: FlaskGallery
 ) -> None:
