@@ -302,6 +302,10 @@ def test_interactive_shows_sources(galleries: FlaskGallery, render: Renderer) ->
     picker = root.select_one("input[type=file]")
     assert picker is not None and picker.has_attr("multiple")
     assert picker["aria-label"] == "Click to upload or drop files"
+    # Empty, it says what Gradio's says; with items, only how to add more.
+    assert " ".join(root.select_one(".fg-dropzone").stripped_strings) == (
+        "Drop Media Here - or - Click to Upload"
+    )
     assert picker["accept"] == "image/*,.mp4"
     assert root.select_one("[aria-label='Paste from clipboard']") is not None
     assert root.select_one("[aria-label=Webcam]") is not None
