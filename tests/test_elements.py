@@ -26,6 +26,7 @@ PAGE = """<!doctype html><html><head>{{ gallery_assets() }}</head><body>{{ galle
 <output id="n"></output><output id="loaded"></output></body></html>"""
 
 loads: list[str] = []
+ticks: dict[t.Any, int] = {}
 loaded = threading.Event()
 
 
@@ -42,6 +43,12 @@ def declare(galleries: FlaskGallery) -> None:
     @galleries.element("#inc").on_click(inputs=[count], outputs=[count, "#n"], api_name="inc")
     def inc(n: int) -> tuple[int, str]:
         return n + 1, f"n={n + 1}"
+
+    def tick(request: Request) -> str:
+        ticks[request.page] = ticks.get(str(request.page), 0) + 1
+        return f"tick {ticks[request.page]} of {request.page}"
+
+    galleries.load(tick, None, "#tick", every=0.2, show_progress="hidden")
 
     @galleries.on_load(outputs="#loaded")
     def on_load(request: Request) -> str:
@@ -253,6 +260,15 @@ def test_load_runs_when_the_page_connects_once(server: LiveServer) -> None:
     finally:
         again.close()
     assert loads.count(page.token) == 1
+
+
+def test_load_with_every_runs_again_while_the_page_is_connected(server: LiveServer) -> None:
+    page = Page(server, "/e")
+    ws = page.socket()
+    try:
+        receive_until(ws, f"tick 3 of {page.token}")
+    finally:
+        ws.close()
 
 
 def test_the_api_lists_element_listeners_and_leaves_state_out(server: LiveServer) -> None:
