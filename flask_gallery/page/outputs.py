@@ -26,6 +26,7 @@ from ..state import State
 from . import interactions
 from .context import PageApp, TooManyItems, page_app
 from .draw import redraw_update
+from .element_media import media_html, media_wire, output_media
 from .fragments import partial
 from .wire import describe, items_from_wire, loads, with_paths
 
@@ -278,8 +279,14 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
 
 
 def _element(target: str, output: t.Any) -> Markup:
-    """An ``"#id"`` output: a str is escaped, ``Markup`` is trusted HTML."""
-    content = output if isinstance(output, Markup) else escape("" if output is None else output)
+    """An ``"#id"`` output: an image or a video (:mod:`.element_media` says which values are)
+    is shown from the media store, ``None`` empties it, ``Markup`` is trusted HTML, and
+    anything else is escaped text."""
+    item = output_media(page_app(), target, output)
+    if item is not None:
+        content = media_html(item)
+    else:
+        content = output if isinstance(output, Markup) else escape("" if output is None else output)
     return partial(target, "innerHTML", content)
 
 
@@ -287,5 +294,8 @@ def _wire(state: PageApp, target: t.Any, output: t.Any) -> t.Any:
     if is_skip(output):
         return {"__type__": "update"}  # Gradio's wire form of gr.skip()
     if isinstance(target, str):
+        item = output_media(state, target, output)
+        if item is not None:
+            return media_wire(item)
         return None if output is None else str(output)
     return [describe(item) for item in state.convert(t.cast("Gallery", target), output)]
