@@ -10,6 +10,7 @@ import re
 import threading
 import typing as t
 
+import numpy as np
 import pytest
 from flask import Flask, render_template_string
 
@@ -27,6 +28,7 @@ PAGE = """<!doctype html><html><head>{{ gallery_assets() }}</head><body>{{ galle
 
 loads: list[str] = []
 ticks: dict[t.Any, int] = {}
+fills: list[str] = []
 loaded = threading.Event()
 
 
@@ -50,6 +52,13 @@ def declare(galleries: FlaskGallery) -> None:
 
     galleries.load(tick, None, "#tick", every=0.2, show_progress="hidden")
 
+    filled = galleries.gallery("filled")
+
+    @galleries.on_load(outputs=filled)
+    def fill(request: Request) -> list[t.Any]:
+        fills.append(request.page)
+        return [np.zeros((4, 4, 3), np.uint8)]
+
     @galleries.on_load(outputs="#loaded")
     def on_load(request: Request) -> str:
         loads.append(request.page)
@@ -65,6 +74,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
     @app.get("/e")
     def elements_page() -> str:
         return render_template_string(PAGE)
+
+    @app.get("/filled")
+    def filled_page() -> str:
+        return render_template_string(
+            PAGE.replace("{{ gallery_page() }}", "{{ gallery('filled') }}")
+        )
 
     with LiveServer(app) as live:
         yield live
@@ -151,8 +166,14 @@ def test_a_missing_element_is_logged_once_in_debug_mode(
     app.debug = True
 
     @app.get("/typo")
-    def typo() -> str:
-        return render_template_string("{{ gallery_page() }}<button id='goo'>Go</button>")
+    def typo() -> str:  # the outputs of #go and #size are here, the buttons are misspelt
+        return render_template_string(
+            "{{ gallery_page() }}<button id='goo'>Go</button><output id='out'></output>"
+        )
+
+    @app.get("/other")
+    def other() -> str:  # another page of the app: none of these elements belong here
+        return render_template_string("{{ gallery_page() }}<p id='about'>About</p>")
 
     @app.get("/e")
     def elements_page() -> str:
@@ -161,12 +182,14 @@ def test_a_missing_element_is_logged_once_in_debug_mode(
     client = app.test_client()
     with caplog.at_level(logging.WARNING, "flask_gallery"):
         client.get("/e")  # every element is there
+        client.get("/other")
         assert not [r for r in caplog.records if "No element" in r.message]
         client.get("/typo")
         client.get("/typo")
-    missing = [r.getMessage() for r in caplog.records if "No element with id" in r.message]
-    assert len(missing) == 3  # go, size, inc: once each
-    assert any("'go'" in m and "galleries.element('#go')" in m for m in missing)
+    missing = sorted(r.getMessage() for r in caplog.records if "No element with id" in r.message)
+    assert len(missing) == 2  # go and size, once each; #inc writes to #n, not on this page
+    assert "'go'" in missing[0] and "galleries.element('#go')" in missing[0]
+    assert "'size'" in missing[1]
 
 
 # -- against a live server ---------------------------------------------------------------------
@@ -260,6 +283,17 @@ def test_load_runs_when_the_page_connects_once(server: LiveServer) -> None:
     finally:
         again.close()
     assert loads.count(page.token) == 1
+
+
+def test_a_load_that_fills_a_gallery_runs_only_on_its_pages(server: LiveServer) -> None:
+    without, with_it = Page(server, "/e"), Page(server, "/filled")
+    for page in (without, with_it):
+        ws = page.socket()
+        try:
+            receive_until(ws, "loaded")
+        finally:
+            ws.close()
+    assert with_it.token in fills and without.token not in fills
 
 
 def test_load_with_every_runs_again_while_the_page_is_connected(server: LiveServer) -> None:

@@ -90,14 +90,15 @@ def fire(
     fired: interactions.Fired,
     form: t.Mapping[str, str],
     request: Request | None = None,
+    where: t.Callable[[Listener], bool] | None = None,
 ) -> list[str]:
     """Submit every listener of ``source`` (a gallery, an element, the page) for each fired
-    event, in order; the ids of the submitted jobs (each ends with one terminal message on the
-    page's channel)."""
+    event, in order (only those ``where`` accepts, with it); the ids of the submitted jobs
+    (each ends with one terminal message on the page's channel)."""
     jobs: list[str] = []
     for event, data in fired:
         for listener in source.listeners:
-            if listener.event != event:
+            if listener.event != event or (where is not None and not where(listener)):
                 continue
             if request is None:
                 request = snapshot(page.token)
@@ -116,7 +117,12 @@ def fire(
 
 def fire_load(state: PageApp, seen: PageState, request: Request | None) -> list[str]:
     """The page connected (its socket, or its first poll): run its ``load`` listeners, once
-    per page (Gradio's ``demo.load``). ``seen`` is the page as the caller read it."""
+    per page (Gradio's ``demo.load``). ``seen`` is the page as the caller read it.
+
+    Gradio's app is one page; a Flask app has many, so a listener whose outputs name galleries
+    runs only on the pages that show one of them (a load that fills the search page's gallery
+    does not run for every other page); one with only ``"#id"`` outputs, or none, runs on
+    every connected page."""
     source = state.registry.page
     if seen.loaded or not source.listeners:
         return []
@@ -124,7 +130,15 @@ def fire_load(state: PageApp, seen: PageState, request: Request | None) -> list[
         if page is None or page.loaded:
             return []
         page.loaded = True
-    return fire(state, source, page, [("load", None)], {}, request)
+    return fire(state, source, page, [("load", None)], {}, request, _on_page(page))
+
+
+def _on_page(page: PageState) -> t.Callable[[Listener], bool]:
+    def shown(listener: Listener) -> bool:
+        galleries = [item.name for item in listener.outputs if isinstance(item, Gallery)]
+        return not galleries or any(name in page.galleries for name in galleries)
+
+    return shown
 
 
 #: The terminal types after which each kind of chained listener runs (Gradio's documentation:

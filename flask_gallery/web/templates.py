@@ -13,6 +13,7 @@ from flask import Response, current_app, g, render_template, url_for
 from markupsafe import Markup
 
 from .._version import __version__
+from ..component import Gallery
 from ..page.draw import draw, flask_wtf_token, props_for
 from ..page.state import GalleryState, PageState
 from ..page.view import initial_selection, request_headers
@@ -84,26 +85,37 @@ _log = logging.getLogger("flask_gallery")
 
 
 def check_elements(response: Response) -> Response:
-    """In debug mode, log once each element with listeners whose id a page drawn with a
-    gallery connection does not contain: a typo in ``galleries.element("#...")`` would
-    otherwise leave its button doing nothing, silently."""
+    """In debug mode, log once each element with listeners that a page seems to be missing: its
+    id is not in the page, yet a gallery or an ``"#id"`` its listeners write to is. A typo in
+    ``galleries.element("#...")`` would otherwise leave its button doing nothing, silently; an
+    element of another page of the app (whose outputs are not here) is not reported."""
     if not (current_app.debug and g.get("_flask_gallery_socket")) or response.is_streamed:
         return response
     state = app_state()
+    page: PageState = g._flask_gallery_page
     html = response.get_data(as_text=True)
-    for element_id in state.registry.elements:
-        if element_id in state.missing_elements:
+    for element_id, element in state.registry.elements.items():
+        if element_id in state.missing_elements or _has_id(html, element_id):
             continue
-        if not re.search(rf"""\bid\s*=\s*["']?{re.escape(element_id)}["'\s>]""", html):
+        outputs = [item for lst in element.listeners for item in lst.outputs]
+        if any(
+            item.name in page.galleries if isinstance(item, Gallery) else _has_id(html, item[1:])
+            for item in outputs
+            if isinstance(item, (Gallery, str))
+        ):
             state.missing_elements.add(element_id)
             _log.warning(
-                "No element with id %r is on the page %s, but galleries.element('#%s') has"
-                " listeners: check the id in the template.",
+                "No element with id %r is on the page %s, which shows the outputs of"
+                " galleries.element('#%s'): check the id in the template.",
                 element_id,
-                g._flask_gallery_page.path,
+                page.path,
                 element_id,
             )
     return response
+
+
+def _has_id(html: str, element_id: str) -> bool:
+    return re.search(rf"""\bid\s*=\s*["']?{re.escape(element_id)}["'\s>]""", html) is not None
 
 
 def gallery_assets(nonce: str | None = None) -> Markup:
