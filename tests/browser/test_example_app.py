@@ -1,6 +1,8 @@
-"""The example app's two pages in a real chromium: they render their galleries, every image the
+"""The example app's pages in a real chromium: they render their galleries, every image the
 user can see loads, and nothing goes wrong on the way (no console error, no failed request, no
-request to any host but the app's own: htmx and the styles are vendored, never from a CDN)."""
+request to any host but the app's own: htmx and the styles are vendored, never from a CDN).
+The app's own buttons drive its galleries as Gradio's demos do.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from ..live import LiveServer
-from .conftest import SHOWN_IMAGES_LOADED
+from .conftest import SHOWN_IMAGES_LOADED, goto_connected
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +112,19 @@ def test_options_page(page: Page, server: LiveServer) -> None:
     assert previews.count() == 2
     for i in range(2):
         assert previews.nth(i).is_visible()
+
+
+def test_fake_gan_button_generates_new_pictures(page: Page, server: LiveServer) -> None:
+    goto_connected(page, server.url + "/")
+    thumbs = page.locator("#gallery .fg-thumb img")
+    before = thumbs.evaluate_all("imgs => imgs.map(i => i.getAttribute('src'))")
+    page.get_by_role("button", name="Generate images").click()
+    expect(page.locator("#t")).to_have_text("Done")  # the demo's textbox output
+    expect(thumbs).to_have_count(3)
+    after = thumbs.evaluate_all("imgs => imgs.map(i => i.getAttribute('src'))")
+    assert set(after).isdisjoint(before)
+    assert page.locator("#gallery .fg-caption-label").all_inner_texts() == [
+        "label 0",
+        "label 1",
+        "label 2",
+    ]
