@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 import numpy as np
@@ -54,3 +55,26 @@ def photo(seed: int, size: int = 1024) -> np.ndarray:
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=tuple(rng.integers(0, 256, 3).tolist()))
     grain = rng.normal(0, 4, (size, size, 3))
     return np.clip(np.asarray(image, dtype=np.float32) + grain, 0, 255).astype(np.uint8)
+
+
+def _seed(text: str) -> int:
+    """A seed from text that is the same in every process (``hash()`` of a str is not)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def preview(prompt: str, step: int, steps: int, size: int = 192) -> np.ndarray:
+    """Step ``step`` (0-based) of ``steps`` of a pretend diffusion run for ``prompt``: the
+    prompt's picture (a few soft blobs in colours of its own) shows through noise that fades
+    step by step, so the last step is the clean picture. The same prompt always gives the same
+    pictures."""
+    rng = np.random.default_rng(_seed(prompt))
+    y, x = np.mgrid[0:size, 0:size] / size
+    picture = np.zeros((size, size, 3))
+    for _ in range(4):
+        cy, cx, radius = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.3)
+        weight = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * radius**2))[..., None]
+        picture += weight * rng.uniform(0.2, 1.0, 3)
+    picture = np.clip(picture, 0, 1)
+    noise = rng.uniform(0, 1, (size, size, 3))  # the same noise at every step, as a seed fixes it
+    clean = (step + 1) / steps
+    return ((clean * picture + (1 - clean) * noise) * 255).astype(np.uint8)
