@@ -78,3 +78,29 @@ def preview(prompt: str, step: int, steps: int, size: int = 192) -> np.ndarray:
     noise = rng.uniform(0, 1, (size, size, 3))  # the same noise at every step, as a seed fixes it
     clean = (step + 1) / steps
     return ((clean * picture + (1 - clean) * noise) * 255).astype(np.uint8)
+
+
+#: The colours the search demo's pictures come in, by name.
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 40, 40),
+    "orange": (245, 150, 30),
+    "yellow": (240, 220, 40),
+    "green": (40, 160, 70),
+    "blue": (40, 90, 220),
+    "purple": (140, 60, 190),
+}
+SHAPES = ("circle", "square", "triangle")
+
+
+def shape(colour: str, kind: str, size: int = 128) -> Image.Image:
+    """A ``colour`` (a name of :data:`COLOURS`) ``kind`` (one of :data:`SHAPES`) on white."""
+    image = Image.new("RGB", (size, size), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    m, fill = size // 6, COLOURS[colour]
+    if kind == "circle":
+        draw.ellipse((m, m, size - m, size - m), fill=fill)
+    elif kind == "square":
+        draw.rectangle((m, m, size - m, size - m), fill=fill)
+    else:
+        draw.polygon([(size // 2, m), (size - m, size - m), (m, size - m)], fill=fill)
+    return image

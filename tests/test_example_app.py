@@ -11,6 +11,8 @@ from bs4 import BeautifulSoup
 
 from example_app import create_app
 from example_app.generate import generate
+from example_app.pictures import COLOURS
+from example_app.search import matching
 
 from .conftest import fetch
 
@@ -21,7 +23,7 @@ def example(tmp_path: t.Any) -> t.Any:
 
 
 #: Pages whose galleries start empty (their handlers or the page's load fill them).
-EMPTY = {"/events", "/generate"}
+EMPTY = {"/events", "/generate", "/search"}
 
 
 @pytest.mark.parametrize(
@@ -29,6 +31,7 @@ EMPTY = {"/events", "/generate"}
     [
         ("/", 1),
         ("/generate", 1),
+        ("/search", 1),
         ("/options", 9),
         ("/selections", 1),
         ("/events", 2),
@@ -82,3 +85,15 @@ def test_generate_streams_the_same_previews_for_the_same_prompt(example: t.Any) 
         assert [status for _, status in generate("a fox", "9")] == [
             "Steps must be a whole number from 1 to 8, not '9'."
         ]
+
+
+def test_search_matches_colour_and_shape() -> None:
+    assert [caption for _, caption in matching("Blue ", "any")[0]] == [
+        "blue circle",
+        "blue square",
+        "blue triangle",
+    ]
+    assert [caption for _, caption in matching("", "square")[0]] == [
+        f"{colour} square" for colour in COLOURS
+    ]
+    assert matching("pink", "any") == ([], f"No picture is pink. Colours: {', '.join(COLOURS)}.")

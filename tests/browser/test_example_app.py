@@ -1,7 +1,7 @@
 """The example app's pages in a real chromium: they render their galleries, every image the
 user can see loads, and nothing goes wrong on the way (no console error, no failed request, no
 request to any host but the app's own: htmx and the styles are vendored, never from a CDN).
-The app's own buttons drive its galleries as Gradio's demos do: the queue position,
+The app's own buttons and forms drive its galleries as Gradio's demos do: the queue position,
 the progress bar and each streamed result show, and a button obeys its trigger mode.
 
 The generate page's handler waits at each step for a permit the test gives (its gate,
@@ -289,3 +289,28 @@ def test_a_bad_step_count_says_what_to_fix(page: Page, gated: LiveServer, steps:
     expect(page.locator("#status")).to_have_text(bad)
     wait_idle(gated.app)
     assert steps.runs() == []
+
+
+def test_search_form_feeds_the_gallery_without_leaving_the_page(
+    page: Page, server: LiveServer
+) -> None:
+    goto_connected(page, server.url + "/search")
+    captions = page.locator("#fg-results .fg-caption-label")
+    expect(captions).to_have_count(18)  # galleries.load filled the catalogue
+    expect(page.locator("#found")).to_have_text("18 of 18 pictures: any")
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    page.get_by_label("Colour").fill("blue")
+    page.get_by_label("Colour").press("Enter")
+    expect(captions).to_have_text(["blue circle", "blue square", "blue triangle"])
+    page.get_by_label("Shape").select_option("circle")  # its change narrows the search
+    expect(captions).to_have_text(["blue circle"])
+    expect(page.locator("#found")).to_have_text("1 of 18 pictures: blue circle")
+    page.get_by_label("Colour").fill("red")
+    page.get_by_role("button", name="Search").click()
+    expect(captions).to_have_text(["red circle"])
+    expect(page.locator("#searched")).to_have_text("blue, red")  # the page's state
+    assert navigations == []
+    page.reload()  # a new page starts from the state's default
+    expect(captions).to_have_count(18)
+    expect(page.locator("#searched")).to_have_text("")
