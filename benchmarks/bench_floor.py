@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _browser import VIEWPORT, launch, open_gallery
 from bench_events import CLICK_TIMEOUT, CLICKS_JS, Server, line, median, ms, p95
-from playwright.sync_api import Browser, Error, Page, sync_playwright
+from playwright.sync_api import Browser, Error, Page, Playwright, sync_playwright
 
 from tests.servers import CLK_TCK
 
@@ -112,6 +112,25 @@ def round_sizes(clicks: int, rounds: int) -> list[int]:
     return [clicks // rounds + (k < clicks % rounds) for k in range(rounds)]
 
 
+class Rounds(t.Protocol):
+    """A side of a benchmark in alternating rounds: its name, and a round of ``n`` timed
+    clicks that returns their times (s)."""
+
+    label: str
+
+    def round(self, n: int) -> list[float]: ...
+
+
+def alternate(sides: t.Sequence[Rounds], sizes: list[int]) -> None:
+    """Play the sides' rounds of ``sizes`` clicks in ABBA order, so neither side always goes
+    first and the machine's noise falls on both alike; print each round's medians."""
+    for k, n in enumerate(sizes):
+        order = sides if k % 2 == 0 else sides[::-1]
+        medians = {side.label: median(side.round(n)) for side in order}
+        shown = ", ".join(f"{side.label} {ms(medians[side.label])}" for side in sides)
+        print(f"  round {k + 1}/{len(sizes)}, {n} clicks each: {shown} (medians)", flush=True)
+
+
 def measure(
     browser: Browser, floor: Server, gallery: Server, sizes: list[int]
 ) -> tuple[Side, Side]:
@@ -127,15 +146,29 @@ def measure(
         sides.append(side)
     for side in sides:
         side.cpu0 = side.server.cpu_seconds()
-    for k, n in enumerate(sizes):
-        order = sides if k % 2 == 0 else sides[::-1]  # ABBA: neither side always goes first
-        medians = {side.label: median(side.round(n)) for side in order}
-        print(
-            f"  round {k + 1}/{len(sizes)}, {n} clicks each: floor {ms(medians['floor'])},"
-            f" gallery {ms(medians['gallery'])} (medians)",
-            flush=True,
-        )
+    alternate(sides, sizes)
     return sides[0], sides[1]
+
+
+class Timed(t.Protocol):
+    """A side's measures: the timed clicks' times (s), and all the clicks its server served."""
+
+    times: list[float]
+    served: int
+
+
+def compare(name: str, side: Timed, base: Timed, cpu_ratio: float) -> float:
+    """Print the line ``name`` of ratios ``side`` / ``base`` (median, p95, and ``cpu_ratio``,
+    their server CPU per click) and what a ``/proc`` tick is per click; the medians' ratio."""
+    ratio = median(side.times) / median(base.times)
+    line(
+        name,
+        f"median {ratio:.2f}x p95 {p95(side.times) / p95(base.times):.2f}x",
+        f"server CPU {cpu_ratio:.2f}x",
+    )
+    tick = 1 / CLK_TCK / min(side.served, base.served)
+    print(f"  (CPU from /proc in ticks of {1000 / CLK_TCK:.0f} ms: +-{ms(tick)}/click)")
+    return ratio
 
 
 def report(floor: Side, gallery: Side) -> None:
@@ -151,52 +184,59 @@ def report(floor: Side, gallery: Side) -> None:
             f"median {ms(median(side.times))} p95 {ms(p95(side.times))}",
             f"server CPU {ms(cpus[side.label])}/click",
         )
-    ratio = median(gallery.times) / median(floor.times)
-    line(
-        "gallery / floor",
-        f"median {ratio:.2f}x p95 {p95(gallery.times) / p95(floor.times):.2f}x",
-        f"server CPU {cpus['gallery'] / cpus['floor']:.2f}x",
-    )
-    tick = 1 / CLK_TCK / min(floor.served, gallery.served)
-    print(f"  (CPU from /proc in ticks of {1000 / CLK_TCK:.0f} ms: +-{ms(tick)}/click)")
+    ratio = compare("gallery / floor", gallery, floor, cpus["gallery"] / cpus["floor"])
     verdict = "MET" if ratio <= TARGET else "MISS"
     print(f"target: within {TARGET:g}x of the floor: {verdict}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def start(name: str, doc: str, argv: list[str] | None) -> list[int]:
+    """What a benchmark in alternating rounds does first (this one and bench_elements.py):
+    read ``--clicks`` and ``--rounds`` (its description is the first paragraph of ``doc``),
+    make SIGTERM unwind like Ctrl+C through the caller's ``with`` blocks, which stop its
+    servers, and print the run's header line. Returns the rounds' sizes."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--clicks", type=int, default=200, help="timed clicks per side (200)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (4)")
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= args.clicks:
         parser.error("--rounds must be between 1 and --clicks")
-    sizes = round_sizes(args.clicks, args.rounds)
 
-    # SIGTERM unwinds like Ctrl+C, through the `with` blocks, which stop the servers.
     def interrupt(*_: object) -> t.NoReturn:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
     print(
-        f"bench_floor: python {sys.version.split()[0]}, {os.cpu_count()} cores, load average"
+        f"{name}: python {sys.version.split()[0]}, {os.cpu_count()} cores, load average"
         f" {os.getloadavg()[0]:.1f} at start; {args.clicks} clicks per side in"
         f" {args.rounds} alternating rounds; Werkzeug's threaded server"
     )
+    return round_sizes(args.clicks, args.rounds)
+
+
+def in_chromium(p: Playwright, work: t.Callable[[Browser], None]) -> int:
+    """Launch chromium, print its version and run ``work`` with it: 0, or 1 when a click got
+    no answer or a page did not open (printed)."""
+    browser = launch(p)
+    try:
+        print(f"chromium {browser.version}", flush=True)
+        work(browser)
+    except (Failure, Error) as exc:
+        print(f"FAILURE: {exc}", flush=True)
+        return 1
+    finally:
+        browser.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    sizes = start("bench_floor", __doc__, argv)
     with tempfile.TemporaryDirectory(prefix="bench_floor_") as tmp:
         floor = Server("floor", "none", Path(tmp) / "floor")
         gallery = Server("werkzeug", "default", Path(tmp) / "gallery")
         with floor, gallery, sync_playwright() as p:
-            browser = launch(p)
-            try:
-                print(f"chromium {browser.version}", flush=True)
-                report(*measure(browser, floor, gallery, sizes))
-            except (Failure, Error) as exc:
-                print(f"FAILURE: {exc}", flush=True)
-                return 1
-            finally:
-                browser.close()
+            code = in_chromium(p, lambda browser: report(*measure(browser, floor, gallery, sizes)))
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

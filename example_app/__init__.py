@@ -10,10 +10,10 @@ import os
 
 from flask import Flask
 
-from . import component_events, fake_gan, options, selections
+from . import component_events, fake_gan, generate, options, search, selections
 from .extensions import galleries
 
-DEMOS = (fake_gan, selections, component_events, options)
+DEMOS = (fake_gan, generate, search, selections, component_events, options)
 
 
 def create_app(config: dict[str, object] | None = None) -> Flask:
