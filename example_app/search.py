@@ -44,10 +44,10 @@ def matching(colour: str | None, kind: str | None) -> tuple[Pictures, str]:
     return found, f"No picture is {what}. Colours: {', '.join(COLOURS)}."
 
 
-@galleries.on_load(outputs=[results, "#found"], show_progress="hidden", concurrency_limit=None)
+@galleries.on_load(outputs=[results, "#found"], show_progress="hidden")
 def fill() -> tuple[Pictures, str]:
-    """The whole catalogue. A load runs on every page of the app (a Gradio app is one page):
-    where this page's outputs are not drawn, they are left out."""
+    """The whole catalogue, when the page connects (it runs on the pages that show
+    ``results``: this one)."""
     return matching(None, None)
 
 
