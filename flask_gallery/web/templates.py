@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from .._version import __version__
 from ..page.draw import draw, props_for
+from ..page.fragments import TOASTS_ID
 from ..page.state import GalleryState
 from ..page.view import initial_selection
 from .actions import SOCKET_ACTIONS
@@ -22,7 +23,8 @@ from .tokens import current_page
 def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
     """Evaluate the gallery's value (a callable one again, as Gradio at each page load), record
     it as this page's state for the gallery under the page's token, and draw it. The first
-    gallery of a page also draws the page's socket (one connection per page)."""
+    gallery of a page also draws the page's socket (one connection per page) and its toast
+    region (one per page, where every message of the page goes)."""
     state = app_state()
     declared = state.registry.lookup(name)
     props = props_for(declared, overrides)
@@ -54,7 +56,8 @@ def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
         page=page.token,
         socket_actions=" ".join(SOCKET_ACTIONS),
     )
-    return Markup(socket) + html
+    toasts = render_template("flask_gallery/_toasts.html", toasts_id=TOASTS_ID)
+    return Markup(socket) + Markup(toasts) + html
 
 
 def gallery_assets(nonce: str | None = None) -> Markup:
