@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from ._version import __version__
 from .component import Gallery, GalleryUpdate, skip
+from .elements import Element
 from .events import EventData, Listener, SelectData
 from .extension import FlaskGallery
 from .notify import Error, Info, Warning
 from .progress import Progress
 from .request import Request
+from .state import State
 
 __all__ = [
+    "Element",
     "Error",
     "EventData",
     "FlaskGallery",
@@ -24,6 +27,7 @@ __all__ = [
     "Progress",
     "Request",
     "SelectData",
+    "State",
     "Warning",
     "__version__",
     "skip",

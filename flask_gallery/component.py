@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from .events import Listenable
+from .events import GalleryEvents
 from .props import GalleryProps, resolve_props
 
 
@@ -48,7 +48,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 GalleryValue = t.Sequence[t.Any] | t.Callable[[], t.Any] | None
 
 
-class Gallery(Listenable):
+class Gallery(GalleryEvents):
     """One gallery, as ``gr.Gallery(...)`` declares it.
 
     .. code-block:: python

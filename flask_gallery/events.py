@@ -31,7 +31,15 @@ F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: A handler: plain function, generator, ``async def`` or async generator.
 Handler = t.Callable[..., t.Any]
-EventName = t.Literal["select", "upload", "change", "delete", "preview_open", "preview_close"]
+#: A gallery's events (Gradio's ``gr.Gallery``).
+GalleryEventName = t.Literal[
+    "select", "upload", "change", "delete", "preview_open", "preview_close"
+]
+#: An element of the app's own page: Gradio's ``Button.click``, ``Textbox.submit``,
+#: ``Dropdown.change`` and ``.input``.
+ElementEventName = t.Literal["click", "submit", "change", "input"]
+#: Every event a listener may name (``load`` is the page's: Gradio's ``demo.load``).
+EventName = t.Literal[GalleryEventName, ElementEventName, "load"]
 TriggerMode = t.Literal["once", "multiple", "always_last"]
 #: When a chained listener runs after the one it follows (Gradio's ``.then`` and ``.success``).
 Chain = t.Literal["then", "success"]
@@ -53,14 +61,9 @@ OutputItem = _Named | str
 Inputs = InputItem | t.Sequence[InputItem] | None
 Outputs = OutputItem | t.Sequence[OutputItem] | None
 
-EVENTS: tuple[EventName, ...] = (
-    "select",
-    "upload",
-    "change",
-    "delete",
-    "preview_open",
-    "preview_close",
-)
+GALLERY_EVENTS: tuple[EventName, ...] = t.get_args(GalleryEventName)
+ELEMENT_EVENTS: tuple[EventName, ...] = t.get_args(ElementEventName)
+EVENTS: tuple[EventName, ...] = t.get_args(EventName)
 TRIGGER_MODES: tuple[TriggerMode, ...] = ("once", "multiple", "always_last")
 SHOW_PROGRESS: tuple[ShowProgress, ...] = ("full", "minimal", "hidden")
 API_VISIBILITY: tuple[ApiVisibility, ...] = ("public", "private", "undocumented")
@@ -415,7 +418,15 @@ def make_listener(
     if fn is not None and not callable(fn):
         raise TypeError(f"'fn' must be a callable or None, got {fn!r}.")
     in_items = _items("inputs", inputs)
-    out_items = _items("outputs", outputs)
+    # An element given as an output is its "#id"; as an input it has no value to read.
+    out_items = tuple(_selector(item) or item for item in _items("outputs", outputs))
+    for item in in_items:
+        if _selector(item):
+            raise TypeError(
+                f"'inputs' item {item!r} is an element, whose value flask_gallery cannot read:"
+                " pass the name of the form field instead (e.g. inputs=['prompt'] for"
+                ' <input name="prompt">).'
+            )
     for item in in_items:
         if isinstance(item, str) and not item:
             raise ValueError("'inputs' has an empty form-field name; give the field's name.")
@@ -568,6 +579,12 @@ def _items(param: str, value: Inputs | Outputs) -> tuple[t.Any, ...]:
     return items
 
 
+def _selector(item: object) -> str | None:
+    """The ``"#id"`` of an element of the page (:class:`~flask_gallery.elements.Element`)."""
+    selector = getattr(item, "selector", None)
+    return selector if isinstance(selector, str) else None
+
+
 def _visibility(
     show_api: bool | None, api_visibility: ApiVisibility | None
 ) -> tuple[ApiVisibility, bool]:
@@ -687,8 +704,9 @@ class _Trigger:
 
 
 class Listenable:
-    """Mixin giving a component its events. The component provides ``name`` (unique per app,
-    used in listener ids); listeners are kept on the instance.
+    """What anything with events has: a gallery, an element of the app's page, the page itself.
+    The component provides ``name`` (unique per app, used in listener ids) and ``events`` (the
+    events it has); listeners are kept on the instance.
 
     ``on_<event>`` decorates (bare or called) and returns the handler unchanged, so it stays
     callable and testable; ``<event>(fn, inputs, outputs, ...)`` is Gradio's spelling and returns
@@ -696,6 +714,8 @@ class Listenable:
     """
 
     name: str
+    #: The events this kind of component has.
+    events: t.ClassVar[tuple[EventName, ...]] = ()
 
     @property
     def listeners(self) -> list[Listener]:
@@ -723,6 +743,11 @@ class Listenable:
     ) -> Listener:
         """Register ``fn`` for ``event``; ``event=None`` with ``every=`` makes a periodic listener
         (how a gallery with a callable ``value`` and ``every`` refreshes itself)."""
+        if event is not None and event not in self.events:
+            raise ValueError(
+                f"{self.name!r} has no {event!r} event: its events are "
+                f"{', '.join(map(repr, self.events))}."
+            )
         listener_id = f"{self.name}.{event or 'every'}.{len(self._listener_list())}"
         return self._add(make_listener(self, listener_id, event, fn, inputs, outputs, **options))
 
@@ -769,6 +794,27 @@ class Listenable:
         except KeyError:
             return t.cast("list[Listener]", self.__dict__.setdefault("_fg_listeners", []))
 
+
+class ChangeEvents(Listenable):
+    """``change``, which galleries and form fields both have (Gradio's ``.change``: the value
+    changed, by the user or by a handler's output; ``always_last`` by default)."""
+
+    @property
+    def on_change(self) -> _OnEvent:
+        """Decorate a handler for any change of the value."""
+        return _OnEvent(self, "change")
+
+    @property
+    def change(self) -> _Trigger:
+        """``component.change(fn, inputs, outputs, ...)``, as in Gradio."""
+        return _Trigger(self, "change")
+
+
+class GalleryEvents(ChangeEvents):
+    """A gallery's events, as ``gr.Gallery`` has them."""
+
+    events = GALLERY_EVENTS
+
     @property
     def on_select(self) -> _OnEvent:
         """Decorate a handler for a click on an item (``SelectData`` has its index and value)."""
@@ -778,11 +824,6 @@ class Listenable:
     def on_upload(self) -> _OnEvent:
         """Decorate a handler for files uploaded into the gallery."""
         return _OnEvent(self, "upload")
-
-    @property
-    def on_change(self) -> _OnEvent:
-        """Decorate a handler for any change of the value (upload, delete, a handler's output)."""
-        return _OnEvent(self, "change")
 
     @property
     def on_delete(self) -> _OnEvent:
@@ -808,11 +849,6 @@ class Listenable:
     def upload(self) -> _Trigger:
         """``gallery.upload(fn, inputs, outputs, ...)``, as in Gradio."""
         return _Trigger(self, "upload")
-
-    @property
-    def change(self) -> _Trigger:
-        """``gallery.change(fn, inputs, outputs, ...)``, as in Gradio."""
-        return _Trigger(self, "change")
 
     @property
     def delete(self) -> _Trigger:

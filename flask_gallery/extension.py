@@ -19,12 +19,18 @@ from markupsafe import Markup
 from . import cli
 from .component import Gallery, GalleryValue
 from .config import read_config
+from .elements import Element
+from .events import Handler, Inputs, Listener, Outputs, _ListenerArgs, _OnEvent
 from .page.context import EXTENSION_KEY
 from .registry import ApiGuard, Registry
+from .state import State
 from .web import templates
 from .web.app_state import AppState
 from .web.blueprint import blueprint, check_server
 from .web.page_handle import PageHandle, current_page_handle
+
+if t.TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 G = t.TypeVar("G", bound=ApiGuard)
 
@@ -88,7 +94,10 @@ class FlaskGallery:
             app.before_request(check_server)
         app.register_blueprint(blueprint(config["GALLERY_URL_PREFIX"]))
         app.cli.add_command(cli.gallery)
-        app.jinja_env.globals.update(gallery=self.render, gallery_assets=self.assets)
+        app.jinja_env.globals.update(
+            gallery=self.render, gallery_assets=self.assets, gallery_page=self.page_script
+        )
+        app.after_request(templates.check_elements)
         self._apps.add(app)
 
     def gallery(self, name: str, value: GalleryValue = None, **props: t.Any) -> Gallery:
@@ -97,6 +106,42 @@ class FlaskGallery:
         gallery = Gallery(name, value, **props)
         self.registry.add(gallery)
         return gallery
+
+    def element(self, selector: str) -> Element:
+        """An element of the app's own HTML, by ``"#id"``, with the listener API of a gallery
+        (``on_click``/``click``, ``on_submit``/``submit``, ``on_change``/``change``,
+        ``on_input``/``input``): see :class:`~flask_gallery.elements.Element`. The same id
+        always gives the same element."""
+        self._check_setup(f"Element {selector!r}")
+        return self.registry.element(selector)
+
+    def load(
+        self,
+        fn: Handler | None,
+        inputs: Inputs = None,
+        outputs: Outputs = None,
+        **options: Unpack[_ListenerArgs],
+    ) -> Listener:
+        """Gradio's ``demo.load``: run ``fn`` once per page, when the page first connects
+        (its socket, or its first poll), through the queue; with ``every=<seconds>`` also
+        again every that many seconds while the page stays connected. Returns the
+        :class:`~flask_gallery.Listener`."""
+        self._check_setup(f"The load listener {getattr(fn, '__name__', fn)!r}")
+        return self.registry.page.listen("load", fn, inputs, outputs, **options)
+
+    @property
+    def on_load(self) -> _OnEvent:
+        """:meth:`load` as a decorator, bare or with listener arguments; returns the function
+        unchanged."""
+        return _OnEvent(self.registry.page, "load")
+
+    def state(self, name: str, default: t.Any = None) -> State:
+        """Declare a per-page value for listeners (Gradio's ``gr.State``); see
+        :class:`~flask_gallery.State`."""
+        self._check_setup(f"State {name!r}")
+        state = State(name, default)
+        self.registry.add_state(state)
+        return state
 
     def api_guard(self, fn: G) -> G:
         """Register who may call the JSON API: ``fn(listener) -> bool``, called for every API
@@ -143,6 +188,12 @@ class FlaskGallery:
         this page's state (a callable value is called again, as Gradio at each page load) and
         draws it."""
         return templates.gallery(name, **overrides)
+
+    def page_script(self) -> Markup:
+        """The ``gallery_page()`` Jinja global, for a page that has elements with listeners or
+        uses ``load`` but shows no gallery: it connects the page (a page with a gallery is
+        connected by its first ``gallery()``). Write it once in ``<body>``."""
+        return templates.page_socket()
 
     def assets(self, nonce: str | None = None) -> Markup:
         """The ``gallery_assets(nonce=None)`` Jinja global: CSS and scripts, all served locally."""

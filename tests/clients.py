@@ -177,6 +177,11 @@ class Page:
         action's HTTP route (``"select/2"``, ``"close"``), split into action and index."""
         ws.send(click_frame(route, gallery, **values))
 
+    def trigger(self, ws: Client, element: str, event: str = "click", **values: str) -> None:
+        """An event of an element of the page, as gallery.js sends it over the open socket."""
+        frame = {"action": "trigger", "element": element, "event": event, "values": values}
+        ws.send(json.dumps(frame))
+
     def upload(
         self,
         gallery: str,

@@ -101,14 +101,21 @@ class ServerProcess:
             *worker,
             f"--bind={self.host}",
             f"--chdir={ROOT}",
+            "--config=python:tests.apps.gunicorn_ready",
             "--log-level=warning",
             "--graceful-timeout=5",
             f"{self.app}()",
         ]
 
     def start(self) -> ServerProcess:
-        """Start (or, after :meth:`kill`, start again) and wait until it listens."""
+        """Start (or, after :meth:`kill`, start again) and wait until it listens and, under
+        gunicorn, every worker has loaded the app."""
         env = dict(os.environ, **self.extra_env)
+        ready = Path(self.instance).parent / f"ready-{self.port}"
+        ready.mkdir(parents=True, exist_ok=True)
+        for mark in ready.iterdir():  # a restart waits for its own workers
+            mark.unlink()
+        env["FG_READY_DIR"] = str(ready)
         env[CONFIG_ENV] = json.dumps(self.config)
         env[INSTANCE_ENV] = str(self.instance)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -126,8 +133,10 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the {self.kind} server exited with {self.proc.returncode}")
+            booted = self.kind == "werkzeug" or len(list(ready.iterdir())) >= self.workers
             with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.2):
-                return self
+                if booted:
+                    return self
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"the {self.kind} server did not listen within {self.start_limit:.0f} s")

@@ -7,10 +7,10 @@ import typing as t
 import pytest
 
 from flask_gallery.events import (
-    EVENTS,
+    GALLERY_EVENTS,
     EventData,
+    GalleryEvents,
     HandlerSpec,
-    Listenable,
     Listener,
     SelectData,
 )
@@ -18,7 +18,7 @@ from flask_gallery.progress import Progress
 from flask_gallery.request import Request
 
 
-class Comp(Listenable):
+class Comp(GalleryEvents):
     def __init__(self, name: str = "g") -> None:
         self.name = name
 
@@ -46,7 +46,7 @@ def test_bare_and_called_decorators_return_the_function_unchanged() -> None:
     assert g.listener_for(changed) is second
 
 
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", GALLERY_EVENTS)
 def test_every_event_has_a_decorator_and_a_gradio_method(event: str) -> None:
     g = Comp()
     getattr(g, f"on_{event}")(show)

@@ -33,6 +33,8 @@ LAYERS = {
     "flask_gallery.media": 5,
     "flask_gallery.queue": 5,
     "flask_gallery.component": 6,
+    "flask_gallery.elements": 6,
+    "flask_gallery.state": 6,
     "flask_gallery.events": 6,
     "flask_gallery.props": 6,
     "flask_gallery.notify": 6,

@@ -122,7 +122,7 @@ def test_the_page_is_told_which_clicks_its_socket_may_carry(
     galleries.gallery("g", pixels(2))
     page = Page(site, site.test_client(), ["g"])
     names = page.soup.select_one(".fg-socket")["data-socket-actions"].split()
-    assert names == ["select", "close", "delete"]
+    assert names == ["select", "close", "delete", "trigger"]
 
 
 def test_a_page_has_one_toast_region_beside_its_socket(

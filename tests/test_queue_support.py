@@ -10,7 +10,7 @@ import typing as t
 
 import pytest
 
-from flask_gallery.events import Listenable
+from flask_gallery.events import GalleryEvents
 from flask_gallery.queue import THREAD_PREFIX, EventEngine
 
 #: Safety net for waits that should end at once; never reached by a passing test.
@@ -18,7 +18,7 @@ WAIT = 5.0
 TERMINAL = ("done", "failed", "cancelled", "rejected")
 
 
-class Comp(Listenable):
+class Comp(GalleryEvents):
     """The smallest component: all the mixin needs is ``name``."""
 
     def __init__(self, name: str = "g") -> None:

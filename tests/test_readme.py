@@ -26,18 +26,17 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert "python3 -m pytest" in blocks[2] and blocks[2].strip() in ci
 
 
-def test_simple_example_runs_and_its_handler_answers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)  # the example's instance folder (and media) lands here
+def run_example(source: str, tmp_path: Path, index: int) -> tuple[BeautifulSoup, str]:
+    """Run a README example app, open its page and click its gallery's thumbnail ``index``:
+    the page, and the HTML the handler's result sent it."""
     namespace: dict[str, t.Any] = {"__name__": "readme_example"}
-    exec(compile(python_blocks()[0], "README.md", "exec"), namespace)
+    exec(compile(source, "README.md", "exec"), namespace)
     app = namespace["app"]
     assert app.instance_path.startswith(str(tmp_path))
     client = app.test_client()
     page = BeautifulSoup(client.get("/").data, "html.parser")
     root = page.select_one(".fg-block")
-    assert root is not None and len(root.select(".fg-thumb")) == 3
+    assert root is not None
     headers = json.loads(str(root["hx-headers:inherited"]))
     engine = app.extensions["flask_gallery"].engine()
     done: list[dict[str, t.Any]] = []
@@ -49,6 +48,27 @@ def test_simple_example_runs_and_its_handler_answers(
             finished.set()
 
     engine.subscribe(headers["X-Gallery-Page"], receive)
-    assert client.post(f"{root['data-actions']}/select/1", headers=headers).status_code == 200
+    assert client.post(f"{root['data-actions']}/select/{index}", headers=headers).status_code == 200
     assert finished.wait(10)
-    assert "Picked image 1: grey 120" in done[0]["value"]["html"]
+    return page, str(done[0]["value"]["html"])
+
+
+def test_simple_example_runs_and_its_handler_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the example's instance folder (and media) lands here
+    page, html = run_example(python_blocks()[0], tmp_path, 1)
+    assert len(page.select(".fg-block .fg-thumb")) == 3
+    assert "Picked image 1: grey 120" in html
+
+
+def test_the_element_media_example_shows_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (source,) = [block for block in python_blocks() if '"#big"' in block]
+    _, html = run_example(source, tmp_path, 1)
+    result = BeautifulSoup(html, "html.parser")
+    img = result.select_one('hx-partial[hx-target="#big"] img')
+    assert img is not None and (img["width"], img["height"]) == ("256", "256")
+    assert result.select_one('hx-partial[hx-target="#status"]').get_text() == "item 1, 4x"

@@ -19,7 +19,7 @@ from flask import Flask
 from flask_gallery import FlaskGallery
 from flask_gallery.queue.redis_client import RedisUnavailable
 
-from .apps.redis_site import create_app, open_page, poll_until, select
+from .apps.redis_site import create_app, headers, open_page, poll_until, select
 
 
 def _process(tmp_path: Path, url: str, **config: t.Any) -> Flask:
@@ -69,6 +69,25 @@ def test_a_chained_listener_follows_its_listener_across_processes(
     assert select(clicker, token, 1, "chain").status_code == 200
     shown = poll_until(clicker, token, f"then in process {os.getpid()}")
     assert shown.index("chosen 1") < shown.index("then in process")
+
+
+def test_state_and_load_hold_across_processes(two: tuple[Flask, Flask]) -> None:
+    """``galleries.state`` lives in the page store, so in the Redis mode every process reads
+    and writes the same value: a button clicked on the process that runs no handlers counts on
+    from what the other process wrote. The page's load runs once, on its first poll."""
+    first, second = two
+    reader = first.test_client()
+    token = open_page(reader)
+    clicker = second.test_client()
+    cookie = reader.get_cookie("session")
+    assert cookie is not None
+    clicker.set_cookie("session", cookie.value)
+    poll_until(clicker, token, f"loaded in process {os.getpid()}")
+    for n in (1, 2, 3):
+        answer = clicker.post(f"/_gallery/p/{token}/inc/on/click", headers=headers(token))
+        assert answer.status_code == 200, answer.text
+        poll_until(reader, token, f"n={n} in process")
+    assert poll_until(reader, token, "n=3").count("loaded in process") == 1
 
 
 def test_download_all_works_on_any_process(two: tuple[Flask, Flask]) -> None:

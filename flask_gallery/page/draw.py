@@ -67,7 +67,7 @@ def view_for(
             app.download_set(items) if toolbar and "download_all" in props.buttons else None
         ),
         page=page_token,
-        csrf_token=_flask_wtf_token(),
+        csrf_token=flask_wtf_token(),
         include=registry.form_inputs(gallery),
         js=registry.js_specs(gallery),
     )
@@ -145,7 +145,7 @@ def _html(view: GalleryView) -> Markup:
     return Markup(render_template("flask_gallery/gallery.html", view=view))
 
 
-def _flask_wtf_token() -> str | None:
+def flask_wtf_token() -> str | None:
     """Flask-WTF's CSRF token when the app uses CSRFProtect, so the gallery's requests pass it."""
     if "csrf" not in current_app.extensions:
         return None

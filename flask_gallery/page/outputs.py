@@ -18,18 +18,19 @@ import typing as t
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from ..component import is_skip
+from ..component import Gallery, is_skip
 from ..events import Listenable, Listener
 from ..notify import Error
 from ..request import Request, snapshot
+from ..state import State
 from . import interactions
 from .context import PageApp, TooManyItems, page_app
 from .draw import redraw_update
+from .element_media import media_html, media_wire, output_media
 from .fragments import partial
 from .wire import describe, items_from_wire, loads, with_paths
 
 if t.TYPE_CHECKING:
-    from ..component import Gallery
     from ..queue.jobs import Job
     from .state import PageState
 
@@ -44,15 +45,19 @@ def collect_inputs(listener: Listener, page: PageState, form: t.Mapping[str, str
     """The listener's input values as they are now: a gallery's items on this page, or a form
     field of the page (sent along with the request). A listener's ``js`` ran in the browser
     before the request; what it returned replaces the inputs (gallery values must still name
-    this app's media: the browser cannot smuggle in anything else)."""
+    this app's media: the browser cannot smuggle in anything else). A ``State`` is read when
+    the run starts (:func:`preprocess_inputs`), so a queued run sees what the runs before it
+    wrote."""
     from_js = _js_inputs(listener, form)
     if from_js is not None:
         return from_js
     values: list[t.Any] = []
     for source in listener.inputs:
-        if isinstance(source, Listenable):
+        if isinstance(source, Gallery):
             state = page.galleries.get(source.name)
             values.append(list(state.items) if state is not None else [])
+        elif isinstance(source, State):
+            values.append(None)
         else:
             values.append(form.get(str(source)))
     return values
@@ -69,7 +74,7 @@ def _js_inputs(listener: Listener, form: t.Mapping[str, str]) -> list[t.Any] | N
         state = page_app()
         return [
             items_from_wire(state, value, f"js result {n}")
-            if isinstance(source, Listenable)
+            if isinstance(source, Gallery)
             else value
             for n, (source, value) in enumerate(zip(listener.inputs, values, strict=True))
         ]
@@ -80,17 +85,18 @@ def _js_inputs(listener: Listener, form: t.Mapping[str, str]) -> list[t.Any] | N
 
 def fire(
     state: PageApp,
-    gallery: Gallery,
+    source: Listenable,
     page: PageState,
     fired: interactions.Fired,
     form: t.Mapping[str, str],
     request: Request | None = None,
 ) -> list[str]:
-    """Submit every listener of ``gallery`` for each fired event, in order; the ids of the
-    submitted jobs (each ends with one terminal message on the page's channel)."""
+    """Submit every listener of ``source`` (a gallery, an element, the page) for each fired
+    event, in order; the ids of the submitted jobs (each ends with one terminal message on the
+    page's channel)."""
     jobs: list[str] = []
     for event, data in fired:
-        for listener in gallery.listeners:
+        for listener in source.listeners:
             if listener.event != event:
                 continue
             if request is None:
@@ -106,6 +112,19 @@ def fire(
             )
             jobs.append(submission.job_id)
     return jobs
+
+
+def fire_load(state: PageApp, seen: PageState, request: Request | None) -> list[str]:
+    """The page connected (its socket, or its first poll): run its ``load`` listeners, once
+    per page (Gradio's ``demo.load``). ``seen`` is the page as the caller read it."""
+    source = state.registry.page
+    if seen.loaded or not source.listeners:
+        return []
+    with state.pages.edit(seen.token) as page:
+        if page is None or page.loaded:
+            return []
+        page.loaded = True
+    return fire(state, source, page, [("load", None)], {}, request)
 
 
 #: The terminal types after which each kind of chained listener runs (Gradio's documentation:
@@ -149,15 +168,35 @@ def preprocess_inputs(state: PageApp, values: list[t.Any], job: Job) -> list[t.A
             return [None] * len(job.listener.inputs)
     if job.event_data is not None:
         job.event_data = with_paths(state, job.event_data)
+    states = _states(state, job)
     result: list[t.Any] = []
     for source, value in zip(job.listener.inputs, values, strict=True):
-        if not isinstance(source, Listenable):
+        if isinstance(source, State):
+            result.append(states[source.name])
+        elif not isinstance(source, Gallery):
             result.append(value)
         elif not job.listener.preprocess:
             result.append(with_paths(state, [describe(item) for item in value]))
         else:
-            result.append(store.preprocess(value, t.cast("Gallery", source).props.type))
+            result.append(store.preprocess(value, source.props.type))
     return result
+
+
+def _states(state: PageApp, job: Job) -> dict[str, t.Any]:
+    """The page's values of the job's ``State`` inputs as they are now, each made from its
+    default at first use; a JSON API call (no page) gets fresh defaults."""
+    wanted = [source for source in job.listener.inputs if isinstance(source, State)]
+    if not wanted:
+        return {}
+    if job.caller == "api":
+        return {source.name: source.initial() for source in wanted}
+    with state.pages.edit(job.page, touch=False) as page:
+        if page is None:
+            return {source.name: source.initial() for source in wanted}
+        for source in wanted:
+            if source.name not in page.states:
+                page.states[source.name] = source.initial()
+        return {source.name: page.states[source.name] for source in wanted}
 
 
 def _values_per_output(listener: Listener, value: t.Any) -> tuple[t.Any, ...]:
@@ -189,13 +228,14 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
     listener = job.listener
     if job.cancelled or not listener.outputs:
         return {"html": "", "data": []}
-    if job.caller == "api":  # Gradio's wire form, no page to update
+    if job.caller == "api":  # Gradio's wire form, no page to update; a State stays out
         return {
             "data": [
                 _wire(state, target, output)
                 for target, output in zip(
                     listener.outputs, _values_per_output(listener, value), strict=True
                 )
+                if not isinstance(target, State)
             ]
         }
     values = _values_per_output(listener, value)
@@ -220,6 +260,9 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
             if isinstance(target, str):
                 parts.append(_element(target, output))
                 continue
+            if isinstance(target, State):
+                page.states[target.name] = output
+                continue
             gallery = t.cast("Gallery", target)
             gallery_state = page.galleries.get(gallery.name)
             if gallery_state is None:
@@ -236,8 +279,14 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
 
 
 def _element(target: str, output: t.Any) -> Markup:
-    """An ``"#id"`` output: a str is escaped, ``Markup`` is trusted HTML."""
-    content = output if isinstance(output, Markup) else escape("" if output is None else output)
+    """An ``"#id"`` output: an image or a video (:mod:`.element_media` says which values are)
+    is shown from the media store, ``None`` empties it, ``Markup`` is trusted HTML, and
+    anything else is escaped text."""
+    item = output_media(page_app(), target, output)
+    if item is not None:
+        content = media_html(item)
+    else:
+        content = output if isinstance(output, Markup) else escape("" if output is None else output)
     return partial(target, "innerHTML", content)
 
 
@@ -245,5 +294,8 @@ def _wire(state: PageApp, target: t.Any, output: t.Any) -> t.Any:
     if is_skip(output):
         return {"__type__": "update"}  # Gradio's wire form of gr.skip()
     if isinstance(target, str):
+        item = output_media(state, target, output)
+        if item is not None:
+            return media_wire(item)
         return None if output is None else str(output)
     return [describe(item) for item in state.convert(t.cast("Gallery", target), output)]

@@ -9,11 +9,13 @@ can implement the same :class:`PageStore` protocol with the JSON form of :class:
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import dataclasses
 import itertools
 import os
+import pickle
 import secrets
 import string
 import threading
@@ -68,24 +70,36 @@ class PageState:
     #: The sequence number of the last channel message sent to the page (a reconnect resumes
     #: after it).
     delivered: int = 0
+    #: The page's ``State`` values by name, made from their defaults at first use.
+    states: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: Whether its ``load`` listeners ran (they run once per page).
+    loaded: bool = False
 
     def to_dict(self) -> dict[str, t.Any]:
-        return {
+        data = {
             "token": self.token,
             "session_id": self.session_id,
             "galleries": {name: g.to_dict() for name, g in self.galleries.items()},
             "path": self.path,
             "delivered": self.delivered,
+            "loaded": self.loaded,
         }
+        if self.states:
+            # Any Python value, as Gradio's State: pickled (the store is the server's own Redis).
+            data["states"] = base64.b64encode(pickle.dumps(self.states)).decode("ascii")
+        return data
 
     @classmethod
     def from_dict(cls, data: t.Mapping[str, t.Any]) -> PageState:
+        states = data.get("states")
         return cls(
             token=data["token"],
             session_id=data["session_id"],
             galleries={n: GalleryState.from_dict(g) for n, g in data["galleries"].items()},
             path=data.get("path", "/"),
             delivered=data.get("delivered", 0),
+            states=pickle.loads(base64.b64decode(states)) if states else {},
+            loaded=data.get("loaded", False),
         )
 
 

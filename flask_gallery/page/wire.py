@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import typing as t
 
 from flask import request
 from werkzeug.exceptions import BadRequest
 
 from ..media import MediaItem
+from ..media.ids import ID_RE
 from .urls import urls
 
 if t.TYPE_CHECKING:
@@ -74,17 +76,38 @@ def items_from_wire(state: PageApp, value: t.Any, where: str) -> list[MediaItem]
 def describe(item: MediaItem) -> dict[str, t.Any]:
     """Gradio's wire form of an item (what ``SelectData.value`` holds), without a server path:
     a handler's copy gets its ``path`` in the handler's worker (:func:`with_paths`)."""
-    url = item.url if item.id is None else urls().full(item.id)
-    media = {
+    media = file_data(item)
+    return {"video" if item.kind == "video" else "image": media, "caption": item.caption}
+
+
+def file_data(item: MediaItem, orig_name: str | None = None) -> dict[str, t.Any]:
+    """Gradio's ``FileData`` of one item (``ImageData`` of a ``gr.Image``): its URL, never a
+    server path; ``orig_name`` when the caller knows a better name than the item's."""
+    return {
         "path": None,
-        "url": url,
+        "url": item.url if item.id is None else urls().full(item.id),
         "size": None,
-        "orig_name": item.orig_name,
+        "orig_name": item.orig_name if orig_name is None else orig_name,
         "mime_type": item.mime_type,
         "is_stream": False,
         "meta": {"_type": "gradio.FileData"},
     }
-    return {"video" if item.kind == "video" else "image": media, "caption": item.caption}
+
+
+def own_media_id(state: PageApp, url: str) -> str | None:
+    """The id in ``url`` when it is exactly a URL this app gives for a media item (its full
+    file, ``<prefix>/media/<id>``, or a thumbnail of it, ``.../w<width>``), else None. The id
+    is not checked here: the store refuses ids it did not issue."""
+    prefix = _media_prefix(state)
+    if not url.startswith(prefix):
+        return None
+    match = _OWN_MEDIA_TAIL.fullmatch(url, len(prefix))
+    return match.group(1) if match is not None else None
+
+
+#: What follows the media prefix in a URL of one of this app's items: its id, then
+#: optionally a thumbnail width.
+_OWN_MEDIA_TAIL = re.compile(rf"({ID_RE.pattern})(?:/w[0-9]{{1,5}})?", re.ASCII)
 
 
 def _media_prefix(state: PageApp) -> str:

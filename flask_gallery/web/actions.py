@@ -27,7 +27,7 @@ from ..page import interactions
 from ..page.draw import draw_selection, props_for, redrawn
 from ..page.fragments import morph, tell, toast
 from ..page.outputs import fire
-from ..page.wire import describe
+from ..page.wire import describe, loads
 from .app_state import AppState, app_state
 from .tokens import PageGone, check_owner, parse_index
 
@@ -35,6 +35,7 @@ if t.TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
 
     from ..component import Gallery
+    from ..events import Listenable
     from ..page.state import GalleryState, PageState
     from ..props import GalleryProps
     from ..request import Request
@@ -44,17 +45,21 @@ Form = t.Mapping[str, str]
 
 @dataclass(frozen=True)
 class Click:
-    """One click, however it came: which page and gallery, the item index its route or frame
-    named, the page's form fields sent along, and (HTTP only) the files of an upload."""
+    """One click, however it came: which page and gallery (or element of the page, for a
+    trigger), the item index its route or frame named, the page's form fields sent along, and
+    (HTTP only) the files of an upload."""
 
     page: str
-    gallery: str
+    #: The gallery's name; the element's id (without ``#``) for a trigger.
+    name: str
     index: str | None = None
     form: Form = field(default_factory=dict)
     files: t.Sequence[FileStorage] = ()
     #: The request handlers see: the socket's handshake for a click sent over it (None: the
     #: current HTTP request, snapshotted when the events are submitted).
     request: Request | None = None
+    #: A trigger's event (``click``, ``submit``, ``change``, ``input``).
+    event: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Answer:
     html: Markup
     target: str | None
     _state: AppState
-    _gallery: Gallery
+    _source: Listenable
     _page: PageState
     _fired: interactions.Fired
     _click: Click
@@ -77,7 +82,7 @@ class Answer:
         """Submit the events the click fired: the ids of their jobs."""
         return fire(
             self._state,
-            self._gallery,
+            self._source,
             self._page,
             self._fired,
             self._click.form,
@@ -149,7 +154,7 @@ def _reselected(
 
 
 def select(click: Click) -> Answer:
-    with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
+    with editing(click.page, click.name) as (state, gallery, page_state, gallery_state):
         i = parse_index(click.index, len(gallery_state.items))
         props = props_for(gallery, gallery_state.overrides)
         before = gallery_state.selected, gallery_state.preview_open
@@ -158,7 +163,7 @@ def select(click: Click) -> Answer:
 
 
 def close(click: Click) -> Answer:
-    with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
+    with editing(click.page, click.name) as (state, gallery, page_state, gallery_state):
         before = gallery_state.selected, gallery_state.preview_open
         fired = interactions.close(gallery_state)
     return _reselected(state, gallery, page_state, before, fired, click)
@@ -176,7 +181,7 @@ def check_interactive(
 
 
 def delete(click: Click) -> Answer:
-    with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
+    with editing(click.page, click.name) as (state, gallery, page_state, gallery_state):
         check_interactive(state, gallery, gallery_state)
         i = parse_index(click.index, len(gallery_state.items))
         fired = interactions.delete(gallery_state, i, describe)
@@ -195,7 +200,7 @@ def upload(click: Click) -> Answer:
     source = click.form.get("source", "upload")
     if source not in UPLOAD_SOURCES:
         raise BadRequest(f"Unknown upload source {source[:100]!r}.")
-    with editing(click.page, click.gallery) as (state, gallery, page_state, gallery_state):
+    with editing(click.page, click.name) as (state, gallery, page_state, gallery_state):
         props = check_interactive(state, gallery, gallery_state)
         config = state.config
         max_files, max_items = config["GALLERY_MAX_UPLOAD_FILES"], config["GALLERY_MAX_ITEMS"]
@@ -241,12 +246,40 @@ def upload(click: Click) -> Answer:
     return dataclasses.replace(answer, after=notes)
 
 
+#: The form field a ``change`` or ``input`` trigger sends its field's value in (JSON).
+VALUE_FIELD = "_fg_value"
+
+
+def trigger(click: Click) -> Answer:
+    """An event of an element of the app's page (a button's click, a form's submit, a field's
+    change or input): its listeners are submitted like a gallery's, with the page's form fields
+    as their inputs and, for change and input, the field's value as the event data. The page
+    changes nothing at once: the answer is empty, the results come on the page's channel."""
+    state = app_state()
+    element = state.registry.elements.get(click.name)
+    event = click.event or ""
+    if element is None or not any(lst.event == event for lst in element.listeners):
+        raise NotFound(f"No listener for {event!r} on element #{click.name[:100]}.")
+    data = None
+    if event in ("change", "input"):
+        try:
+            data = loads(click.form.get(VALUE_FIELD, "null"))
+        except ValueError:
+            raise BadRequest(f"{VALUE_FIELD!r} must be the field's value as JSON.") from None
+    page_state = state.pages.get(click.page)
+    if page_state is None:
+        raise PageGone()
+    check_owner(page_state)
+    return Answer(Markup(""), None, state, element, page_state, [(event, data)], click)
+
+
 #: Every action, by name: the name is its route's endpoint and what a socket frame says.
 ACTIONS: dict[str, Action] = {
     "select": Action(select, "/select/<index>"),
     "close": Action(close, "/close"),
     "delete": Action(delete, "/delete/<index>"),
     "upload": Action(upload, "/upload", socket=False),
+    "trigger": Action(trigger, "/on/<event>"),
 }
 #: The actions the page's socket carries (the page is told their names).
 SOCKET_ACTIONS = tuple(name for name, action in ACTIONS.items() if action.socket)

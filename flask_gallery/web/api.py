@@ -36,12 +36,14 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
-from ..events import Listenable, Listener
+from ..component import Gallery
+from ..events import Listener
 from ..media import MediaItem
 from ..page import interactions
 from ..page.wire import describe, items_from_wire, loads
 from ..queue.messages import TERMINAL, Message
 from ..request import snapshot
+from ..state import State
 from .app_state import AppState, app_state
 from .tokens import same_origin
 
@@ -77,19 +79,22 @@ def api_names(listeners: t.Iterable[Listener]) -> dict[str, Listener]:
 
 
 def _describe_io(items: t.Iterable[t.Any]) -> list[dict[str, str]]:
+    """Inputs or outputs as the listing shows them; a ``State`` is neither sent nor returned
+    (Gradio leaves it out of its API too)."""
     return [
         {
             "component": "gallery",
             "name": item.name,
             "type": "list[dict(image: url, caption: str | None)]",
         }
-        if isinstance(item, Listenable)
+        if isinstance(item, Gallery)
         else {
             "component": "element" if str(item).startswith("#") else "field",
             "name": str(item),
             "type": "str",
         }
         for item in items
+        if not isinstance(item, State)
     ]
 
 
@@ -97,7 +102,7 @@ def _open_listeners(state: AppState) -> dict[str, Listener]:
     """The endpoints the app opened, by name (names are given over every listener first, so a
     name never changes with ``GALLERY_API``)."""
     api_on = bool(state.config["GALLERY_API"])
-    named = api_names(lst for g in state.registry.galleries.values() for lst in g.listeners)
+    named = api_names(state.registry.listeners())
     return {
         name: listener
         for name, listener in named.items()
@@ -135,7 +140,9 @@ def info() -> Response:
         raise NotFound(API_OFF)
     endpoints = {
         f"/{name}": {
-            "gallery": listener.target.name,
+            ("gallery" if isinstance(listener.target, Gallery) else "element"): (
+                listener.target.name
+            ),
             "event": listener.event,
             "inputs": _describe_io(listener.inputs),
             "outputs": _describe_io(listener.outputs),
@@ -152,7 +159,7 @@ def _target_items(state: AppState, listener: Listener, inputs: list[t.Any]) -> l
     for source, value in zip(listener.inputs, inputs, strict=True):
         if source is listener.target:
             return t.cast("list[MediaItem]", value)
-    return state.items_for(listener.target)
+    return state.items_for(t.cast(Gallery, listener.target))
 
 
 def _index(raw: t.Any, items: list[MediaItem], listener: Listener) -> int:
@@ -182,6 +189,14 @@ def event_data(state: AppState, listener: Listener, raw: t.Any, inputs: list[t.A
         return interactions.delete_data(index, items[index], describe)
     if listener.event == "upload":
         return [describe(item) for item in items_from_wire(state, raw, "event_data")]
+    if listener.event in ("change", "input") and not isinstance(listener.target, Gallery):
+        if (
+            raw is None
+            or isinstance(raw, (str, bool))
+            or (isinstance(raw, list) and all(isinstance(item, str) for item in raw))
+        ):
+            return raw  # a field's value, as the page sends it
+        raise BadRequest(f"A {listener.event} call's event_data is the field's value (a str).")
     if raw is not None and not isinstance(raw, dict):
         raise BadRequest(f"A {listener.event or 'periodic'} call takes no event_data (or null).")
     return None
@@ -206,12 +221,19 @@ def call(api_name: str) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
         raise BadRequest('The body must be a JSON object like {"data": [...]}.')
     data = body.get("data", [])
-    if len(data) != len(listener.inputs):
-        raise BadRequest(f"{api_name!r} takes {len(listener.inputs)} input(s), got {len(data)}.")
-    inputs = [
-        items_from_wire(state, value, f"data[{n}]") if isinstance(source, Listenable) else value
-        for n, (source, value) in enumerate(zip(listener.inputs, data, strict=True))
-    ]
+    sent = [source for source in listener.inputs if not isinstance(source, State)]
+    if len(data) != len(sent):
+        raise BadRequest(f"{api_name!r} takes {len(sent)} input(s), got {len(data)}.")
+    values = iter(enumerate(data))
+    inputs: list[t.Any] = []
+    for source in listener.inputs:
+        if isinstance(source, State):
+            inputs.append(None)  # the run starts from its default
+            continue
+        n, value = next(values)
+        inputs.append(
+            items_from_wire(state, value, f"data[{n}]") if isinstance(source, Gallery) else value
+        )
     checked = event_data(state, listener, body.get("event_data"), inputs)
     return _run(state, listener, inputs, checked)
 

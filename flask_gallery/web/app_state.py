@@ -134,6 +134,8 @@ class AppState:
             collections.OrderedDict()
         )
         self._download_items = 0
+        self.missing_elements: set[str] = set()
+        "Element ids already logged as missing from a page (debug mode)."
         self._secret = hashlib.sha256(str(app.secret_key).encode()).digest()
         _live.add(self)  # last: a state that failed to build has nothing to shut down
 
@@ -160,8 +162,7 @@ class AppState:
                     postprocess=functools.partial(apply_outputs, self),
                     on_end=functools.partial(after_job, self),
                 )
-                for gallery in self.registry.galleries.values():
-                    engine.register(gallery)
+                engine.register(*self.registry.listenables())
                 self._engine = engine
             return self._engine
 

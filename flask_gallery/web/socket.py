@@ -48,6 +48,7 @@ from werkzeug.exceptions import (
 
 from ..page import draw
 from ..page.fragments import is_element_id, tell, toast
+from ..page.outputs import fire_load
 from ..page.state import PageState
 from ..page.wire import loads
 from ..queue.messages import STATUS, TERMINAL, Message
@@ -166,6 +167,7 @@ def relay(ws: t.Any, page: str) -> None:
     unsubscribe = engine.subscribe(page, receive, after=after)
     handshake = snapshot(page)
     engine.connect_page(page, handshake)
+    fire_load(state, page_state, handshake)
     clicks = _Clicks(page, handshake, state.config["GALLERY_MAX_CLICKS_PER_SECOND"])
     alive = _Keepalive(ws)
     try:
@@ -407,8 +409,10 @@ class _Clicks:
             click = _parse_click(message)
             root = str(click.get("root", ""))
             answer = _act(self.page, click, self.handshake)
-            # Marked with the gallery's id: the page settles its focus once this answer is in.
-            self.send(_answer_mark(root) + answer.update())
+            update = answer.update()
+            if update:  # a trigger's answer is empty: its results are all that comes
+                # Marked with the gallery's id: the page settles its focus once this is in.
+                self.send(_answer_mark(root) + update)
             jobs = answer.fire()
             if jobs and not self.awaiting:
                 self.until = time.monotonic() + ANSWER_HOLD
@@ -439,7 +443,8 @@ class _BadClick(BadRequest):
 def _parse_click(message: str | bytes) -> dict[str, t.Any]:
     """A click frame as gallery.js sends it: ``{"action": name, "gallery": name, "index": str,
     "values": {field: str | [str]}, "root": gallery id}`` (``index`` for the actions whose route
-    takes one); anything else is refused (400) and changes nothing."""
+    takes one), or for an element of the page ``{"action": "trigger", "element": id, "event":
+    name, "values": {...}}``; anything else is refused (400) and changes nothing."""
     try:
         click = loads(message)
     except ValueError:
@@ -457,7 +462,10 @@ def _parse_click(message: str | bytes) -> dict[str, t.Any]:
             f"A click message names its action in 'action': one of {', '.join(SOCKET_ACTIONS)}.",
             root,
         )
-    if not isinstance(click.get("gallery"), str):
+    if action == "trigger":
+        if not isinstance(click.get("element"), str) or not isinstance(click.get("event"), str):
+            raise _BadClick("A trigger names its element's id in 'element' and its 'event'.")
+    elif not isinstance(click.get("gallery"), str):
         raise _BadClick("A click message names its gallery in 'gallery'.", root)
     if not isinstance(click.get("index", ""), str):
         raise _BadClick("A click's 'index' is the item's position, as a string.", root)
@@ -478,7 +486,17 @@ def _act(page: str, click: dict[str, t.Any], handshake: Request) -> Answer:
         for item in value if isinstance(value, list) else [value]:
             form.add(str(key), str(item))
     action = ACTIONS[click["action"]]
-    return action.run(Click(page, click["gallery"], click.get("index"), form, request=handshake))
+    name = click["element"] if click["action"] == "trigger" else click["gallery"]
+    return action.run(
+        Click(
+            page,
+            name,
+            click.get("index"),
+            form,
+            request=handshake,
+            event=click.get("event"),
+        )
+    )
 
 
 def _answer_mark(root: str) -> Markup:
@@ -502,6 +520,7 @@ def poll(page: str) -> Response:
         after = int(request.args.get("after", page_state.delivered))
     except ValueError:
         raise BadRequest("'after' must be a message sequence number.") from None
+    fire_load(state, page_state, None)  # a page that cannot connect polls from its start
     replay = state.engine().replay(page, after)
     renderer = _renderer(state, page_state)
     html = "".join(renderer.render(message) for message in coalesce(replay.messages))

@@ -1,19 +1,22 @@
-"""The two Jinja globals an app's templates call: ``gallery(name, **overrides)`` where a gallery
-goes, and ``gallery_assets()`` in ``<head>``."""
+"""The Jinja globals an app's templates call: ``gallery(name, **overrides)`` where a gallery
+goes, ``gallery_assets()`` in ``<head>``, and ``gallery_page()`` on a page that has no gallery
+but elements with listeners or a ``load``."""
 
 from __future__ import annotations
 
+import logging
+import re
 import typing as t
 from urllib.parse import urlsplit
 
-from flask import current_app, g, render_template, url_for
+from flask import Response, current_app, g, render_template, url_for
 from markupsafe import Markup
 
 from .._version import __version__
-from ..page.draw import draw, props_for
+from ..page.draw import draw, flask_wtf_token, props_for
 from ..page.fragments import TOASTS_ID
-from ..page.state import GalleryState
-from ..page.view import initial_selection
+from ..page.state import GalleryState, PageState
+from ..page.view import initial_selection, request_headers
 from .actions import SOCKET_ACTIONS
 from .app_state import app_state
 from .assets import asset_tags
@@ -23,8 +26,7 @@ from .tokens import current_page
 def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
     """Evaluate the gallery's value (a callable one again, as Gradio at each page load), record
     it as this page's state for the gallery under the page's token, and draw it. The first
-    gallery of a page also draws the page's socket (one connection per page) and its toast
-    region (one per page, where every message of the page goes)."""
+    gallery of a page also draws the page's socket and toast region (:func:`_socket`)."""
     state = app_state()
     declared = state.registry.lookup(name)
     props = props_for(declared, overrides)
@@ -44,20 +46,66 @@ def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
     page.galleries[declared.name] = gallery_state
     state.pages.save(page)
     html = draw(state, declared, gallery_state, page.token, props)
+    return _socket(page) + html
+
+
+def page_socket() -> Markup:
+    """The page's connection, for a page without a gallery (``gallery_page()``)."""
+    state = app_state()
+    page = current_page(state.pages)
+    state.pages.save(page)
+    return _socket(page)
+
+
+def _socket(page: PageState) -> Markup:
+    """The page's one connection (hx-ws opens a socket for every element that asks), with what
+    gallery.js binds on the page's own elements, and its toast region (every message of the
+    page goes there, whatever element it is about); drawn once per page."""
     if g.get("_flask_gallery_socket"):
-        return html
-    # One connection per page: hx-ws opens a socket for every element that asks.
+        return Markup("")
     g._flask_gallery_socket = True
-    socket = render_template(
-        "flask_gallery/_socket.html",
-        # A path: hx-ws picks ws: or wss: itself, right behind a TLS proxy too.
-        ws_url=urlsplit(url_for("flask_gallery.relay", page=page.token)).path,
-        poll_url=url_for("flask_gallery.poll", page=page.token),
-        page=page.token,
-        socket_actions=" ".join(SOCKET_ACTIONS),
-    )
-    toasts = render_template("flask_gallery/_toasts.html", toasts_id=TOASTS_ID)
-    return Markup(socket) + Markup(toasts) + html
+    registry = app_state().registry
+    actions = url_for("flask_gallery.actions", page=page.token, name="_")
+    return Markup(
+        render_template(
+            "flask_gallery/_socket.html",
+            # A path: hx-ws picks ws: or wss: itself, right behind a TLS proxy too.
+            ws_url=urlsplit(url_for("flask_gallery.relay", page=page.token)).path,
+            poll_url=url_for("flask_gallery.poll", page=page.token),
+            page=page.token,
+            socket_actions=" ".join(SOCKET_ACTIONS),
+            elements=registry.element_specs(),
+            # Element events go to <this>/<id>/on/<event> while the socket is down.
+            trigger_url=actions[: -len("/_")],
+            headers=request_headers(page.token, "", flask_wtf_token()),
+        )
+    ) + Markup(render_template("flask_gallery/_toasts.html", toasts_id=TOASTS_ID))
+
+
+_log = logging.getLogger("flask_gallery")
+
+
+def check_elements(response: Response) -> Response:
+    """In debug mode, log once each element with listeners whose id a page drawn with a
+    gallery connection does not contain: a typo in ``galleries.element("#...")`` would
+    otherwise leave its button doing nothing, silently."""
+    if not (current_app.debug and g.get("_flask_gallery_socket")) or response.is_streamed:
+        return response
+    state = app_state()
+    html = response.get_data(as_text=True)
+    for element_id in state.registry.elements:
+        if element_id in state.missing_elements:
+            continue
+        if not re.search(rf"""\bid\s*=\s*["']?{re.escape(element_id)}["'\s>]""", html):
+            state.missing_elements.add(element_id)
+            _log.warning(
+                "No element with id %r is on the page %s, but galleries.element('#%s') has"
+                " listeners: check the id in the template.",
+                element_id,
+                g._flask_gallery_page.path,
+                element_id,
+            )
+    return response
 
 
 def gallery_assets(nonce: str | None = None) -> Markup:

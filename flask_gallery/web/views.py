@@ -134,8 +134,8 @@ def show(page: str, name: str) -> Markup:
 def _route(action: Action) -> t.Callable[..., Markup]:
     """The HTTP route of one action: the click is the request's."""
 
-    def view(page: str, name: str, index: str | None = None) -> Markup:
-        click = Click(page, name, index, request.form, request.files.getlist("files"))
+    def view(page: str, name: str, index: str | None = None, event: str | None = None) -> Markup:
+        click = Click(page, name, index, request.form, request.files.getlist("files"), event=event)
         answer = action.run(click)
         answer.fire()
         return answer.html + answer.after

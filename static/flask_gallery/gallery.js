@@ -108,6 +108,8 @@
 
   // A message about the gallery `block` (the callers' name for it): a toast of the page.
   const showAlert = (block, level, text) => toast(level, text);
+  // A message about the page rather than one gallery (a refused element event): a toast too.
+  const showPageMessage = (level, text) => toast(level, text);
 
   // What concerns the whole page (it expired, or another process of the server made it): one
   // toast, not one more each time it is said again.
@@ -148,27 +150,35 @@
     return items.length ? items : null;
   }
 
-  // Returns the [field name, JSON] pairs to send, or shows why a js could not run (a strict
+  const inputValue = (input) => (input.gallery !== undefined ? galleryValue(input.gallery)
+    : input.field !== undefined
+      ? (document.querySelector(`[name="${CSS.escape(input.field)}"]`) || {}).value ?? null
+      : null);  // a State never leaves the server
+
+  // Returns the [field name, JSON] pairs to send, or reports why a js could not run (a strict
   // Content-Security-Policy without 'unsafe-eval' forbids compiling it).
-  function runListenerJs(block, action) {
-    let specs;
-    try { specs = JSON.parse(block.dataset.js || "[]"); } catch (_) { return []; }
-    const fired = FIRES[action] || [];
+  function runJsSpecs(specs, report) {
     const fields = [];
-    for (const spec of specs.filter((s) => fired.includes(s.event))) {
-      const inputs = spec.inputs.map((input) => (input.gallery !== undefined
-        ? galleryValue(input.gallery)
-        : (document.querySelector(`[name="${CSS.escape(input.field)}"]`) || {}).value ?? null));
+    for (const spec of specs) {
+      const inputs = spec.inputs.map(inputValue);
       try {
         const fn = new Function(`return (${spec.js});`)();  // eslint-disable-line no-new-func
         const result = typeof fn === "function" ? fn(...inputs) : fn;
         const values = Array.isArray(result) ? result : [result];
         fields.push([`_fg_js:${spec.id}`, JSON.stringify(values.slice(0, inputs.length))]);
       } catch (error) {
-        showAlert(block, "error", `The js of ${spec.id} could not run: ${error.message}`);
+        report(`The js of ${spec.id} could not run: ${error.message}`);
       }
     }
     return fields;
+  }
+
+  function runListenerJs(block, action) {
+    let specs;
+    try { specs = JSON.parse(block.dataset.js || "[]"); } catch (_) { return []; }
+    const fired = FIRES[action] || [];
+    return runJsSpecs(specs.filter((s) => fired.includes(s.event)),
+      (text) => showAlert(block, "error", text));
   }
 
   const actionOf = (url) => (String(url).match(/\/(select|close|delete|upload)(?:\/|$)/) || [])[1];
@@ -198,15 +208,14 @@
     socketActions = (event.target.dataset.socketActions || "").split(" ");
   }, true);
 
-  // The page's form fields the gallery's listeners take (its hx-include), as the frame's
-  // values; null when one is a file, which only a request carries.
-  function includedValues(block) {
+  // The values of form fields as a frame carries them (a form's would be submitted); null when
+  // one is a chosen file, which only a request carries (with skipFiles, files are left out).
+  function fieldValues(fields, skipFiles) {
     const values = {};
-    const selector = block.getAttribute("hx-include:inherited");
-    for (const field of selector ? document.querySelectorAll(selector) : []) {
+    for (const field of fields) {
       if (!field.name || field.disabled) continue;
       if ((field.type === "checkbox" || field.type === "radio") && !field.checked) continue;
-      if (field.type === "file") { if (field.files.length) return null; continue; }
+      if (field.type === "file") { if (field.files.length && !skipFiles) return null; continue; }
       const chosen = field.tagName === "SELECT" && field.multiple
         ? Array.from(field.selectedOptions, (option) => option.value) : [field.value];
       for (const value of chosen) {
@@ -214,6 +223,12 @@
       }
     }
     return values;
+  }
+
+  // The page's form fields the gallery's listeners take (its hx-include).
+  function includedValues(block) {
+    const selector = block.getAttribute("hx-include:inherited");
+    return fieldValues(selector ? document.querySelectorAll(selector) : [], false);
   }
 
   document.addEventListener("click", (event) => {
@@ -237,6 +252,79 @@
     if (index !== undefined) click.index = decodeURIComponent(index);
     socket.send(JSON.stringify(click));
   }, true);
+
+  /* ---- the app's own elements: a button's click, a form's submit, a field's change/input - */
+
+  // What the server bound on this page (registry.element_specs), by "<id> <event>".
+  let bound = null;
+  function boundSpecs() {
+    if (bound) return bound;
+    const holder = document.querySelector(".fg-socket[data-elements]");
+    if (!holder) return {};
+    bound = {};
+    try {
+      for (const spec of JSON.parse(holder.dataset.elements)) bound[`${spec.id} ${spec.event}`] = spec;
+    } catch (_) { /* nothing bound */ }
+    return bound;
+  }
+
+  // The value a change or input carries as its event data, as Gradio's fields give it.
+  function fieldValue(field) {
+    if (field.type === "checkbox") return field.checked;
+    if (field.tagName === "SELECT" && field.multiple) {
+      return Array.from(field.selectedOptions, (option) => option.value);
+    }
+    return field.value === undefined ? null : field.value;
+  }
+
+  // Sent as a gallery click is: a frame on the open socket, else a request (its answer is
+  // empty; the results come on the socket or the polls, as every result does).
+  function sendTrigger(id, type, values) {
+    const socket = connection && connection.socket;
+    if (socket && socket.readyState === WebSocket.OPEN && socketActions.includes("trigger")) {
+      socket.send(JSON.stringify({ action: "trigger", element: id, event: type, values }));
+      return;
+    }
+    const holder = document.querySelector(".fg-socket[data-trigger]");
+    let headers = {};
+    try { headers = JSON.parse(holder.dataset.headers); } catch (_) { /* none */ }
+    headers["HX-Request"] = "true";
+    const body = new FormData();
+    for (const [name, value] of Object.entries(values)) {
+      for (const item of [].concat(value)) body.append(name, item);
+    }
+    fetch(`${holder.dataset.trigger}/${encodeURIComponent(id)}/on/${type}`,
+      { method: "POST", body, headers })
+      .then(async (response) => {
+        if (!response.ok) {
+          showPageMessage("error", messageOf(await response.text()) || `The ${type} failed (${response.status}).`);
+        }
+      })
+      .catch(() => showPageMessage("error", "The server could not be reached."));
+  }
+
+  function trigger(type, event) {
+    const specs = boundSpecs();
+    let element = event.target;
+    while (element && element.nodeType === 1 && !(element.id && specs[`${element.id} ${type}`])) {
+      element = element.parentElement;
+    }
+    if (!element || element.nodeType !== 1 || element.disabled) return;
+    const spec = specs[`${element.id} ${type}`];
+    if (type === "submit") event.preventDefault();  // the page stays
+    const named = spec.fields.map((name) => `[name="${CSS.escape(name)}"]`).join(",");
+    const values = fieldValues(named ? document.querySelectorAll(named) : [], true);
+    if (type === "submit" && element.elements) Object.assign(values, fieldValues(element.elements, true));
+    if (type === "change" || type === "input") values._fg_value = JSON.stringify(fieldValue(event.target));
+    for (const [name, value] of runJsSpecs(spec.js, (text) => showPageMessage("error", text))) {
+      values[name] = value;
+    }
+    sendTrigger(element.id, type, values);
+  }
+
+  for (const type of ["click", "submit", "change", "input"]) {
+    document.addEventListener(type, (event) => trigger(type, event));
+  }
 
   // The server marks its answer to a click with the gallery's id: settle the focus there as after
   // an HTTP answer's swap (into the preview when it opened, back to the thumbnail when it closed).

@@ -80,6 +80,16 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
 
     chain.listener_for(chosen).then(followed, outputs="#chain-then", trigger_mode="multiple")
 
+    counted = galleries.state("count", 0)
+
+    @galleries.element("#inc").on_click(inputs=[counted], outputs=[counted, "#n"])
+    def inc(n: int) -> tuple[int, str]:
+        return n + 1, f"n={n + 1} in process {os.getpid()}"
+
+    @galleries.on_load(outputs="#loaded")
+    def loaded() -> str:
+        return f"loaded in process {os.getpid()}"
+
     def tick() -> list[t.Any]:
         """A value refreshed every 0.3 s while its page is open: counted in Redis."""
         n = int(client.incr("test:ticks"))
@@ -99,6 +109,7 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
 
 
 PAGE = """{{ gallery_assets() }}{{ gallery('g') }}<div id='out'></div>
+<button id="inc">+1</button><div id="n"></div><div id="loaded"></div>
 {% for name in ['limited', 'once', 'last', 'hang', 'chain'] %}{{ gallery(name) }}
 <div id='{{ name }}-out'></div>{% endfor %}"""
 

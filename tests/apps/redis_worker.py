@@ -15,13 +15,13 @@ import typing as t
 
 import redis
 
-from flask_gallery.events import Listenable, Listener
+from flask_gallery.events import GalleryEvents, Listener
 from flask_gallery.queue import EventEngine
 from flask_gallery.queue.redis_backend import RedisBackend
 from flask_gallery.queue.redis_client import connect
 
 
-class Comp(Listenable):
+class Comp(GalleryEvents):
     def __init__(self, name: str) -> None:
         self.name = name
 

@@ -8,12 +8,13 @@ Without playwright or chromium the browser tests skip on a developer machine, bu
 from __future__ import annotations
 
 import os
+import secrets
 import time
 import typing as t
 from pathlib import Path
 
 import pytest
-from flask import Flask, render_template_string, request
+from flask import Flask, Response, g, render_template_string, request
 
 from flask_gallery import FlaskGallery
 
@@ -79,6 +80,34 @@ def goto_connected(page: Page, url: str) -> None:
     page.add_init_script(WATCH_SOCKET)
     page.goto(url)
     page.wait_for_function("() => window.fgSocketOpen")
+
+
+#: A strict policy: scripts only with the page's nonce, no 'unsafe-inline', no 'unsafe-eval'.
+CSP = (
+    "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'"
+)
+
+
+def strict_csp(app: Flask) -> t.Callable[[], str | None]:
+    """Serve ``app``'s pages under :data:`CSP` when their request asks (``?csp=1``). Returns
+    what a view calls for the nonce its template passes to ``gallery_assets(nonce=...)``: None
+    without ``?csp``."""
+
+    @app.after_request
+    def add_policy(response: Response) -> Response:
+        nonce = g.get("csp_nonce")
+        if nonce:
+            response.headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
+        return response
+
+    def nonce() -> str | None:
+        if not request.args.get("csp"):
+            return None
+        g.csp_nonce = secrets.token_urlsafe(16)
+        return t.cast(str, g.csp_nonce)
+
+    return nonce
 
 
 def unavailable(reason: str) -> t.NoReturn:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import secrets
 import threading
 import time
 import typing as t
@@ -20,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from flask import Response, g, render_template_string, request
+from flask import render_template_string, request
 from PIL import Image
 
 from flask_gallery import Error, FlaskGallery, Progress, SelectData
 from flask_gallery.events import EventData
 
 from ..live import LiveServer
-from .conftest import gallery_app, goto_connected
+from .conftest import gallery_app, goto_connected, strict_csp
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -60,12 +59,6 @@ PAGE = """<!doctype html>
 {% for name in names %}{{ gallery(name) }}{% endfor %}
 {% for id in outputs %}<p>{{ id }}: <output id="{{ id }}"></output></p>{% endfor %}
 </body></html>"""
-
-#: A strict policy: scripts only with the page's nonce, no 'unsafe-inline', no 'unsafe-eval'.
-CSP = (
-    "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'"
-)
 
 
 def picture(index: int, width: int) -> np.ndarray:
@@ -200,20 +193,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, files: Path) -> t.Iterator[
     root = tmp_path_factory.mktemp("interactions")
     app = gallery_app(root / "instance", lambda galleries: declare(galleries, files))
 
+    nonce = strict_csp(app)
+
     @app.get("/t")
     def test_page() -> str:
-        nonce = None
-        if request.args.get("csp"):
-            nonce = g.csp_nonce = secrets.token_urlsafe(16)
         names = request.args.getlist("g")
-        return render_template_string(PAGE, names=names, outputs=OUTPUTS, nonce=nonce)
-
-    @app.after_request
-    def strict_csp(response: Response) -> Response:
-        nonce = g.get("csp_nonce")
-        if nonce:
-            response.headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
-        return response
+        return render_template_string(PAGE, names=names, outputs=OUTPUTS, nonce=nonce())
 
     with LiveServer(app) as live:
         yield live

@@ -38,7 +38,7 @@ PAGE = """<!doctype html>
 </head><body>
 <script>window.fgInlineRan = true</script>
 <main>{{ gallery("notes") }}{{ gallery("edit") }}</main>
-<p>out: <output id="out"></output></p>
+<p>out: <output id="out"></output> <button id="check" type="button">Check</button></p>
 </body></html>"""
 
 #: Scripts only with the page's nonce: no 'unsafe-inline', no 'unsafe-eval'.
@@ -102,6 +102,11 @@ def declare(galleries: FlaskGallery) -> None:
         return kind
 
     galleries.gallery("edit", [picture(10)], interactive=True, allow_preview=False, columns=4)
+
+    @galleries.element("#check").on_click(outputs="#out")
+    def check() -> str:
+        Warning("Checking a button's work.", duration=None)
+        raise Error("The button's handler failed.")
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +265,15 @@ def test_a_refused_upload_is_a_toast(page: Page) -> None:
     refusal = page.locator("#fg-toasts [role=alert] .fg-toast-text")
     expect(refusal).to_have_count(1)
     assert refusal.inner_text().startswith("broken.png:")
+
+
+def test_a_buttons_listener_tells_the_page_in_toasts(page: Page) -> None:
+    """A listener whose target is no gallery (a button of the page) has its messages shown in
+    the same toasts."""
+    page.locator("#check").click()
+    expect(page.locator("#fg-toasts [role=status] .fg-toast-text")).to_have_text(
+        ["Checking a button's work."]
+    )
+    expect(page.locator("#fg-toasts [role=alert] .fg-toast-text")).to_have_text(
+        ["The button's handler failed."]
+    )

@@ -6,11 +6,11 @@ import typing as t
 
 from typing_extensions import assert_type
 
-from flask_gallery.events import Listenable, Listener, SelectData
+from flask_gallery.events import GalleryEvents, Listener, SelectData
 from flask_gallery.progress import Progress
 
 
-class Gallery(Listenable):
+class Gallery(GalleryEvents):
     def __init__(self, name: str) -> None:
         self.name = name
 
