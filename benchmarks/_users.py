@@ -43,7 +43,9 @@ POLL_SECONDS = 1.0
 #: The page a user loads: the two galleries it uses.
 PATH = "/?g=pics&g=uploads"
 _RESULT = re.compile(r'<hx-partial hx-target="#(out|uploaded)" hx-swap="innerHTML">([^<]*)<')
-_ALERT = re.compile(r'class="fg-alert fg-alert-(?:error|warning)" role="alert">([^<]*)<')
+_ALERT = re.compile(
+    r'class="fg-toast fg-toast-(?:error|warning)"[^>]*>.*?<p class="fg-toast-text">([^<]*)<'
+)
 _SEQ = re.compile(r"^<!--fg-seq:(\d+)-->")
 _ITEM = re.compile(r'class="fg-item"')
 

@@ -1,10 +1,11 @@
-"""Engine messages rendered for the page: overlays per show_progress, alerts, clean-up."""
+"""Engine messages rendered for the page: overlays per show_progress, toasts, clean-up."""
 
 from __future__ import annotations
 
 import typing as t
 
 import pytest
+from bs4 import BeautifulSoup, Tag
 
 from flask_gallery import Gallery
 from flask_gallery.queue import EventEngine
@@ -58,23 +59,78 @@ def test_show_progress_modes(engine: EventEngine, mode: str, overlay: str | None
     assert done.startswith("<b>ok</b>") and done.count('hx-swap="delete"') == 2
 
 
-def test_errors_and_rejections(engine: EventEngine) -> None:
+def toasts(html: str) -> list[Tag]:
+    """The toasts an update adds to the page's toast region (only there)."""
+    soup = BeautifulSoup(html, "html.parser")
+    assert all(p["hx-target"] == "#fg-toasts" for p in soup.select("hx-partial:has(.fg-toast)"))
+    return soup.select("hx-partial[hx-target='#fg-toasts'][hx-swap=beforeend] > .fg-toast")
+
+
+def test_errors_notifications_and_rejections_are_page_toasts(engine: EventEngine) -> None:
     gallery = Gallery("g")
     listener = gallery.select(lambda: None, outputs="#x")
     engine.register(listener)
-    failed, once, full, notify = render(
+    failed, once, full, notify, warn = render(
         engine,
         listener.id,
-        {"type": "failed", "error": "<bad>", "traceback": None},
+        {"type": "failed", "error": "<bad>", "title": "Error", "duration": 10, "traceback": None},
         {"type": "rejected", "code": "once", "reason": "still running"},
         {"type": "rejected", "code": "queue_full", "reason": "queue full: try again"},
-        {"type": "notify", "level": "info", "message": "hello"},
+        {"type": "notify", "level": "info", "message": "hello", "title": "Info", "duration": 10},
+        {"type": "notify", "level": "warning", "message": "hm", "title": "Note", "duration": 2.5},
     )
-    assert 'hx-target="#fg-g-alerts"' in failed and "&lt;bad&gt;" in failed
-    assert 'role="alert"' in failed
+    (error,) = toasts(failed)
+    # An error is an alert that stays until closed, whatever its duration (the issue's rule).
+    assert error["role"] == "alert" and not error.has_attr("data-duration")
+    assert error.select_one(".fg-toast-text").get_text() == "<bad>"  # escaped, shown as text
+    assert error.select_one("button.fg-toast-close")["aria-label"] == "Close"
     assert once == ""  # Gradio drops a 'once' click silently
-    assert "queue full: try again" in full and "fg-alert-warning" in full
-    assert "fg-alert-info" in notify and "hello" in notify
+    (rejected,) = toasts(full)
+    assert rejected["role"] == "status" and "fg-toast-warning" in rejected["class"]
+    assert rejected.select_one(".fg-toast-text").get_text() == "queue full: try again"
+    (info,) = toasts(notify)
+    assert (info["role"], info["data-duration"]) == ("status", "10")
+    assert info.select_one(".fg-toast-title").get_text() == "Info"
+    (warning,) = toasts(warn)
+    assert (warning["role"], warning["data-duration"]) == ("status", "2.5")
+    assert warning.select_one(".fg-toast-title").get_text() == "Note"  # the caller's title
+
+
+@pytest.mark.parametrize("duration", [None, 0, -1])
+def test_a_notification_without_a_positive_duration_stays(
+    engine: EventEngine, duration: float | None
+) -> None:
+    listener = Gallery("g").select(lambda: None, outputs="#x")
+    engine.register(listener)
+    message = {"type": "notify", "level": "info", "message": "m", "duration": duration}
+    (html,) = render(engine, listener.id, message)
+    (info,) = toasts(html)
+    assert not info.has_attr("data-duration") and info.select_one(".fg-toast-timer") is None
+
+
+def test_invisible_errors_and_notifications_show_no_toast(engine: EventEngine) -> None:
+    listener = Gallery("g").select(lambda: None, outputs="#x")
+    engine.register(listener)
+    failed, notify = render(
+        engine,
+        listener.id,
+        {"type": "failed", "error": "quiet", "visible": False},
+        {"type": "notify", "level": "info", "message": "quiet", "visible": False},
+    )
+    assert "fg-toast" not in failed and notify == ""
+
+
+def test_the_queue_outage_is_one_toast_removed_when_the_queue_is_back(
+    engine: EventEngine,
+) -> None:
+    renderer = Renderer(engine, lambda gallery: f"fg-{gallery.name}")
+    down = renderer.render({"type": "link", "up": False})
+    (notice,) = toasts(down)
+    assert notice["id"] == "fg-toast-link" and not notice.has_attr("data-duration")
+    # Said again (a reconnect replays it): the old one goes first, so it never shows twice.
+    assert down.index('hx-swap="delete"') < down.index('id="fg-toast-link"')
+    up = renderer.render({"type": "link", "up": True})
+    assert up == '<hx-partial hx-target="#fg-toast-link" hx-swap="delete"></hx-partial>'
 
 
 def test_scroll_to_output_marks_the_first_output(engine: EventEngine) -> None:

@@ -114,10 +114,10 @@ def test_a_hung_handler_fails_after_its_timeout_and_frees_its_listener(
         try:
             first.click(ws, "select/0", gallery="hang")
             failed = receive_until(ws, "took longer than its timeout of 1 s and was stopped.")
-            assert 'hx-target="#fg-hang-alerts"' in failed and 'role="alert"' in failed
+            assert 'hx-target="#fg-toasts"' in failed and 'role="alert"' in failed
         finally:
             ws.close()
         second.select(1, "hang")
         ran = second.poll_until("took longer than its timeout of 1 s", limit=10)  # not 30 s
-        assert 'hx-target="#fg-hang-alerts"' in ran
+        assert 'hx-target="#fg-toasts"' in ran
         assert request(server.url + "/plain").status == 200

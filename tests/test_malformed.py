@@ -246,7 +246,7 @@ def test_malformed_frames_are_refused_and_the_socket_stays_open(server: ServerPr
     finally:
         ws.close()
     assert "could not act" not in received  # no click failed inside the server
-    refusals = received.count('hx-target="#fg-pics-alerts" hx-swap="innerHTML"')
+    refusals = received.count('hx-target="#fg-toasts" hx-swap="beforeend"')
     assert refusals == sum(answered for _, answered in sent)
 
 

@@ -125,6 +125,20 @@ def test_the_page_is_told_which_clicks_its_socket_may_carry(
     assert names == ["select", "close", "delete", "trigger"]
 
 
+def test_a_page_has_one_toast_region_beside_its_socket(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    """Every message of the page goes to one region with a fixed id, so a message needs no
+    gallery to find its place; the galleries themselves hold no message area."""
+    galleries.gallery("a", pixels(1))
+    galleries.gallery("b", pixels(1))
+    page = Page(site, site.test_client(), ["a", "b"])
+    (region,) = page.soup.select(".fg-toasts")
+    assert region["id"] == "fg-toasts" and not region.contents
+    assert region.find_previous_sibling(class_="fg-socket") is not None
+    assert page.soup.select(".fg-block .fg-alerts, .fg-block .fg-toasts") == []
+
+
 def test_select_opens_the_preview_and_fires_select(site: Flask, galleries: FlaskGallery) -> None:
     gallery = galleries.gallery("g", [(a, f"c{i}") for i, a in enumerate(pixels(3))])
     seen: list[tuple[int, t.Any]] = []
@@ -227,7 +241,8 @@ def test_unknown_or_expired_page_says_reload(site: Flask, galleries: FlaskGaller
     site.extensions["flask_gallery"].pages.discard(page.token)
     response = page.post("g/select/1")
     assert response.status_code == 410 and "Reload the page" in response.text
-    assert response.headers["HX-Retarget"] == "#fg-g-alerts"
+    assert response.headers["HX-Retarget"] == "#fg-toasts"
+    assert response.headers["HX-Reswap"] == "beforeend"
     assert 'role="alert"' in response.text
 
 
@@ -346,7 +361,7 @@ def test_upload_keeps_good_files_names_bad_ones_and_fires_upload_then_change(
     assert response.status_code == 200
     fragment = BeautifulSoup(response.data, "html.parser")
     assert len(fragment.select(".fg-thumb")) == 2
-    alert = fragment.select_one("hx-partial[hx-target='#fg-up-alerts'] [role=alert]")
+    alert = fragment.select_one("hx-partial[hx-target='#fg-toasts'] [role=alert] .fg-toast-text")
     assert alert is not None and alert.get_text().startswith("broken.png:")
     channel.wait(2)
     # Both fire, with the whole new value; upload is submitted first (they may run in parallel,
@@ -393,7 +408,7 @@ def test_bad_uploads_are_refused_by_content_and_lose_nothing(
     page = Page(app, app.test_client(), ["up"])
     response = upload(page, "up", (content, "evil.png"))
     assert response.status_code == 200
-    alert = BeautifulSoup(response.data, "html.parser").select_one("[role=alert]")
+    alert = BeautifulSoup(response.data, "html.parser").select_one("[role=alert] .fg-toast-text")
     assert alert is not None and "evil.png" in alert.get_text()
     assert reason in alert.get_text().lower() or reason == "corrupt"
     assert len(page.state("up").items) == 1
@@ -404,7 +419,7 @@ def test_file_types_are_checked_by_content(site: Flask, galleries: FlaskGallery)
     galleries.gallery("up", None, interactive=True, file_types=[".jpg"])
     page = Page(site, site.test_client(), ["up"])
     response = upload(page, "up", (png_bytes(), "renamed.jpg"))
-    alert = BeautifulSoup(response.data, "html.parser").select_one("[role=alert]")
+    alert = BeautifulSoup(response.data, "html.parser").select_one("[role=alert] .fg-toast-text")
     assert alert is not None and "renamed.jpg" in alert.get_text()
     assert page.state("up").items == []
 
@@ -547,8 +562,11 @@ def test_warning_info_progress_and_streamed_yields_reach_the_page(
     page.post("g/select/0")
     channel.wait(1)
     html = page.client.get(f"/_gallery/poll/{page.token}?after=0", headers=page.headers()).text
-    assert '<p class="fg-alert fg-alert-info" role="alert">starting &lt;now&gt;</p>' in html
-    assert 'class="fg-alert fg-alert-warning" role="alert">almost done' in html
+    shown = {
+        toast.select_one(".fg-toast-text").get_text(): (toast["role"], toast["data-duration"])
+        for toast in BeautifulSoup(html, "html.parser").select("[hx-target='#fg-toasts'] .fg-toast")
+    }
+    assert shown == {"starting <now>": ("status", "10"), "almost done": ("status", "10")}
     # every yield updates #out, in order, and the last one stays
     outs = re.findall(r'hx-target="#out" hx-swap="innerHTML">([^<]*)<', html)
     assert outs == ["step 0", "step 1", "finished"]

@@ -67,8 +67,8 @@ def test_a_click_naming_another_processs_page_says_so_and_logs_why(
         f"/_gallery/p/{token}/g/select/1", headers=page.headers(**{"X-Gallery-Page": token})
     )
     assert response.status_code == 410
-    assert response.headers["HX-Retarget"] == "#fg-g-alerts"
-    alert = BeautifulSoup(response.text, "html.parser").select_one("[role=alert]")
+    assert response.headers["HX-Retarget"] == "#fg-toasts"
+    alert = BeautifulSoup(response.text, "html.parser").select_one("[role=alert] .fg-toast-text")
     assert alert is not None and alert.get_text() == ELSEWHERE
     (line,) = warnings_of(logged)
     assert LINE in line and "'flask_gallery.select'" in line
@@ -121,7 +121,8 @@ def test_the_poll_says_so_too(site: Flask, logged: pytest.LogCaptureFixture) -> 
         f"/_gallery/poll/{token}", headers=page.headers(**{"X-Gallery-Page": token})
     )
     assert response.status_code == 410
-    assert BeautifulSoup(response.text, "html.parser").get_text() == ELSEWHERE
+    text = BeautifulSoup(response.text, "html.parser").select_one(".fg-toast-text")
+    assert text is not None and text.get_text() == ELSEWHERE  # what gallery.js shows
     (line,) = warnings_of(logged)
     assert "'flask_gallery.poll'" in line and "GALLERY_QUEUE_URL" in line
 
@@ -137,7 +138,7 @@ def with_a_button(app: Flask, galleries: FlaskGallery) -> Flask:
 
 
 @pytest.mark.parametrize(("foreign", "text"), [(True, ELSEWHERE), (False, EXPIRED)])
-def test_the_apps_own_view_shows_the_refusal_in_every_gallery(
+def test_the_apps_own_view_shows_the_refusal_as_a_toast(
     site: Flask,
     galleries: FlaskGallery,
     logged: pytest.LogCaptureFixture,
@@ -145,7 +146,7 @@ def test_the_apps_own_view_shows_the_refusal_in_every_gallery(
     text: str,
 ) -> None:
     """The app's button posts with ``hx-swap="none"`` and knows no gallery: the refusal is an
-    update of every gallery's alert area, which htmx applies whatever the button swaps."""
+    update of the page's toast region, which htmx applies whatever the button swaps."""
     with_a_button(site, galleries)
     page = Page(site, site.test_client(), ["g"])
     if foreign:
@@ -158,8 +159,8 @@ def test_the_apps_own_view_shows_the_refusal_in_every_gallery(
     assert response.status_code == 410
     partial = BeautifulSoup(response.text, "html.parser").select_one("hx-partial")
     assert partial is not None
-    assert (partial["hx-target"], partial["hx-swap"]) == (".fg-alerts", "innerHTML")
-    assert partial.select_one("[role=alert]").get_text() == text
+    assert (partial["hx-target"], partial["hx-swap"]) == ("#fg-toasts", "beforeend")
+    assert partial.select_one("[role=alert] .fg-toast-text").get_text() == text
     lines = warnings_of(logged)
     assert len(lines) == foreign
     if foreign:

@@ -123,7 +123,7 @@ def the_line(server: ServerProcess, endpoint: str) -> str:
 
 
 def alert_text(html: str) -> str:
-    alert = BeautifulSoup(html, "html.parser").select_one("[role=alert]")
+    alert = BeautifulSoup(html, "html.parser").select_one("[role=alert] .fg-toast-text")
     assert alert is not None, html
     return alert.get_text()
 
@@ -145,7 +145,7 @@ def test_a_click_on_the_other_worker_is_told_to_reload_and_the_log_says_why(
         with server.only(other):
             answer = page.post("pics", "select/2", **{"X-Gallery-Root": "fg-pics"})
         assert answer.status == 410 and alert_text(answer.body) == ELSEWHERE
-        assert answer.headers["HX-Retarget"] == "#fg-pics-alerts"  # into the gallery's alerts
+        assert answer.headers["HX-Retarget"] == "#fg-toasts"  # a toast of the page
         line = the_line(server, "flask_gallery.select")
         assert page.token not in log_of(server) and repr(page.token[:TAG_LENGTH]) in line
         log = log_of(server)
@@ -211,7 +211,7 @@ def test_the_apps_own_view_on_the_other_worker_shows_it_in_every_gallery(
         answer = mark()
     assert answer.status == 410
     partial = BeautifulSoup(answer.body, "html.parser").select_one("hx-partial")
-    assert partial is not None and partial["hx-target"] == ".fg-alerts", answer.body
+    assert partial is not None and partial["hx-target"] == "#fg-toasts", answer.body
     assert alert_text(answer.body) == ELSEWHERE
     the_line(workers.server, "mark")
 

@@ -83,7 +83,7 @@ def test_a_click_carries_its_session_and_address_and_a_full_page_is_told(app: Fl
         }
         poll = client.get(f"/_gallery/poll/{token}?after=0", headers=_headers(token)).text
         assert "queue full: this page already has 2 submissions waiting" in poll
-        assert 'hx-target="#fg-g-alerts"' in poll  # in its gallery's alert area
+        assert 'hx-target="#fg-toasts"' in poll  # a toast of the page
         other = app.test_client()  # another user: not refused
         other_token = _token(other)
         answer = other.post(f"/_gallery/p/{other_token}/g/select/0", headers=_headers(other_token))

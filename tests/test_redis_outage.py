@@ -46,7 +46,7 @@ def test_a_click_while_redis_is_down_is_refused_in_the_page_and_service_resumes(
     refused = select(client, token, 1)
     assert refused.status_code == 503 and refused.headers["Retry-After"] == str(RETRY_AFTER)
     assert UNAVAILABLE in refused.text and 'role="alert"' in refused.text
-    assert refused.headers["HX-Retarget"] == "#fg-g-alerts"  # shown in the gallery
+    assert refused.headers["HX-Retarget"] == "#fg-toasts"  # shown as a toast
     server.start()  # the append-only file brings the page and the queue back
     again = select(client, token, 2)
     assert again.status_code == 200, again.text
@@ -56,10 +56,9 @@ def test_a_click_while_redis_is_down_is_refused_in_the_page_and_service_resumes(
 def test_an_open_page_shows_that_the_server_is_reconnecting_and_goes_on_over_its_socket(
     tmp_path: Path,
 ) -> None:
-    """On a real server with the page's real WebSocket: Redis stops, the page is told, in
-    its gallery, that the server is reconnecting; a click over the socket meanwhile is refused
-    there by name; Redis comes back, the notice goes, and the same socket carries the next
-    result."""
+    """On a real server with the page's real WebSocket: Redis stops, the page is told, in a
+    toast, that the server is reconnecting; a click over the socket meanwhile is refused by
+    name; Redis comes back, the notice goes, and the same socket carries the next result."""
     redis = RedisServer(tmp_path / "redis", persistent=True)
     env = {"FG_REDIS_URL": redis.url, "FG_MEDIA_DIR": str(tmp_path / "media")}
     try:
@@ -70,12 +69,12 @@ def test_an_open_page_shows_that_the_server_is_reconnecting_and_goes_on_over_its
                 receive_until(ws, "picked 1 (shade 1)", LIMIT)
                 redis.stop()
                 notice = receive_until(ws, RECONNECTING, LIMIT)
-                assert 'id="fg-g-link" role="status"' in notice
+                assert 'id="fg-toast-link" role="status"' in notice
                 page.click(ws, "select/2", "g")
                 refused = receive_until(ws, UNAVAILABLE, LIMIT)
-                assert 'role="alert"' in refused and 'hx-target="#fg-g-alerts"' in refused
+                assert 'role="alert"' in refused and 'hx-target="#fg-toasts"' in refused
                 redis.start()
-                receive_until(ws, 'hx-target="#fg-g-link" hx-swap="delete"', LIMIT)
+                receive_until(ws, 'hx-target="#fg-toast-link" hx-swap="delete"', LIMIT)
                 page.click(ws, "select/2", "g")
                 receive_until(ws, "picked 2 (shade 2)", LIMIT)
     finally:
@@ -162,4 +161,4 @@ def test_a_page_locked_too_long_is_refused_with_a_message_not_a_500(
     client.Redis.from_url(server.url).set(f"{prefix}plock:{token}", "someone else", px=30_000)
     refused = select(browser, token, 1)
     assert refused.status_code == 503 and 'role="alert"' in refused.text
-    assert UNAVAILABLE in refused.text and refused.headers["HX-Retarget"] == "#fg-g-alerts"
+    assert UNAVAILABLE in refused.text and refused.headers["HX-Retarget"] == "#fg-toasts"

@@ -276,13 +276,14 @@ def test_a_bad_click_over_the_socket_is_refused_and_the_socket_serves_on(
     try:
         ws.send(message)
         if why is not None:
-            assert 'role="alert"' in receive_until(ws, why)
+            refusal = receive_until(ws, why)
+            assert 'hx-target="#fg-toasts"' in refusal and 'role="alert"' in refusal
         page.click(ws, "select/2")  # the same socket serves the next click
         received = receive_until(ws, "selected 2: blue")
     finally:
         ws.close()
     assert ran == [2]  # the refused click fired nothing
-    assert "fg-alert" not in received
+    assert "fg-toast" not in received
 
 
 def test_a_click_that_fails_on_the_server_is_reported_and_the_socket_serves_on(

@@ -25,7 +25,7 @@ from ..media import MediaItem
 from ..media.uploads import UploadRejected, clean_filename
 from ..page import interactions
 from ..page.draw import draw_selection, props_for, redrawn
-from ..page.fragments import morph, tell
+from ..page.fragments import morph, tell, toast
 from ..page.outputs import fire
 from ..page.wire import describe, loads
 from .app_state import AppState, app_state
@@ -75,7 +75,7 @@ class Answer:
     _page: PageState
     _fired: interactions.Fired
     _click: Click
-    #: Updates that follow the swap (messages about refused files in the gallery's alerts).
+    #: Updates that follow the swap (toasts naming the refused files).
     after: Markup = field(default_factory=Markup)
 
     def fire(self) -> list[str]:
@@ -240,9 +240,9 @@ def upload(click: Click) -> Answer:
         else:
             fired = []
     answer = _redrawn(state, gallery, page_state, fired, click)
-    notes = Markup("").join(
-        tell(t.cast(str, answer.target), "error", f"{e.filename}: {e.reason}") for e in refused
-    )
+    if not refused:
+        return answer
+    notes = tell(*(toast("error", f"{e.filename}: {e.reason}") for e in refused))
     return dataclasses.replace(answer, after=notes)
 
 

@@ -3,9 +3,10 @@
 Every message becomes zero or more ``<hx-partial>`` updates: results replace their outputs
 (rendered in the worker by :mod:`..page.outputs`), queue position, ETA and progress show as an
 overlay on each output (``show_progress="full"``), a small badge (``"minimal"``) or nothing
-(``"hidden"``), never by replacing an output's content, and errors and notifications appear in the
-target gallery's alert area with ``role="alert"``. A ``link`` message (the server lost its queue,
-or has it back: the Redis mode) shows or removes a notice in every gallery of the page.
+(``"hidden"``), never by replacing an output's content, and errors, notifications and refusals
+are toasts in the page's one toast region (Gradio's), whatever element the listener is on. A
+``link`` message (the server lost its queue, or has it back: the Redis mode) shows or removes one
+toast saying so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import typing as t
 from markupsafe import Markup
 
 from ..events import Listenable, Listener
-from ..page.fragments import alerts_of, partial, tell
+from ..page.fragments import DEFAULT_DURATION, partial, tell, toast
 from ..queue import EventEngine
 from ..queue.messages import STATUS, TERMINAL, Message
 
@@ -136,23 +137,17 @@ RECONNECTING = (
     "The server is reconnecting to its queue: clicks are refused until it is back, and results "
     "of earlier ones arrive then."
 )
+#: The element id of that toast, so the message that the queue is back can remove it.
+LINK_TOAST = "fg-toast-link"
 
 
 class Renderer:
     """Turns one page's messages into HTML. It keeps no state, so the WebSocket, a reconnect
-    and the polling fallback all draw the same thing for the same message.
+    and the polling fallback all draw the same thing for the same message."""
 
-    :param galleries: the element ids of the page's galleries, for page-wide notices."""
-
-    def __init__(
-        self,
-        engine: EventEngine,
-        dom_id: t.Callable[[t.Any], str],
-        galleries: t.Callable[[], t.Iterable[str]] = tuple,
-    ) -> None:
+    def __init__(self, engine: EventEngine, dom_id: t.Callable[[t.Any], str]) -> None:
         self._engine = engine
         self._dom_id = dom_id
-        self._galleries = galleries
 
     def render(self, msg: Message) -> str:
         if msg["type"] == "link":
@@ -175,32 +170,36 @@ class Renderer:
                     # gallery.js scrolls the marker's output into view and removes the marker.
                     marker = Markup('<span class="fg-scroll-marker" hidden></span>')
                     parts.append(partial(targets[0], "beforeend", marker))
-        if kind == "failed":
-            text = msg.get("error") or "An error occurred."
-            if msg.get("traceback"):
-                text = f"{text}\n{msg['traceback']}"
-            parts.append(tell(self._dom_id(listener.target), "error", text))
-        elif kind == "notify":
-            level = msg.get("level", "info")
-            parts.append(tell(self._dom_id(listener.target), level, msg.get("message", "")))
+        if kind in ("failed", "notify"):
+            parts.append(self._toast(msg))
         elif kind == "rejected" and msg.get("code") not in (None, "once"):
-            reason = msg.get("reason") or "The request was refused."
-            parts.append(tell(self._dom_id(listener.target), "warning", reason))
+            parts.append(tell(toast("warning", msg.get("reason") or "The request was refused.")))
         if kind in TERMINAL and kind != "rejected" and listener.show_progress != "hidden":
             parts += self._clear(msg["job"], len(targets))  # a rejected job never had one
         return "".join(parts)
 
-    def _link(self, up: bool) -> str:
-        """The reconnecting notice in each gallery: removed, or (again) shown."""
-        notice = Markup('<p class="fg-alert fg-alert-warning" id="{}-link" role="status">{}</p>')
-        parts = []
-        for root in self._galleries():
-            parts.append(partial(f"#{root}-link", "delete", ""))
-            if not up:
-                parts.append(
-                    partial(alerts_of(root), "beforeend", notice.format(root, RECONNECTING))
-                )
-        return "".join(parts)
+    @staticmethod
+    def _toast(msg: Message) -> str:
+        """A handler's error or ``Info``/``Warning`` as a toast; ``visible=False`` shows none
+        (Gradio drops such messages; the outputs still show the failure's end)."""
+        if msg.get("visible") is False:
+            return ""
+        if msg["type"] == "failed":
+            text = msg.get("error") or "An error occurred."
+            if msg.get("traceback"):
+                text = f"{text}\n{msg['traceback']}"
+            return tell(toast("error", text, title=msg.get("title")))
+        duration = msg.get("duration", DEFAULT_DURATION)
+        level = msg.get("level", "info")
+        return tell(toast(level, msg.get("message", ""), title=msg.get("title"), duration=duration))
+
+    @staticmethod
+    def _link(up: bool) -> str:
+        """The reconnecting toast: removed, or (again) shown until the queue is back."""
+        removed = partial(f"#{LINK_TOAST}", "delete", "")
+        if up:
+            return removed
+        return removed + tell(toast("warning", RECONNECTING, duration=None, toast_id=LINK_TOAST))
 
     def _status(self, listener: Listener, targets: list[str], msg: Message) -> list[str]:
         """Replace the job's overlay on each output. Stateless (remove the old one, append the

@@ -24,8 +24,8 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..page import interactions
-from ..page.draw import dom_id, redraw_update
-from ..page.fragments import EVERY_GALLERY, alert, partial, tell
+from ..page.draw import redraw_update
+from ..page.fragments import tell, toast
 from ..page.outputs import fire
 from ..props import PreprocessType
 from .app_state import AppState, app_state
@@ -81,16 +81,16 @@ class PageHandle:
         return html
 
     def notify(self, name: str, message: str, level: str = "warning") -> Markup:
-        """A message shown in the gallery's alert area, as ``Warning``/``Info`` in a handler."""
-        gallery, gallery_state = self._gallery(name)
-        return tell(dom_id(gallery, gallery_state), level, message)
+        """A toast about the gallery ``name`` (it must be on this page), as ``Warning`` or
+        ``Info`` in a handler (``level="error"`` stays until closed)."""
+        self._gallery(name)
+        return tell(toast(level, message))
 
 
 def current_page_handle() -> PageHandle:
     """The page the current request comes from; 403/410 exactly as the gallery's own requests.
-    The refusal of an htmx request is shown in every gallery of the page, whatever the app's
-    ``hx-swap`` (``none`` in README's example) and error handlers: its response is the message
-    as an update of the galleries' alert areas."""
+    The refusal of an htmx request is shown as a toast, whatever the app's ``hx-swap``
+    (``none`` in README's example) and error handlers: its response is that toast's update."""
     token = request.headers.get(PAGE_HEADER, "")
     state = app_state()
     try:
@@ -100,7 +100,7 @@ def current_page_handle() -> PageHandle:
         if request.headers.get("HX-Request"):
             text = exc.description or exc.name
             exc.response = Response(
-                partial(EVERY_GALLERY, "innerHTML", alert("error", text)),
+                tell(toast("error", text)),
                 status=exc.code,
                 mimetype="text/html",
             )

@@ -1,5 +1,5 @@
-"""Refused gallery requests as the page shows them: a message inside the gallery (htmx swaps 4xx
-responses, retargeted to the gallery's alert area), or JSON for the JSON API."""
+"""Refused gallery requests as the page shows them: a toast (htmx swaps 4xx responses, retargeted
+to the page's toast region), or JSON for the JSON API."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from ..media.budget import DecodeBusy
-from ..page.fragments import alert, alerts_target
+from ..page.fragments import TOASTS_ID, toast
+from .tokens import PAGE_HEADER
 
 #: Routes of the JSON API (:mod:`.api`), which answer errors in JSON.
 API_ENDPOINTS = frozenset({"api_info", "api_call"})
 
 
 def error(exc: HTTPException) -> Response:
-    """A refused gallery request as a message inside the gallery: htmx swaps 4xx responses, so
-    the answer is retargeted to the gallery's alert area and the gallery itself stays as it was.
+    """A refused request of a gallery's page as a toast: htmx swaps 4xx responses, so the answer
+    is retargeted to the page's toast region (a request carrying the page's header comes from a
+    page that has one) and the gallery, or whatever the request targeted, stays as it was.
     The JSON API answers ``{"error": message}``; ``abort(response)`` (an API guard's) is sent as
     it was made."""
     if exc.response is not None:
@@ -27,11 +29,10 @@ def error(exc: HTTPException) -> Response:
         response = jsonify({"error": text})
         response.status_code = exc.code or 500
     else:
-        response = Response(alert("error", text), status=exc.code, mimetype="text/html")
-        target = alerts_target(request.headers.get("X-Gallery-Root", ""))
-        if request.headers.get("HX-Request") and target:
-            response.headers["HX-Retarget"] = target
-            response.headers["HX-Reswap"] = "innerHTML"
+        response = Response(toast("error", text), status=exc.code, mimetype="text/html")
+        if request.headers.get("HX-Request") and request.headers.get(PAGE_HEADER):
+            response.headers["HX-Retarget"] = f"#{TOASTS_ID}"
+            response.headers["HX-Reswap"] = "beforeend"
     for header, value in exc.get_headers():  # WWW-Authenticate of a 401, Allow of a 405...
         if header.lower() != "content-type":
             response.headers[header] = value

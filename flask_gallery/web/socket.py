@@ -47,7 +47,7 @@ from werkzeug.exceptions import (
 )
 
 from ..page import draw
-from ..page.fragments import alert, alerts_target, partial
+from ..page.fragments import is_element_id, tell, toast
 from ..page.outputs import fire_load
 from ..page.state import PageState
 from ..page.wire import loads
@@ -112,15 +112,7 @@ def _renderer(state: AppState, page: PageState) -> Renderer:
             return f"fg-{gallery.name}"
         return draw.dom_id(gallery, gallery_state)
 
-    def galleries() -> list[str]:
-        known = state.registry.galleries
-        return [
-            draw.dom_id(known[name], gallery_state)
-            for name, gallery_state in page.galleries.items()
-            if name in known
-        ]
-
-    return Renderer(state.engine(), dom_id, galleries)
+    return Renderer(state.engine(), dom_id)
 
 
 def relay(ws: t.Any, page: str) -> None:
@@ -388,7 +380,7 @@ class _Clicks:
         return html
 
     def _drop(self, message: str | bytes) -> None:
-        """Count a click over the rate; tell its gallery once a second how many went."""
+        """Count a click over the rate; tell the page once a second how many went."""
         self._dropped += 1
         now = time.monotonic()
         if now - self._told_at < 1.0:
@@ -407,7 +399,7 @@ class _Clicks:
 
     def act(self, message: str | bytes) -> None:
         """Answer one click, then submit its events (so its results come after its answer).
-        A refused or failing click is answered with a message in its gallery."""
+        A refused or failing click is answered with a toast saying why."""
         from simple_websocket import ConnectionClosed
 
         # The page's resume frame, sent on every connection (only a reconnect waits for it,
@@ -441,7 +433,7 @@ class _Clicks:
 
 class _BadClick(BadRequest):
     """A click frame refused before it could be read; ``root`` is the gallery it named, if it
-    named one, so the refusal still shows there."""
+    named one, so the refusal is still answered."""
 
     def __init__(self, description: str, root: str = "") -> None:
         super().__init__(description)
@@ -508,15 +500,14 @@ def _act(page: str, click: dict[str, t.Any], handshake: Request) -> Answer:
 
 
 def _answer_mark(root: str) -> Markup:
-    return Markup(f"<!--fg-answer:{root}-->") if alerts_target(root) else Markup("")
+    return Markup(f"<!--fg-answer:{root}-->") if is_element_id(root) else Markup("")
 
 
 def _refuse(send: t.Callable[[str], None], root: str, text: str) -> None:
-    """Show why a click was refused in its gallery; a message naming no gallery of the page
-    (not sent by the page's script) gets no answer."""
-    target = alerts_target(root)
-    if target:
-        send(partial(target, "innerHTML", alert("error", text)))
+    """Show why a click was refused, as a toast; a message naming no gallery of the page (not
+    sent by the page's script, such as its resume frame) gets no answer."""
+    if is_element_id(root):
+        send(tell(toast("error", text)))
 
 
 def poll(page: str) -> Response:

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from .._version import __version__
 from ..component import Gallery
 from ..page.draw import draw, flask_wtf_token, props_for
+from ..page.fragments import TOASTS_ID
 from ..page.state import GalleryState, PageState
 from ..page.view import initial_selection, request_headers
 from .actions import SOCKET_ACTIONS
@@ -26,7 +27,7 @@ from .tokens import current_page
 def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
     """Evaluate the gallery's value (a callable one again, as Gradio at each page load), record
     it as this page's state for the gallery under the page's token, and draw it. The first
-    gallery of a page also draws the page's socket (one connection per page)."""
+    gallery of a page also draws the page's socket and toast region (:func:`_socket`)."""
     state = app_state()
     declared = state.registry.lookup(name)
     props = props_for(declared, overrides)
@@ -59,7 +60,8 @@ def page_socket() -> Markup:
 
 def _socket(page: PageState) -> Markup:
     """The page's one connection (hx-ws opens a socket for every element that asks), with what
-    gallery.js binds on the page's own elements; drawn once per page."""
+    gallery.js binds on the page's own elements, and its toast region (every message of the
+    page goes there, whatever element it is about); drawn once per page."""
     if g.get("_flask_gallery_socket"):
         return Markup("")
     g._flask_gallery_socket = True
@@ -78,7 +80,7 @@ def _socket(page: PageState) -> Markup:
             trigger_url=actions[: -len("/_")],
             headers=request_headers(page.token, "", flask_wtf_token()),
         )
-    )
+    ) + Markup(render_template("flask_gallery/_toasts.html", toasts_id=TOASTS_ID))
 
 
 _log = logging.getLogger("flask_gallery")

@@ -1,4 +1,4 @@
-/* flask_gallery: what htmx cannot do alone. Keyboard navigation and focus in the preview,
+/* flask_gallery: what htmx cannot do alone. The page's toasts, keyboard navigation and focus in the preview,
    uploads with progress (fetch has no upload progress), drag and drop, clipboard, webcam, and
    polling where the WebSocket cannot connect.
    No inline handlers and no eval, so a strict Content-Security-Policy (script-src with a nonce,
@@ -22,52 +22,108 @@
     });
   }
 
-  // Messages: a click dismisses one; info and warnings go by themselves after 10 s, as
-  // Gradio's toasts; errors stay until dismissed.
-  const ALERT_MS = 10000;
-  function expireAlerts(root) {
-    if (!root.querySelectorAll) return;
-    root.querySelectorAll(".fg-alert-info:not([data-expiring]), .fg-alert-warning:not([data-expiring]), .fg-alert-success:not([data-expiring])")
-      .forEach((alert) => {
-        alert.dataset.expiring = "1";
-        setTimeout(() => alert.remove(), ALERT_MS);
-      });
-  }
-  document.addEventListener("click", (event) => {
-    const alert = event.target.closest && event.target.closest(".fg-alert");
-    if (alert) alert.remove();
-  });
+  /* ---- messages: the page's toasts --------------------------------------------------- */
 
-  function showAlert(block, level, text) {
-    const area = block && block.querySelector(".fg-alerts");
-    if (!area) return;
-    const p = document.createElement("p");
-    p.className = `fg-alert fg-alert-${level}`;
-    p.setAttribute("role", "alert");
-    p.textContent = text;
-    area.appendChild(p);
-    expireAlerts(area);
+  // Gradio's toasts, in the page's one region (drawn by the server beside the page's socket):
+  // info, warning and success leave after their data-duration seconds, errors stay until
+  // closed; the close button (or Escape inside a toast) closes one. A page shows at most
+  // MAX_TOASTS: the oldest go first.
+  const TOASTS = "fg-toasts";
+  const MAX_TOASTS = 5;
+
+  function toastRegion() {
+    let region = document.getElementById(TOASTS);
+    if (!region) {  // a page whose server drew none: the script's own messages still show
+      region = document.createElement("div");
+      region.className = "fg-toasts";
+      region.id = TOASTS;
+      document.body.appendChild(region);
+    }
+    watchToasts(region);
+    return region;
   }
 
-  // What concerns the whole page (it expired, or another process of the server made it): shown
-  // in every gallery of the page, once each.
-  function showInEveryGallery(text) {
-    document.querySelectorAll(".fg-block").forEach((block) => {
-      const shown = Array.from(block.querySelectorAll(".fg-alerts .fg-alert"))
-        .some((alert) => alert.textContent === text);
-      if (!shown) showAlert(block, "error", text);
+  // Closing the toast that has the keyboard focus hands it to its neighbour, not to the body.
+  function closeToast(toast) {
+    const focused = toast.contains(document.activeElement);
+    const neighbour = toast.nextElementSibling || toast.previousElementSibling;
+    toast.remove();
+    const close = focused && neighbour && neighbour.querySelector(".fg-toast-close");
+    if (close) close.focus();
+  }
+
+  function armToasts(region) {
+    const toasts = region.querySelectorAll(".fg-toast");
+    for (let i = 0; i < toasts.length - MAX_TOASTS; i += 1) toasts[i].remove();
+    region.querySelectorAll(".fg-toast[data-duration]:not([data-armed])").forEach((toast) => {
+      toast.dataset.armed = "1";
+      const seconds = Number(toast.dataset.duration);
+      if (!(seconds > 0)) return;
+      const timer = toast.querySelector(".fg-toast-timer");
+      if (timer) timer.style.animationDuration = `${seconds}s`;  // CSSOM: allowed by a strict CSP
+      setTimeout(() => { if (toast.isConnected) closeToast(toast); }, seconds * 1000);
     });
   }
 
-  // A message about the page rather than one gallery (a refused element event).
-  function showPageMessage(level, text) {
-    const block = document.querySelector(".fg-block");
-    if (block) showAlert(block, level, text);
-    else console.warn(text);  // eslint-disable-line no-console
+  // Toasts arrive by the socket, polls, HTTP answers and this script alike: watched, not hooked.
+  function watchToasts(region) {
+    if (region.fgWatched) return;
+    region.fgWatched = true;
+    new MutationObserver(() => armToasts(region)).observe(region, { childList: true });
+    armToasts(region);
   }
 
-  // The text of a refusal the server answered with (an alert fragment).
-  const messageOf = (html) => new DOMParser().parseFromString(html, "text/html").body.textContent.trim();
+  document.addEventListener("click", (event) => {
+    const close = event.target.closest && event.target.closest(".fg-toast-close");
+    if (close) closeToast(close.closest(".fg-toast"));
+  });
+  document.addEventListener("keydown", (event) => {
+    const toast = event.key === "Escape" && event.target.closest && event.target.closest(".fg-toast");
+    if (toast) { event.preventDefault(); closeToast(toast); }
+  });
+
+  function toast(level, text, title) {
+    const card = document.createElement("div");
+    card.className = `fg-toast fg-toast-${level}`;
+    card.setAttribute("role", level === "error" ? "alert" : "status");
+    card.setAttribute("aria-atomic", "true");
+    if (level !== "error") card.dataset.duration = "10";  // Gradio's default duration
+    const body = card.appendChild(document.createElement("div"));
+    body.className = "fg-toast-body";
+    const heading = body.appendChild(document.createElement("strong"));
+    heading.className = "fg-toast-title";
+    heading.textContent = title || level.charAt(0).toUpperCase() + level.slice(1);
+    const p = body.appendChild(document.createElement("p"));
+    p.className = "fg-toast-text";
+    p.textContent = text;
+    const close = card.appendChild(document.createElement("button"));
+    close.type = "button";
+    close.className = "fg-toast-close";
+    close.setAttribute("aria-label", "Close");
+    close.title = "Close";
+    close.textContent = "\u00d7";
+    if (card.dataset.duration) card.appendChild(document.createElement("span")).className = "fg-toast-timer";
+    toastRegion().appendChild(card);
+  }
+
+  // A message about the gallery `block` (the callers' name for it): a toast of the page.
+  const showAlert = (block, level, text) => toast(level, text);
+  // A message about the page rather than one gallery (a refused element event): a toast too.
+  const showPageMessage = (level, text) => toast(level, text);
+
+  // What concerns the whole page (it expired, or another process of the server made it): one
+  // toast, not one more each time it is said again.
+  function showInEveryGallery(text) {
+    const shown = Array.from(toastRegion().querySelectorAll(".fg-toast-text"))
+      .some((p) => p.textContent === text);
+    if (!shown) toast("error", text);
+  }
+
+  // The text of a refusal the server answered with (a toast fragment).
+  const messageOf = (html) => {
+    const body = new DOMParser().parseFromString(html, "text/html").body;
+    return (body.querySelector(".fg-toast-text") || body).textContent.trim();
+  };
 
   /* Every htmx request of the page names the page (same origin only: htmx's default mode), so
      the app's own views can ask galleries.page() which page they serve. */
@@ -528,7 +584,7 @@
   const CONNECT_GRACE_MS = 3000;
   // A poll answered 403 (another session's page) or 410 (the page expired, or another process
   // of the server made it) will never be answered otherwise: the page stops asking, and says why
-  // in its galleries.
+  // in a toast.
   const PAGE_GONE = [403, 410];
   // The socket's close code for the same (the server opens it to say why: a refused handshake
   // reaches a script without its reason). hx-ws does not reconnect after it.
@@ -614,7 +670,8 @@
 
   function init(root) {
     scrollToOutputs();
-    expireAlerts(document);
+    const region = document.getElementById(TOASTS);
+    if (region) watchToasts(region);
     revealShare(root);
     if (!root.querySelectorAll) return;
     root.querySelectorAll(".fg-socket").forEach(watchSocket);

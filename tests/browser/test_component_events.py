@@ -90,7 +90,7 @@ def test_paste_from_clipboard_adds_the_image(events: Page) -> None:
     # Gradio: a paste fires change, not upload.
     expect(page.locator("#num-change")).to_have_text("1")
     expect(page.locator("#num-upload")).to_have_text("0")
-    expect(page.locator(f"{GALLERY} [role=alert]")).to_have_count(0)
+    expect(page.locator("#fg-toasts .fg-toast")).to_have_count(0)
     first_image_is(page, 64, 48)
 
 
@@ -114,7 +114,7 @@ def test_pasting_text_shows_a_warning(events: Page) -> None:
     page = events
     page.evaluate("() => navigator.clipboard.writeText('just some words')")
     page.get_by_role("button", name="Paste from clipboard").click()
-    alert = page.locator(f"{GALLERY} [role=alert]")
+    alert = page.locator("#fg-toasts [role=status] .fg-toast-text")
     expect(alert).to_have_text([NO_MEDIA])
     # Ctrl+V of text on the gallery says the same, and nothing was added either time.
     page.evaluate(

@@ -67,6 +67,9 @@ def declare(g: FlaskGallery) -> None:
     g.gallery("column", pictures(4, width=1024, start=160))
     g.gallery("lazy", pictures(200, width=300, start=200), columns=3, height=300)
     g.gallery("auto", pictures(6, width=400, start=400), columns=3, height="auto")
+    for height in (300, 150):  # wide pictures: the preview letterboxes them
+        wide = [picture(500 + height + i, 640, 360) for i in range(6)]
+        g.gallery(f"p{height}", wide, columns=3, height=height, label=f"Wide {height}")
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +215,66 @@ def test_default_height_is_between_20rem_and_55vh(
     assert page.eval_on_selector(
         f"{root('tall')} .fg-grid-wrap", "w => w.scrollHeight > w.clientHeight"
     )
+
+
+Box = dict[str, float]
+
+
+def box(page: Page, selector: str) -> Box:
+    found = page.locator(selector).first.bounding_box()
+    assert found is not None, selector
+    return t.cast(Box, found)
+
+
+def inside(inner: Box, outer: Box, slack: float = 0.5) -> bool:
+    return (
+        inner["x"] >= outer["x"] - slack
+        and inner["y"] >= outer["y"] - slack
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack
+    )
+
+
+@pytest.mark.parametrize("height", [300, 150])
+def test_the_toolbar_floats_over_the_grid(page: Page, server: LiveServer, height: int) -> None:
+    """Gradio's toolbar (and label) lie over the grid's top corners: the first row starts at
+    the grid's own padding, not below room kept for the buttons, which a small gallery needs."""
+    name = f"p{height}"
+    show(page, server, name)
+    wrap, first = box(page, f"{root(name)} .fg-grid-wrap"), box(page, f"{root(name)} .fg-thumb")
+    toolbar = box(page, f"{root(name)} .fg-toolbar")
+    position = page.eval_on_selector(
+        f"{root(name)} .fg-toolbar", "e => getComputedStyle(e).position"
+    )
+    assert position == "absolute"
+    assert first["y"] - wrap["y"] < toolbar["height"]  # no room kept for the toolbar
+    assert toolbar["y"] < first["y"] + first["height"]  # it lies over the first row
+    assert inside(toolbar, wrap)
+
+
+@pytest.mark.parametrize("height", [300, 150])
+def test_height_holds_while_the_preview_is_open(
+    page: Page, server: LiveServer, height: int
+) -> None:
+    """The preview fits in the gallery's box, as Gradio's: the block keeps its size, the big
+    image is letterboxed in it, and the strip of thumbnails stays inside."""
+    name = f"p{height}"
+    show(page, server, name)
+    closed = box(page, root(name))
+    assert box_height(page, f"{root(name)} .fg-grid-wrap") == height
+    page.locator(f"{root(name)} .fg-grid .fg-thumb").nth(1).click()
+    wait_loaded(page, f"{root(name)} dialog.fg-preview[open] .fg-preview-media")
+    assert box(page, root(name)) == closed
+    preview = box(page, f"{root(name)} dialog.fg-preview[open]")
+    assert inside(preview, closed)
+    image = box(page, f"{root(name)} .fg-preview-media")
+    strip = box(page, f"{root(name)} .fg-strip")
+    current = box(page, f"{root(name)} .fg-strip-thumb[aria-current=true]")
+    assert inside(image, preview) and inside(strip, preview) and inside(current, strip)
+    assert image["y"] + image["height"] <= strip["y"] + 0.5  # above the strip, not under it
+    assert image["height"] > 0 and image["width"] / image["height"] == pytest.approx(
+        640 / 360, rel=0.03
+    )  # letterboxed: its aspect ratio kept
 
 
 # Object fit ------------------------------------------------------------------------------------

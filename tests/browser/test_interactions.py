@@ -379,9 +379,9 @@ def test_trigger_mode_always_last_runs_the_first_then_the_newest(
     assert gate.ran("last") == [0, 3]
 
 
-def test_handler_errors_show_in_the_gallery(page: Page, server: LiveServer, gate: Gate) -> None:
+def test_handler_errors_show_as_toasts(page: Page, server: LiveServer, gate: Gate) -> None:
     open_page(page, server, "fail")
-    alerts = page.locator("#fg-fail [role=alert]")
+    alerts = page.locator("#fg-toasts [role=alert]")
     # The handler fails only once the click's own answer is on the page (see the race below).
     click_and_wait(page, "fail", 0)
     gate.open.set()
@@ -573,7 +573,7 @@ def test_a_bad_file_is_named_and_the_good_ones_are_kept(page: Page, server: Live
     expect(thumbs).to_have_count(3)
     drop(page, "edit", [("good.png", png_bytes(71, 80)), ("broken.png", b"not an image at all")])
     expect(thumbs).to_have_count(4)
-    expect(page.locator("#fg-edit [role=alert]")).to_contain_text(["broken.png"])
+    expect(page.locator("#fg-toasts [role=alert]")).to_contain_text(["broken.png"])
     expect(page.locator("#uploaded")).to_have_text("4 items, 1 new")
 
 
@@ -672,11 +672,11 @@ def test_a_result_lost_with_a_dropped_socket_arrives_by_polling(
     expect(page.locator("#out")).to_have_text("1:cap 1")
 
 
-def test_an_alert_survives_the_answer_of_the_click_that_caused_it(
+def test_a_toast_survives_the_answer_of_the_click_that_caused_it(
     page: Page, server: LiveServer, gate: Gate
 ) -> None:
-    """Without a socket the click is a request and its handler's alert comes by polling, so the
-    alert can arrive first; the click's answer must not wipe it. (Over the socket, the answer
+    """Without a socket the click is a request and its handler's toast comes by polling, so the
+    toast can arrive first; the click's answer must not wipe it. (Over the socket, the answer
     is sent before the click's events are submitted, so it always comes first.)"""
     gate.open.set()
     page.add_init_script(FAILING_WEBSOCKET)
@@ -688,7 +688,7 @@ def test_an_alert_survives_the_answer_of_the_click_that_caused_it(
 
     page.route("**/fail/select/0", hold)
     thumb(page, "fail", 0).click()
-    alert = page.locator("#fg-fail [role=alert]", has_text="too dark")
+    alert = page.locator("#fg-toasts [role=alert]", has_text="too dark")
     expect(alert).to_be_visible()  # polled, before the click's answer
     until(page, lambda: len(held) == 1)
     route, response = held[0]
@@ -734,7 +734,7 @@ def test_polling_removes_the_status_overlays_of_a_finished_job(
     assert gate.started.wait(10)  # queued and started: two messages for the next poll
     release.set()
     gate.open.set()
-    expect(page.locator("#fg-fail [role=alert]", has_text="too dark")).to_have_count(
+    expect(page.locator("#fg-toasts [role=alert]", has_text="too dark")).to_have_count(
         1, timeout=10_000
     )
     expect(page.locator("#fail-out .fg-status")).to_have_count(0, timeout=2000)

@@ -59,9 +59,10 @@ def test_an_mp4_named_html_is_saved_as_mp4_and_a_fake_one_is_refused(
     goto_connected(page, f"{server.url}/?g=uploads")
     video = (FILES / "clip.mp4").read_bytes()
     choose(page, "invoice.html", video[:32] + b"<script>alert(document.domain)</script>", 0)
-    expect(page.locator("#fg-uploads [role=alert]")).to_contain_text(
+    expect(page.locator("#fg-toasts [role=alert]")).to_contain_text(
         ["invoice.html: it starts like an MP4 video, but"]
     )
+    page.locator("#fg-toasts").get_by_role("button", name="Close").click()  # it stays: closed
     choose(page, "invoice.html", video, 1)
     name, content = save_first(page)
     assert name == "invoice.mp4"

@@ -63,7 +63,7 @@ def test_a_request_over_the_limit_is_named_and_changes_nothing(
     big = png(1, 256)  # about 197 KB of noise: over the 64 KiB request limit
     assert len(big) > LIMIT
     choose(page, [("big.png", big)])
-    alert = page.locator("#fg-edit [role=alert]")
+    alert = page.locator("#fg-toasts [role=alert]")
     expect(alert).to_contain_text(f"at most {LIMIT} bytes")
     expect(thumbs).to_have_count(1)
 
@@ -74,7 +74,7 @@ def test_files_past_the_item_limit_are_named_and_the_rest_kept(
     thumbs = open_edit(page, server)
     choose(page, [(f"photo-{n}.png", png(n)) for n in range(4)])
     expect(thumbs).to_have_count(3)
-    alerts = page.locator("#fg-edit [role=alert]")
+    alerts = page.locator("#fg-toasts [role=alert] .fg-toast-text")
     expect(alerts).to_have_text(
         [
             "photo-2.png: the gallery holds at most 3 items.",
