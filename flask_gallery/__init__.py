@@ -10,7 +10,7 @@ from .component import Gallery, GalleryUpdate, skip
 from .elements import Element
 from .events import EventData, Listener, SelectData
 from .extension import FlaskGallery
-from .notify import Error, Info, Warning
+from .notify import Error, Info, Success, Warning
 from .progress import Progress
 from .request import Request
 from .state import State
@@ -28,6 +28,7 @@ __all__ = [
     "Request",
     "SelectData",
     "State",
+    "Success",
     "Warning",
     "__version__",
     "skip",

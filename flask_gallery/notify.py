@@ -1,6 +1,8 @@
-"""Messages a handler sends to the user: ``Error`` stops it, ``Warning`` and ``Info`` let it go on.
+"""Messages a handler sends to the user: ``Error`` stops it, ``Warning``, ``Info`` and
+``Success`` let it go on.
 
-They mirror ``gr.Error``, ``gr.Warning`` and ``gr.Info`` so Gradio handler code ports unchanged.
+They mirror ``gr.Error``, ``gr.Warning``, ``gr.Info`` and ``gr.Success`` so Gradio handler code
+ports unchanged.
 The engine installs a notifier for the duration of each run (a context variable, so concurrent
 handlers in other threads never see each other's), which is why ``Warning`` and ``Info`` need no
 argument naming the page: they reach the page whose event is being handled.
@@ -13,7 +15,7 @@ import contextvars
 import logging
 import typing as t
 
-NotifyLevel = t.Literal["info", "warning"]
+NotifyLevel = t.Literal["info", "warning", "success"]
 
 
 class Notification(t.NamedTuple):
@@ -42,7 +44,7 @@ class Error(Exception):
 
     :param message: shown to the user as is.
     :param title: the notification's title.
-    :param duration: seconds the notification stays; ``None`` keeps it until dismissed.
+    :param duration: accepted as Gradio's; an error's toast stays until the user closes it.
     :param visible: ``False`` reports the failure without showing a notification.
     """
 
@@ -93,6 +95,17 @@ def Info(
 ) -> None:
     """Show an informational message to the user whose event is being handled, and carry on."""
     _notify("info", message, title, duration, visible)
+
+
+def Success(
+    message: str = "Success.",
+    *,
+    title: str = "Success",
+    duration: float | None = 10,
+    visible: bool = True,
+) -> None:
+    """Tell the user whose event is being handled that something worked, and carry on."""
+    _notify("success", message, title, duration, visible)
 
 
 @contextlib.contextmanager

@@ -180,6 +180,7 @@ class Page:
     def trigger(self, ws: Client, element: str, event: str = "click", **values: str) -> None:
         """An event of an element of the page, as gallery.js sends it over the open socket."""
         frame = {"action": "trigger", "element": element, "event": event, "values": values}
+        frame["root"] = element
         ws.send(json.dumps(frame))
 
     def upload(

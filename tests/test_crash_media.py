@@ -237,7 +237,8 @@ def click(server: ServerProcess, seed: int, kill_after: float | None = None) -> 
             time.sleep(kill_after)
             server.kill()
     finally:
-        with contextlib.suppress(ConnectionClosed):  # the server may be dead
+        # The server may be dead: the client's reader may have closed the socket already.
+        with contextlib.suppress(ConnectionClosed, OSError):
             ws.close()
     result = received.rsplit(RESULT, 1)[1].split("</hx-partial>", 1)[0]
     ids = media_ids(result)

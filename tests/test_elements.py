@@ -245,8 +245,10 @@ def test_a_bad_trigger_frame_is_refused_and_the_socket_serves_on(server: LiveSer
     page = Page(server, "/e")
     ws = page.socket()
     try:
-        ws.send(json.dumps({"action": "trigger", "element": 3, "event": "click"}))
+        ws.send(json.dumps({"action": "trigger", "element": 3, "event": "click", "root": "x"}))
+        assert "names its element" in receive_until(ws, "fg-toast")
         page.trigger(ws, "nope")
+        assert "No listener for &#39;click&#39; on element #nope" in receive_until(ws, "nope")
         page.trigger(ws, "go", prompt="still here")
         assert "go still here" in receive_until(ws, "go still here")
     finally:

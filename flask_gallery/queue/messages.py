@@ -13,7 +13,8 @@ Fields by type (every message has ``type``; those about a job also ``job``, ``li
 - ``started``: ``eta`` (the listener's average run time or ``None``), ``batch`` (its size);
 - ``progress``: ``progress``, a list of ``{index, length, unit, progress, desc}`` or ``None``;
 - ``output``: ``value`` (after the app's postprocess hook), ``index``: one generator yield;
-- ``notify``: ``level`` ("info"/"warning"), ``message``, ``title``, ``duration``, ``visible``;
+- ``notify``: ``level`` ("info"/"warning"/"success"), ``message``, ``title``, ``duration``,
+  ``visible``;
 - ``done``: ``value`` (a generator's last yield, then also ``outputs``, the yield count);
 - ``failed``: ``error``, ``title``, ``duration``, ``visible``, ``traceback`` (debug only);
 - ``cancelled``: ``reason``;

@@ -464,7 +464,7 @@ def _parse_click(message: str | bytes) -> dict[str, t.Any]:
         )
     if action == "trigger":
         if not isinstance(click.get("element"), str) or not isinstance(click.get("event"), str):
-            raise _BadClick("A trigger names its element's id in 'element' and its 'event'.")
+            raise _BadClick("A trigger names its element's id in 'element' and its 'event'.", root)
     elif not isinstance(click.get("gallery"), str):
         raise _BadClick("A click message names its gallery in 'gallery'.", root)
     if not isinstance(click.get("index", ""), str):

@@ -106,14 +106,9 @@
     toastRegion().appendChild(card);
   }
 
-  // A message about the gallery `block` (the callers' name for it): a toast of the page.
-  const showAlert = (block, level, text) => toast(level, text);
-  // A message about the page rather than one gallery (a refused element event): a toast too.
-  const showPageMessage = (level, text) => toast(level, text);
-
   // What concerns the whole page (it expired, or another process of the server made it): one
   // toast, not one more each time it is said again.
-  function showInEveryGallery(text) {
+  function toastOnce(text) {
     const shown = Array.from(toastRegion().querySelectorAll(".fg-toast-text"))
       .some((p) => p.textContent === text);
     if (!shown) toast("error", text);
@@ -178,7 +173,7 @@
     try { specs = JSON.parse(block.dataset.js || "[]"); } catch (_) { return []; }
     const fired = FIRES[action] || [];
     return runJsSpecs(specs.filter((s) => fired.includes(s.event)),
-      (text) => showAlert(block, "error", text));
+      (text) => toast("error", text));
   }
 
   const actionOf = (url) => (String(url).match(/\/(select|close|delete|upload)(?:\/|$)/) || [])[1];
@@ -282,7 +277,8 @@
   function sendTrigger(id, type, values) {
     const socket = connection && connection.socket;
     if (socket && socket.readyState === WebSocket.OPEN && socketActions.includes("trigger")) {
-      socket.send(JSON.stringify({ action: "trigger", element: id, event: type, values }));
+      // root: where a refusal is about (it shows as a toast).
+      socket.send(JSON.stringify({ action: "trigger", element: id, event: type, values, root: id }));
       return;
     }
     const holder = document.querySelector(".fg-socket[data-trigger]");
@@ -297,10 +293,10 @@
       { method: "POST", body, headers })
       .then(async (response) => {
         if (!response.ok) {
-          showPageMessage("error", messageOf(await response.text()) || `The ${type} failed (${response.status}).`);
+          toast("error", messageOf(await response.text()) || `The ${type} failed (${response.status}).`);
         }
       })
-      .catch(() => showPageMessage("error", "The server could not be reached."));
+      .catch(() => toast("error", "The server could not be reached."));
   }
 
   function trigger(type, event) {
@@ -316,7 +312,7 @@
     const values = fieldValues(named ? document.querySelectorAll(named) : [], true);
     if (type === "submit" && element.elements) Object.assign(values, fieldValues(element.elements, true));
     if (type === "change" || type === "input") values._fg_value = JSON.stringify(fieldValue(event.target));
-    for (const [name, value] of runJsSpecs(spec.js, (text) => showPageMessage("error", text))) {
+    for (const [name, value] of runJsSpecs(spec.js, (text) => toast("error", text))) {
       values[name] = value;
     }
     sendTrigger(element.id, type, values);
@@ -481,9 +477,9 @@
         htmx.swap({ sourceElement: block, target: block, swap: "outerMorph", text: xhr.responseText, transition: false })
           .then(() => document.dispatchEvent(new CustomEvent("fg:uploaded", { detail: { gallery: block.dataset.gallery } })));
       } else if (xhr.status) {
-        showAlert(block, "error", messageOf(xhr.responseText) || `Upload failed (${xhr.status}).`);
+        toast("error", messageOf(xhr.responseText) || `Upload failed (${xhr.status}).`);
       } else {
-        showAlert(block, "error", "Upload failed: the server could not be reached.");
+        toast("error", "Upload failed: the server could not be reached.");
       }
     });
     xhr.send(form);
@@ -532,9 +528,9 @@
         }
       }
       if (files.length) upload(block, files, "clipboard");
-      else showAlert(block, "warning", NO_MEDIA);
+      else toast("warning", NO_MEDIA);
     } catch (_) {
-      showAlert(block, "warning", "The clipboard could not be read: allow clipboard access, or press Ctrl+V on the gallery.");
+      toast("warning", "The clipboard could not be read: allow clipboard access, or press Ctrl+V on the gallery.");
     }
   }
 
@@ -544,7 +540,7 @@
     const files = Array.from(event.clipboardData.files).filter((f) => isMedia(f.type));
     event.preventDefault();
     if (files.length) upload(block, files, "clipboard");
-    else showAlert(block, "warning", NO_MEDIA);
+    else toast("warning", NO_MEDIA);
   });
 
   async function openWebcam(block) {
@@ -553,7 +549,7 @@
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: true });
     } catch (_) {
-      showAlert(block, "warning", "The webcam could not be opened: allow camera access.");
+      toast("warning", "The webcam could not be opened: allow camera access.");
       return;
     }
     const view = document.createElement("div");
@@ -624,7 +620,7 @@
           await applyUpdates(socket, await response.text());
         } else if (PAGE_GONE.includes(response.status)) {
           gone = true;
-          showInEveryGallery(messageOf(await response.text()) || GONE);
+          toastOnce(messageOf(await response.text()) || GONE);
         }
       } catch (_) { /* offline for now: try again */ }
       timer = open || gone ? null : setTimeout(poll, POLL_MS);
@@ -642,7 +638,7 @@
       if (ws) ws.addEventListener("close", (close) => {
         if (close.code !== SOCKET_GONE) return;
         gone = true;  // no polling either: the server does not know this page
-        showInEveryGallery(close.reason || GONE);
+        toastOnce(close.reason || GONE);
       }, { once: true });
     });
     socket.addEventListener("htmx:ws:after:message:incoming", (event) => {

@@ -18,7 +18,7 @@ import pytest
 from flask import Response, g, render_template_string, request
 from PIL import Image
 
-from flask_gallery import Error, FlaskGallery, Info, SelectData, Warning
+from flask_gallery import Error, FlaskGallery, Info, SelectData, Success, Warning
 
 from ..live import LiveServer
 from .conftest import gallery_app, goto_connected
@@ -48,7 +48,7 @@ CSP = (
 )
 
 #: What each thumbnail of "notes" makes its handler say.
-SAYS = ("info", "warning", "error", "stays")
+SAYS = ("info", "warning", "error", "stays", "success")
 
 #: Counts the errors raised, so each error toast has its own text.
 ERRORS = itertools.count()
@@ -96,6 +96,8 @@ def declare(galleries: FlaskGallery) -> None:
             Warning("Careful now.", title="Heads up", duration=1)
         elif kind == "error":
             raise Error(f"Broken {next(ERRORS)}.")
+        elif kind == "success":
+            Success("Done well.", duration=1)
         else:
             Info("Kept until closed.", duration=None)
             Info("Kept too: duration 0.", duration=0)
@@ -157,10 +159,14 @@ def seen(page: Page) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize(
     ("index", "title", "text"),
-    [(0, "Info", "Saved <all> of it."), (1, "Heads up", "Careful now.")],
-    ids=["info", "warning"],
+    [
+        (0, "Info", "Saved <all> of it."),
+        (1, "Heads up", "Careful now."),
+        (4, "Success", "Done well."),
+    ],
+    ids=["info", "warning", "success"],
 )
-def test_info_and_warning_are_status_toasts_gone_after_their_duration(
+def test_info_warning_and_success_are_status_toasts_gone_after_their_duration(
     page: Page, index: int, title: str, text: str
 ) -> None:
     click(page, index)
