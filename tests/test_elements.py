@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import threading
+import time
 import typing as t
 
 import numpy as np
@@ -32,6 +33,15 @@ fills: list[str] = []
 loaded = threading.Event()
 
 
+release = threading.Event()
+
+
+def slow_run() -> t.Iterator[str]:
+    yield "started"
+    release.wait(10)
+    yield "finished"
+
+
 def declare(galleries: FlaskGallery) -> None:
     go = galleries.element("#go")
     go.click(lambda prompt: f"go {prompt}", ["prompt"], "#out", api_name="go")
@@ -51,6 +61,10 @@ def declare(galleries: FlaskGallery) -> None:
         return f"tick {ticks[request.page]} of {request.page}"
 
     galleries.load(tick, None, "#tick", every=0.2, show_progress="hidden")
+
+    slow = galleries.element("#slow").click(slow_run, None, "#slow-out")
+    galleries.element("#stop").click(None, None, None, cancels=[slow])
+    galleries.element("#now").click(lambda: "right away", None, "#now-out", queue=False)
 
     filled = galleries.gallery("filled")
 
@@ -296,6 +310,30 @@ def test_a_load_that_fills_a_gallery_runs_only_on_its_pages(server: LiveServer) 
         finally:
             ws.close()
     assert with_it.token in fills and without.token not in fills
+
+
+def test_an_elements_listener_cancels_another_and_runs_unqueued(server: LiveServer) -> None:
+    page = Page(server, "/e")
+    ws = page.socket()
+    try:
+        page.trigger(ws, "slow")
+        receive_until(ws, "started")
+        slow = server.app.extensions["flask_gallery"].registry.elements["slow"].listeners[0]
+        page.trigger(ws, "stop")  # cancels=[slow]: the running generator stops at its yield
+        engine = server.app.extensions["flask_gallery"].engine()
+        deadline = time.monotonic() + 10
+        while not all(job.cancelled for job in engine.jobs() if job.listener is slow):
+            assert time.monotonic() < deadline, "the stop never cancelled the run"
+            time.sleep(0.01)
+        release.set()
+        page.trigger(ws, "now")  # queue=False runs at once, beside the queue
+        received = receive_until(ws, "right away")
+        page.trigger(ws, "go", prompt="after")
+        received += receive_until(ws, "go after")
+        assert "finished" not in received
+    finally:
+        release.clear()
+        ws.close()
 
 
 def test_load_with_every_runs_again_while_the_page_is_connected(server: LiveServer) -> None:
