@@ -763,10 +763,15 @@ class MediaStore:
                     data = offload(encode_pixels, pixels, record.ext, heavy=cost >= LARGE)
                     self.layout.write_bytes(key, name, data)
 
-        if record.source == "pixels":
+        if record.source != "pixels":
+            return self.layout.exists(key, name)
+        # Made already on every use but the first: one safe look at it, not two (a handler's
+        # ``filepath`` comes here on every click).
+        made = self.layout.exists(key, name)
+        if not made:
             self._once.run((key, name), lambda: self.layout.exists(key, name), make)
-            self._drop_pixels_when_done(key, record)
-        return self.layout.exists(key, name)
+        self._drop_pixels_when_done(key, record)
+        return made or self.layout.exists(key, name)
 
     @contextlib.contextmanager
     def _decoded_pixels(
@@ -795,14 +800,24 @@ class MediaStore:
         raise LookupError(f"Stored media {key!r} has neither pixels nor a full file.")
 
     def _drop_pixels_when_done(self, key: str, record: Record) -> None:
-        """Delete raw pixels once nothing needs them (the full file and all thumbnails exist)."""
-        if record.source != "pixels" or not self.layout.exists(key, record.full_name):
+        """Delete raw pixels once nothing needs them (the full file and all thumbnails exist).
+        Pixels already gone (neither in memory nor on disk, as for every use of an item after
+        its first) cost one ``lstat``, not a safe look at each derived file: a handler's
+        ``filepath`` runs this on every click."""
+        if record.source != "pixels" or not self._has_pixels(key):
+            return
+        if not self.layout.exists(key, record.full_name):
             return
         if all(self.layout.exists(key, record.thumb_name(w)) for w in self._item_widths(record)):
             self._forget_fresh(key)
             if self.layout.exists(key, PIXELS):
                 self.layout.sync(key, record.full_name)  # about to be the only copy
                 self.layout.remove(key, PIXELS)
+
+    def _has_pixels(self, key: str) -> bool:
+        """The key's raw pixels are in memory or have a file (of any kind: the careful checks
+        before deleting it are :meth:`_drop_pixels_when_done`'s)."""
+        return key in self._fresh or os.path.lexists(self.layout.path(key, PIXELS))
 
 
 class _BytesSource:

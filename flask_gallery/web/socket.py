@@ -27,9 +27,9 @@ reason, which the page shows: a refused handshake would reach the page's script 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
-import queue
 import socket
 import threading
 import time
@@ -131,7 +131,9 @@ def relay(ws: t.Any, page: str) -> None:
     slot: Slot = request.environ[_SLOT]
     engine = state.engine()
     renderer = _renderer(state, page_state)
-    outbox: queue.Queue[Message] = queue.Queue(_OUTBOX)
+    # Filled by the engine's callback, emptied by this thread only: a deque's append and
+    # popleft are atomic, so a message costs no lock (a click brings three).
+    outbox: collections.deque[Message] = collections.deque()
     wake: threading.Event = ws.event
     # A click's answer and its result are two small frames in quick succession: with Nagle's
     # algorithm the second waits for the browser's delayed ACK of the first (40 ms).
@@ -142,9 +144,9 @@ def relay(ws: t.Any, page: str) -> None:
     wakes_at = [0.0]  # when the relay's wait ends by itself (its timeout)
 
     def receive(message: Message) -> None:
-        try:
-            outbox.put_nowait(message)
-        except queue.Full:  # the client stopped reading: drop the socket, it will reconnect
+        if len(outbox) < _OUTBOX:
+            outbox.append(message)
+        else:  # the client stopped reading: drop the socket, it will reconnect
             ws.close(reason=1011, message="Too far behind.")
         # A status is held back for STATUS_GRACE anyway: it wakes the relay only when the
         # relay's own timeout would pass that (a quick job's statuses then cost no wake-up).
@@ -184,9 +186,8 @@ def relay(ws: t.Any, page: str) -> None:
             if not clicks.serve(ws):
                 break
             batch = []
-            with contextlib.suppress(queue.Empty):
-                while True:  # everything already waiting goes out in one frame
-                    batch.append(outbox.get_nowait())
+            while outbox:  # everything already waiting goes out in one frame
+                batch.append(outbox.popleft())
             clicks.settle(batch)
             frame.add("".join(renderer.render(m) for m in coalesce(hold.feed(batch))), batch)
             if clicks.holding():
@@ -208,7 +209,7 @@ def relay(ws: t.Any, page: str) -> None:
                     state.pages.mark_delivered(page, last)
             timeout = min(hold.wait(_IDLE), clicks.hold_left())
             wakes_at[0] = time.monotonic() + timeout
-            if outbox.empty():  # else a status came before wakes_at was set: read it now
+            if not outbox:  # else a status came before wakes_at was set: read it now
                 wake.wait(timeout)
         if slot.replaced:
             _close(ws, _NO_RETRY, slot.why)
