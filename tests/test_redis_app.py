@@ -77,7 +77,7 @@ def test_state_and_load_hold_across_processes(two: tuple[Flask, Flask]) -> None:
     from what the other process wrote. The page's load runs once, on its first poll."""
     first, second = two
     reader = first.test_client()
-    token = open_page(reader)
+    token = open_page(reader, "/state")
     clicker = second.test_client()
     cookie = reader.get_cookie("session")
     assert cookie is not None

@@ -86,9 +86,13 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
     def inc(n: int) -> tuple[int, str]:
         return n + 1, f"n={n + 1} in process {os.getpid()}"
 
-    @galleries.on_load(outputs="#loaded")
-    def loaded() -> str:
-        return f"loaded in process {os.getpid()}"
+    stateful = galleries.gallery("stateful", pictures[:1])
+
+    # Only on the page that shows its gallery (/state), so the other pages' tests run nothing
+    # more than their clicks.
+    @galleries.on_load(outputs=[stateful, "#loaded"])
+    def loaded() -> tuple[t.Any, str]:
+        return pictures[1:2], f"loaded in process {os.getpid()}"
 
     def tick() -> list[t.Any]:
         """A value refreshed every 0.3 s while its page is open: counted in Redis."""
@@ -101,6 +105,10 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
     def page() -> str:
         return render_template_string(PAGE)
 
+    @app.get("/state")
+    def state_page() -> str:
+        return render_template_string(STATE_PAGE)
+
     @app.get("/ticking")
     def ticking() -> str:
         return render_template_string("{{ gallery_assets() }}{{ gallery('ticking') }}")
@@ -108,8 +116,10 @@ def create_app(url: str | None = None, media: str | None = None, **config: t.Any
     return app
 
 
+STATE_PAGE = """{{ gallery_assets() }}{{ gallery('stateful') }}
+<button id="inc">+1</button><div id="n"></div><div id="loaded"></div>"""
+
 PAGE = """{{ gallery_assets() }}{{ gallery('g') }}<div id='out'></div>
-<button id="inc">+1</button><div id="n"></div><div id="loaded"></div>
 {% for name in ['limited', 'once', 'last', 'hang', 'chain'] %}{{ gallery(name) }}
 <div id='{{ name }}-out'></div>{% endfor %}"""
 
@@ -123,9 +133,9 @@ PEAK = (
 # How a test drives this site through Flask's test client (tests/test_redis_*.py).
 
 
-def open_page(client: t.Any) -> str:
-    """Load ``/page``; its token."""
-    html = client.get("/page").get_data(as_text=True)
+def open_page(client: t.Any, path: str = "/page") -> str:
+    """Load ``path``; its token."""
+    html = client.get(path).get_data(as_text=True)
     return str(html.split('data-page="', 1)[1].split('"', 1)[0])
 
 
