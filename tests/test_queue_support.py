@@ -105,15 +105,15 @@ class Recorder:
                 if m.get("job") == job_id and (not types or m["type"] in types)
             ]
 
-    def wait_type(self, job_id: str, *types: str) -> dict[str, t.Any]:
+    def wait_type(self, job_id: str, *types: str, timeout: float = WAIT) -> dict[str, t.Any]:
         assert self.wait_for(
-            lambda ms: any(m.get("job") == job_id and m["type"] in types for m in ms)
+            lambda ms: any(m.get("job") == job_id and m["type"] in types for m in ms), timeout
         ), f"no {types} message for job {job_id}; got {self.types(job_id)}"
         return self.of(job_id, *types)[0]
 
-    def terminal(self, job_id: str) -> dict[str, t.Any]:
+    def terminal(self, job_id: str, timeout: float = WAIT) -> dict[str, t.Any]:
         """The job's one terminal message (waiting for it), checking there is only one."""
-        found = self.wait_type(job_id, *TERMINAL)
+        found = self.wait_type(job_id, *TERMINAL, timeout=timeout)
         assert len(self.of(job_id, *TERMINAL)) == 1
         return found
 
