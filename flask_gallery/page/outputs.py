@@ -124,7 +124,9 @@ def fire_load(state: PageApp, seen: PageState, request: Request | None) -> list[
     does not run for every other page); one with only ``"#id"`` outputs, or none, runs on
     every connected page."""
     source = state.registry.page
-    if seen.loaded or not source.listeners:
+    # Decided on the page as read, before its lock is taken: most pages of an app have no load
+    # of their own, and their socket then costs no page write.
+    if seen.loaded or not any(_on_page(seen)(lst) for lst in source.listeners):
         return []
     with state.pages.edit(seen.token) as page:
         if page is None or page.loaded:
