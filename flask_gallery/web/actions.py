@@ -60,6 +60,9 @@ class Click:
     request: Request | None = None
     #: A trigger's event (``click``, ``submit``, ``change``, ``input``).
     event: str | None = None
+    #: The page moved the highlight itself (a select of a gallery without a preview, sent over
+    #: the socket): the answer has nothing left to draw.
+    drawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,10 @@ def select(click: Click) -> Answer:
         props = props_for(gallery, gallery_state.overrides)
         before = gallery_state.selected, gallery_state.preview_open
         fired = interactions.select(gallery_state, i, props.allow_preview, describe)
+    if click.drawn and not (before[1] or gallery_state.preview_open):
+        # The page already shows what the answer would draw: the handlers' results follow
+        # alone, as a button's do.
+        return Answer(Markup(""), None, state, gallery, page_state, fired, click)
     return _reselected(state, gallery, page_state, before, fired, click, props)
 
 

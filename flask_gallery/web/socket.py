@@ -496,6 +496,7 @@ def _act(page: str, click: dict[str, t.Any], handshake: Request) -> Answer:
             form,
             request=handshake,
             event=click.get("event"),
+            drawn=click.get("drawn") is True,
         )
     )
 

@@ -245,6 +245,18 @@
     block.fgHadFocus = block.contains(document.activeElement);
     const click = { action, gallery: block.dataset.gallery, values, root: block.id };
     if (index !== undefined) click.index = decodeURIComponent(index);
+    // A gallery without a preview: a select only moves the highlight, drawn here at once
+    // (as Gradio's own frontend does); the server then sends the handlers' results alone.
+    if (action === "select" && block.dataset.highlight === "local" && button.matches(".fg-thumb")) {
+      for (const old of block.querySelectorAll(".fg-grid .fg-thumb.fg-selected")) {
+        old.classList.remove("fg-selected");
+        old.removeAttribute("aria-pressed");
+      }
+      button.classList.add("fg-selected");
+      button.setAttribute("aria-pressed", "true");
+      rememberSelected(block);
+      click.drawn = true;
+    }
     socket.send(JSON.stringify(click));
   }, true);
 

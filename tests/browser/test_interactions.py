@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bs4 import BeautifulSoup
 from flask import render_template_string, request
 from PIL import Image
 
@@ -612,6 +613,36 @@ def test_clicks_travel_over_the_open_socket_not_as_requests(page: Page, server: 
     expect(page.locator("#fg-pics dialog.fg-preview")).to_have_count(0)
     expect(page.locator("#closed")).to_have_text("closed")
     assert requests == []
+
+
+def test_a_gallery_without_preview_moves_its_highlight_at_once(
+    page: Page, server: LiveServer, gate: Gate
+) -> None:
+    """Without a preview a select only moves the highlight: the page draws it itself, before
+    any answer, and the server sends no thumbnails back over the socket, only the handler's
+    result. What the server holds agrees: a redraw shows the same highlight."""
+    open_page(page, server, "once")
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+    page.reload()  # the listener sees the page's socket from its start
+    page.wait_for_function("() => window.fgSocketOpen")
+    thumb(page, "once", 1).click()
+    # Drawn before the handler (held by the gate) has answered anything.
+    expect(thumb(page, "once", 1)).to_have_attribute("aria-pressed", "true")
+    assert gate.started.wait(10)
+    thumb(page, "once", 2).click()
+    expect(thumb(page, "once", 2)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#fg-once .fg-thumb[aria-pressed]")).to_have_count(1)
+    gate.open.set()
+    expect(page.locator("#once-out")).not_to_be_empty()
+    assert not [f for f in frames if "fg-once-item-" in f]  # no thumbnail was sent back
+    token = page.locator(".fg-socket").get_attribute("data-page")
+    drawn = page.evaluate(
+        "async ([url, token]) => (await fetch(url, {headers: {'X-Gallery-Page': token}})).text()",
+        [f"{server.url}/_gallery/p/{token}/once", token],
+    )
+    pressed = BeautifulSoup(drawn, "html.parser").select(".fg-thumb[aria-pressed=true]")
+    assert [b["data-index"] for b in pressed] == ["2"]
 
 
 def lose_a_result_with_the_socket(page: Page, result: str, *, reconnect: bool) -> list[t.Any]:
