@@ -130,7 +130,7 @@ class Registry:
         if derived is None:
             derived = self._derived[gallery.name] = (
                 self._interactive(gallery),
-                _form_inputs(gallery),
+                _form_inputs(gallery.listeners),
                 _js_specs(gallery),
             )
         return derived
@@ -144,8 +144,9 @@ class Registry:
         return False
 
 
-def _form_inputs(gallery: Gallery) -> tuple[str, ...]:
-    names = (item for lst in gallery.listeners for item in lst.inputs if isinstance(item, str))
+def _form_inputs(listeners: t.Iterable[Listener]) -> tuple[str, ...]:
+    """The form fields ``listeners`` take as inputs, each once, in order."""
+    names = (item for lst in listeners for item in lst.inputs if isinstance(item, str))
     return tuple(dict.fromkeys(names))
 
 
@@ -180,14 +181,7 @@ def _element_specs(elements: t.Iterable[Element]) -> str | None:
                 {
                     "id": element.id,
                     "event": event,
-                    "fields": list(
-                        dict.fromkeys(
-                            item
-                            for lst in listeners
-                            for item in lst.inputs
-                            if isinstance(item, str)
-                        )
-                    ),
+                    "fields": list(_form_inputs(listeners)),
                     "js": [_js_spec(lst) for lst in listeners if isinstance(lst.js, str)],
                 }
             )

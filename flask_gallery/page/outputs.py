@@ -260,7 +260,7 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
         # page's own requests never wait for a handler's result.
         return {
             "html": "".join(
-                _element(str(target), out)
+                _element(state, str(target), out)
                 for target, out in zip(listener.outputs, values, strict=True)
                 if not is_skip(out)
             )
@@ -274,7 +274,7 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
             if is_skip(output):
                 continue
             if isinstance(target, str):
-                parts.append(_element(target, output))
+                parts.append(_element(state, target, output))
                 continue
             if isinstance(target, State):
                 page.states[target.name] = output
@@ -294,11 +294,11 @@ def _apply_outputs(state: PageApp, value: t.Any, job: Job) -> dict[str, t.Any] |
     return {"html": "".join(parts)}
 
 
-def _element(target: str, output: t.Any) -> Markup:
+def _element(state: PageApp, target: str, output: t.Any) -> Markup:
     """An ``"#id"`` output: an image or a video (:mod:`.element_media` says which values are)
     is shown from the media store, ``None`` empties it, ``Markup`` is trusted HTML, and
     anything else is escaped text."""
-    item = output_media(page_app(), target, output)
+    item = output_media(state, target, output)
     if item is not None:
         content = media_html(item)
     else:

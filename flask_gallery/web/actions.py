@@ -29,7 +29,7 @@ from ..page.fragments import morph, tell, toast
 from ..page.outputs import fire
 from ..page.wire import describe, loads
 from .app_state import AppState, app_state
-from .tokens import PageGone, check_owner, parse_index
+from .tokens import PageGone, check_owner, owned_page, parse_index
 
 if t.TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
@@ -273,10 +273,7 @@ def trigger(click: Click) -> Answer:
             data = loads(click.form.get(VALUE_FIELD, "null"))
         except ValueError:
             raise BadRequest(f"{VALUE_FIELD!r} must be the field's value as JSON.") from None
-    page_state = state.pages.get(click.page)
-    if page_state is None:
-        raise PageGone()
-    check_owner(page_state)
+    page_state = owned_page(state, click.page)
     return Answer(Markup(""), None, state, element, page_state, [(event, data)], click)
 
 
