@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import io
 import itertools
-import secrets
 import typing as t
 
 import numpy as np
 import pytest
-from flask import Response, g, render_template_string, request
+from flask import render_template_string
 from PIL import Image
 
 from flask_gallery import Error, FlaskGallery, Info, SelectData, Success, Warning
 
 from ..live import LiveServer
-from .conftest import gallery_app, goto_connected
+from .conftest import gallery_app, goto_connected, strict_csp
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -40,12 +39,6 @@ PAGE = """<!doctype html>
 <main>{{ gallery("notes") }}{{ gallery("edit") }}</main>
 <p>out: <output id="out"></output> <button id="check" type="button">Check</button></p>
 </body></html>"""
-
-#: Scripts only with the page's nonce: no 'unsafe-inline', no 'unsafe-eval'.
-CSP = (
-    "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'"
-)
 
 #: What each thumbnail of "notes" makes its handler say.
 SAYS = ("info", "warning", "error", "stays", "success")
@@ -115,16 +108,11 @@ def declare(galleries: FlaskGallery) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
     app = gallery_app(tmp_path_factory.mktemp("toasts") / "instance", declare)
 
+    nonce = strict_csp(app)
+
     @app.get("/t")
     def test_page() -> str:
-        nonce = g.csp_nonce = secrets.token_urlsafe(16)
-        return render_template_string(PAGE, nonce=nonce)
-
-    @app.after_request
-    def strict_csp(response: Response) -> Response:
-        if request.path == "/t":
-            response.headers["Content-Security-Policy"] = CSP.format(nonce=g.csp_nonce)
-        return response
+        return render_template_string(PAGE, nonce=nonce())
 
     with LiveServer(app) as live:
         yield live
@@ -138,7 +126,7 @@ def page(new_page: t.Callable[..., Page], server: LiveServer) -> t.Iterator[Page
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.add_init_script(RECORD_TOASTS)
-    goto_connected(page, f"{server.url}/t")
+    goto_connected(page, f"{server.url}/t?csp=1")
     yield page
     assert page.evaluate("window.fgInlineRan") is None
     assert page.evaluate("window.fgViolations") == ["script-src-elem inline"]
