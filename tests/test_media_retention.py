@@ -86,6 +86,20 @@ def test_a_sweep_deletes_only_unreferenced_keys_unused_longer_than_the_ttl(
     assert again.id == old.id and served(store, again)
 
 
+def test_a_handlers_path_to_a_swept_item_is_not_given_again(store: MediaStore) -> None:
+    """filepath remembers the paths it gave (a handler asks on every click): a sweep must still
+    make the item unknown, never hand out a path to a deleted file."""
+    (item,) = store.postprocess([image(7)])
+    for name in (None, "holiday.png"):
+        assert store.filepath(item.id or "", name).is_file()
+        assert store.filepath(item.id or "", name).is_file()  # the remembered path
+    age(store.root, 2 * TTL)
+    sweep(store, TTL)
+    for name in (None, "holiday.png"):
+        with pytest.raises(LookupError):
+            store.filepath(item.id or "", name)
+
+
 def test_a_dry_run_deletes_nothing(store: MediaStore) -> None:
     items = [store.postprocess([image(n)])[0] for n in range(2)]
     age(store.root, 2 * TTL)

@@ -86,6 +86,8 @@ FRESH_PIXELS_BUDGET = 256 << 20
 PENDING_PIXELS_WAIT = 5.0
 _COPY_CHUNK = 1 << 20
 _FILE_KEY_CACHE_SIZE = 4096
+#: Paths :meth:`MediaStore.filepath` remembers (forgotten all at once past this many).
+PATHS_KEPT = 4096
 #: The name under which a key's thumbnails are made, one maker at a time.
 _THUMBNAILS = "thumbnails"
 
@@ -157,6 +159,7 @@ class MediaStore:
             collections.OrderedDict()
         )
         self._file_keys_lock = threading.Lock()
+        self._paths: dict[tuple[str, str | None], pathlib.Path] = {}
         self._once = Once()
         self._background = (
             Pool(workers, "flask_gallery-media") if background and encode_ahead else None
@@ -535,15 +538,28 @@ class MediaStore:
 
         With ``name`` (the item's original file name), the same file under that name with the
         extension of its type, as Gradio hands uploads to handlers (:func:`.names.named_file`).
+
+        A handler asks for the same item on every click, so a path given once is given again
+        after one ``lstat`` (still a regular file: not swept, not swapped for a link) instead of
+        the checks of a first look; content keys never change what a path holds.
         """
+        known = self._paths.get((media_id, name))
+        if known is not None and _is_file(known):
+            return known
         key = self.key(media_id)
         record = self._served_record(key)
         if key is None or record is None or not self._ensure_full(key, record):
             raise LookupError(f"Unknown media id {media_id!r}.")
         full = self.layout.path(key, record.full_name)
-        if name is None:
-            return full
-        return named_file(full, self.layout.directory(key) / NAMED, name, record.ext)
+        path = (
+            full
+            if name is None
+            else named_file(full, self.layout.directory(key) / NAMED, name, record.ext)
+        )
+        if len(self._paths) >= PATHS_KEPT:
+            self._paths.clear()
+        self._paths[media_id, name] = path
+        return path
 
     def open(
         self, media_id: str, variant: MediaVariant = "full", width: int | None = None
@@ -831,3 +847,10 @@ class _BytesSource:
         chunk = self._view[self._offset : self._offset + size]
         self._offset += len(chunk)
         return bytes(chunk)
+
+
+def _is_file(path: pathlib.Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False

@@ -60,6 +60,8 @@ IMAGE_FORMAT = "webp"
 _SAVED_EXTENSIONS = {mime: f".{ext}" for ext, mime in FORMAT_FILES.values()}
 #: A str longer than this, or holding a line break or NUL, is text without looking at disk.
 MAX_PATH_CHARS = 4096
+#: Longer than any image or video file extension mimetypes knows (".jpeg", ".webm").
+MAX_EXTENSION_CHARS = 8
 
 
 def output_media(state: PageApp, target: str, output: object) -> MediaItem | None:
@@ -118,6 +120,9 @@ def _may_be_media_path(value: str) -> bool:
     extension (a "#status" text rarely ends in one)."""
     if not value or len(value) > MAX_PATH_CHARS or any(c in value for c in "\0\n\r"):
         return False
+    dot = value.rfind(".")
+    if dot < 0 or not 0 < len(value) - dot - 1 <= MAX_EXTENSION_CHARS:
+        return False  # no extension at all: most text, and far cheaper than asking mimetypes
     mime_type = mime_from_name(value)
     return mime_type is not None and mime_type.startswith(("image/", "video/"))
 
