@@ -57,6 +57,11 @@ def test_show_progress_modes(engine: EventEngine, mode: str, overlay: str | None
     assert "1/4 steps | x" in progress
     assert ('style="width: 25.0%"' in progress) is (mode == "full")
     assert done.startswith("<b>ok</b>") and done.count('hx-swap="delete"') == 2
+    # an end whose statuses this connection held back clears nothing: there is no overlay
+    (quiet,) = render(
+        engine, listener.id, {"type": "done", "value": {"html": "x"}, "unshown": True}
+    )
+    assert quiet == "x"
 
 
 def toasts(html: str) -> list[Tag]:
@@ -170,7 +175,10 @@ def test_a_quick_job_shows_no_status_and_a_slow_one_shows_its_latest() -> None:
     quick = [{"type": "estimation", "job": "q"}, {"type": "started", "job": "q"}]
     assert hold.feed(quick) == []
     assert hold.wait(2.0) == pytest.approx(0.05)
-    assert hold.feed([{"type": "done", "job": "q"}]) == [{"type": "done", "job": "q"}]
+    # marked: no overlay of it was drawn, so its end clears none
+    assert hold.feed([{"type": "done", "job": "q"}]) == [
+        {"type": "done", "job": "q", "unshown": True}
+    ]
     assert hold.wait(2.0) == 2.0  # nothing held any more
 
     assert (
@@ -182,4 +190,4 @@ def test_a_quick_job_shows_no_status_and_a_slow_one_shows_its_latest() -> None:
     assert hold.feed([{"type": "progress", "job": "s", "n": 2}]) == [
         {"type": "progress", "job": "s", "n": 2}
     ]
-    assert hold.feed([{"type": "done", "job": "s"}]) == [{"type": "done", "job": "s"}]
+    assert hold.feed([{"type": "done", "job": "s"}]) == [{"type": "done", "job": "s"}]  # clears

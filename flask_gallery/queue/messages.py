@@ -20,6 +20,9 @@ Fields by type (every message has ``type``; those about a job also ``job``, ``li
 - ``cancelled``: ``reason``;
 - ``rejected``: ``code`` ("once", "queue_full" or "shutdown") and ``reason``;
 - ``link`` (about no job: the Redis mode lost its queue or has it back): ``up``.
+
+One field is never posted by the engine: a connection's delivery marks a terminal message
+``unshown`` when it held back every status of that job, so no status overlay needs clearing.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class Message(_Typed, total=False):
     reason: str
     code: str
     up: bool
+    unshown: bool
 
 
 def lua_tables() -> str:

@@ -114,7 +114,8 @@ class StatusHold:
                 self._held[job] = (deadline, message)
                 continue
             if message["type"] in TERMINAL:
-                self._held.pop(job, None)
+                if self._held.pop(job, None) is not None and job not in self._shown:
+                    message = {**message, "unshown": True}  # no overlay of it to clear
                 self._shown.discard(job)
             out.append(message)
         return out + self.due()
@@ -174,8 +175,13 @@ class Renderer:
             parts.append(self._toast(msg))
         elif kind == "rejected" and msg.get("code") not in (None, "once"):
             parts.append(tell(toast("warning", msg.get("reason") or "The request was refused.")))
-        if kind in TERMINAL and kind != "rejected" and listener.show_progress != "hidden":
-            parts += self._clear(msg["job"], len(targets))  # a rejected job never had one
+        if (
+            kind in TERMINAL
+            and kind != "rejected"  # a rejected job never had one
+            and not msg.get("unshown")
+            and listener.show_progress != "hidden"
+        ):
+            parts += self._clear(msg["job"], len(targets))
         return "".join(parts)
 
     @staticmethod
