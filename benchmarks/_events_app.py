@@ -24,6 +24,7 @@ import typing as t
 import numpy as np
 from flask import Flask, render_template
 
+from benchmarks._isolated import cross_origin_isolated
 from flask_gallery import FlaskGallery, SelectData
 
 PAGE = """<!doctype html>
@@ -42,7 +43,7 @@ def create_app() -> Flask:
     if os.environ.get("BENCH_SWITCH_INTERVAL"):  # experiments only: the GIL hand-off interval
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     instance = os.environ.get("BENCH_INSTANCE") or tempfile.mkdtemp(prefix="bench_events_")
-    app = Flask("bench_events_app", instance_path=instance)
+    app = cross_origin_isolated(Flask("bench_events_app", instance_path=instance))
     # The clients click in a closed loop, as fast as the server answers (a thousand clicks a
     # second over one socket): the benchmark measures the server, not the rate a page's clicks
     # are held to (GALLERY_MAX_CLICKS_PER_SECOND, which no person reaches).

@@ -29,6 +29,8 @@ import PIL.Image  # noqa: F401
 from flask import Flask, abort
 from flask_sock import Sock
 
+from benchmarks._isolated import cross_origin_isolated
+
 RESULT = '<hx-partial hx-target="#out" hx-swap="innerHTML">{}</hx-partial>'
 
 #: The page of ``GET /browser``; ``window.__floorSocket`` is set once its socket is open.
@@ -62,7 +64,7 @@ ws.onmessage = (event) => {
 
 
 def create_app() -> Flask:
-    app = Flask("bench_floor")
+    app = cross_origin_isolated(Flask("bench_floor"))
     sock = Sock(app)
     sockets: dict[str, tuple[t.Any, threading.Lock]] = {}
 

@@ -15,8 +15,9 @@ loopback (``tests/servers.py``'s ``ServerProcess``, as bench_events.py serves th
 headless chromium keeps both pages open with their sockets connected. Clicks are timed inside
 the page by bench_events.py's ``CLICKS_JS``: ``performance.now()`` from just before
 ``element.click()`` until a MutationObserver sees the answer in ``#out``; a click with no answer
-in 10 s stops the run. ``performance.now()`` moves in steps of 0.1 ms in these pages (they are
-not cross-origin isolated), so a floor of about half a millisecond is read to about 0.1 ms.
+in 10 s stops the run. Both pages are cross-origin isolated (``_isolated.py``), so
+``performance.now()`` reads to about 5 us there instead of 0.1 ms, fine enough for a floor of
+about half a millisecond; the run stops if a page is not.
 
 The clicks go in rounds alternating floor and gallery (ABBA order), so the machine's noise falls
 on both alike. Each round starts with 2 untimed clicks: the page is warm again after idling
@@ -142,6 +143,8 @@ def measure(
     ):
         page = browser.new_context(viewport=VIEWPORT).new_page()
         side = Side(label, server, page, opener(page, server.url))
+        if not page.evaluate("crossOriginIsolated"):  # else times come in 0.1 ms steps
+            raise Failure(f"{label}: the page is not cross-origin isolated (_isolated.py)")
         side.clicks(WARM_UP)
         sides.append(side)
     for side in sides:
