@@ -683,7 +683,85 @@
     if (media && media.complete) showFull(media);
   }
 
-  const syncAll = () => document.querySelectorAll(".fg-block").forEach(syncPreview);
+  /* ---- preview: deep links and the Back button --------------------------------------- */
+
+  // An open preview is in the address bar, as ?fg-preview=<gallery>:<item id> (one value per
+  // gallery; the server opens it again from that URL, see page/deep_link.py). Opening one
+  // pushes a history entry, so Back closes it (the close goes to the server as a click on
+  // Close); moving to another item replaces the entry; closing it goes back over the entry it
+  // pushed, or takes the parameter out of the URL the page was opened with.
+  const LINK = "fg-preview";
+  const links = new Map();  // gallery name -> { key, pushed }
+
+  const galleryOf = (value) => value.slice(0, Math.max(0, value.indexOf(":")));
+
+  function linkIn(name) {
+    const value = new URL(location.href).searchParams.getAll(LINK)
+      .find((v) => v.includes(":") && galleryOf(v) === name);
+    return value === undefined ? null : value.slice(value.indexOf(":") + 1);
+  }
+
+  function urlWith(name, key) {
+    const url = new URL(location.href);
+    const others = url.searchParams.getAll(LINK).filter((v) => galleryOf(v) !== name);
+    url.searchParams.delete(LINK);
+    for (const value of others) url.searchParams.append(LINK, value);
+    if (key) url.searchParams.append(LINK, `${name}:${key}`);
+    return url.href;
+  }
+
+  function syncHistory(block) {
+    const name = block.dataset.gallery;
+    if (!name || !block.dataset.page) return;
+    const dialog = block.querySelector(".fg-preview[open][data-link]");
+    const key = dialog ? dialog.dataset.link : null;
+    const shown = links.get(name);
+    if (key && !shown) {
+      const opened = linkIn(name) === key;  // by this page's own URL: nothing to push
+      if (!opened) history.pushState({ fgPreview: name }, "", urlWith(name, key));
+      links.set(name, { key, pushed: !opened });
+    } else if (key && shown.key !== key) {
+      history.replaceState(history.state, "", urlWith(name, key));
+      shown.key = key;
+    } else if (!key && shown) {
+      links.delete(name);
+      if (shown.pushed && history.state && history.state.fgPreview === name) history.back();
+      else history.replaceState(history.state, "", urlWith(name, null));
+    } else if (!key && linkIn(name) !== null) {
+      history.replaceState(history.state, "", urlWith(name, null));  // a stale or made-up link
+    }
+  }
+
+  // htmx restores a history entry it made (the page's first) by fetching the page again: not
+  // when only the preview's link changed, which popstate below handles.
+  const withoutLinks = (href) => {
+    const url = new URL(href, location.href);
+    url.searchParams.delete(LINK);
+    return url.href;
+  };
+  let pageUrl = withoutLinks(location.href);
+  document.addEventListener("htmx:before:history:restore", (event) => {
+    if (withoutLinks(location.href) === pageUrl) event.preventDefault();
+  });
+
+  window.addEventListener("popstate", () => {
+    links.forEach((shown, name) => {
+      if (linkIn(name) === shown.key) return;
+      shown.pushed = false;  // Back took its entry already
+      const block = Array.from(document.querySelectorAll(".fg-block"))
+        .find((b) => b.dataset.gallery === name);
+      const close = block && block.querySelector(".fg-preview[open] .fg-close");
+      if (close) close.click();
+    });
+  });
+
+  const syncAll = () => {
+    document.querySelectorAll(".fg-block").forEach((block) => {
+      syncPreview(block);
+      syncHistory(block);
+    });
+    pageUrl = withoutLinks(location.href);
+  };
   document.addEventListener("htmx:after:swap", syncAll);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", syncAll);
   else syncAll();
