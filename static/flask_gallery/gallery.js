@@ -564,14 +564,15 @@
     zoomTo(block, isZoomed(block) ? 1 : 2, event.clientX, event.clientY);
   });
 
-  document.addEventListener("wheel", (event) => {
-    const frame = event.target.closest && event.target.closest(".fg-preview .fg-preview-frame");
-    if (!frame) return;
-    const block = blockOf(frame);
+  // Bound on each frame (in syncPreview), not on the document: a wheel listener that may
+  // cancel makes the browser wait for the script before it scrolls, and should cost that only
+  // over the image.
+  function onWheel(event) {
+    const block = blockOf(event.currentTarget);
     if (event.deltaY > 0 && !isZoomed(block)) return;  // the page scrolls on
     event.preventDefault();
     zoomBy(block, Math.exp(-Math.max(-100, Math.min(100, event.deltaY)) / 300), event.clientX, event.clientY);
-  }, { passive: false });
+  }
 
   // Captured, before the preview's ArrowLeft/ArrowRight navigation: zoomed, Shift+arrows pan
   // (the arrows alone still go to the previous or next item).
@@ -678,6 +679,10 @@
   function syncPreview(block) {
     const frame = frameOf(block);
     if (!frame) { zooms.delete(block); return; }
+    if (!frame.fgWheel) {
+      frame.fgWheel = true;
+      frame.addEventListener("wheel", onWheel, { passive: false });
+    }
     applyZoom(block);  // a redraw of the same item keeps its zoom; another item starts unzoomed
     const media = frame.querySelector(".fg-preview-media");
     if (media && media.complete) showFull(media);
