@@ -697,6 +697,7 @@
   // pushed, or takes the parameter out of the URL the page was opened with.
   const LINK = "fg-preview";
   const links = new Map();  // gallery name -> { key, pushed }
+  const drawn = new WeakSet();  // blocks seen already: what they show later, the user opened
 
   const galleryOf = (value) => value.slice(0, Math.max(0, value.indexOf(":")));
 
@@ -721,10 +722,15 @@
     const dialog = block.querySelector(".fg-preview[open][data-link]");
     const key = dialog ? dialog.dataset.link : null;
     const shown = links.get(name);
+    const first = !drawn.has(block);
+    drawn.add(block);
     if (key && !shown) {
-      const opened = linkIn(name) === key;  // by this page's own URL: nothing to push
-      if (!opened) history.pushState({ fgPreview: name }, "", urlWith(name, key));
-      links.set(name, { key, pushed: !opened });
+      // Open as drawn (selected_index, preview=True, this page's own link): named in the
+      // URL in place, no entry pushed without the user's doing.
+      const push = !first && linkIn(name) !== key;
+      if (push) history.pushState({ fgPreview: name }, "", urlWith(name, key));
+      else history.replaceState(history.state, "", urlWith(name, key));
+      links.set(name, { key, pushed: push });
     } else if (key && shown.key !== key) {
       history.replaceState(history.state, "", urlWith(name, key));
       shown.key = key;

@@ -73,6 +73,7 @@ def declare(galleries: FlaskGallery) -> None:
     def show_other(evt: SelectData) -> str:
         return f"{evt.index}:{evt.value['caption']}"
 
+    galleries.gallery("start", [picture(20 + i) for i in range(2)], selected_index=1)
     galleries.gallery("clip", [str(Path(__file__).parents[1] / "files" / "clip.mp4")])
 
 

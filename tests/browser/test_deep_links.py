@@ -144,3 +144,19 @@ def test_each_gallery_keeps_its_own_link(page: Page, server: LiveServer) -> None
     expect(current(page, "pics")).to_have_attribute("data-index", "0")
     expect(current(page, "other")).to_have_attribute("data-index", "2")
     expect(page.locator("#other-out")).to_have_text("2:other 2")
+
+
+def test_a_preview_open_from_the_start_is_named_without_a_history_entry(
+    page: Page, server: LiveServer
+) -> None:
+    """``selected_index`` opens the preview as the page is drawn: the user did not open it, so
+    Back leaves the page as it would without it; the URL names the item all the same."""
+    goto_connected(page, f"{server.url}/t?g=pics")
+    plain = page.evaluate("() => history.length")
+    goto_connected(page, f"{server.url}/t?g=start")
+    expect(current(page, "start")).to_have_attribute("data-index", "1")
+    expect(page).to_have_url(LINKED)
+    assert links(page) == [f"start:{media_id(page, 'start', 1)}"]
+    assert page.evaluate("() => history.length") == plain + 1  # the page's own entry only
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/t\?g=pics$"))
