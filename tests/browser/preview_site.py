@@ -4,11 +4,13 @@ they got into ``<output>`` elements of the page."""
 
 from __future__ import annotations
 
+import io
 import typing as t
 from pathlib import Path
 
 import numpy as np
-from flask import render_template_string, request
+from flask import Response, render_template_string, request
+from PIL import Image
 
 from flask_gallery import FlaskGallery, SelectData
 
@@ -73,6 +75,9 @@ def declare(galleries: FlaskGallery) -> None:
     def show_other(evt: SelectData) -> str:
         return f"{evt.index}:{evt.value['caption']}"
 
+    # Another site's picture (this server's, by its URL): the server never fetches it, so its
+    # size is unknown until the browser has it.
+    galleries.gallery("ext", lambda: [request.host_url + "elsewhere.png"])
     galleries.gallery("start", [picture(20 + i) for i in range(2)], selected_index=1)
     galleries.gallery("clip", [str(Path(__file__).parents[1] / "files" / "clip.mp4")])
 
@@ -87,6 +92,12 @@ def serve(instance: Path) -> LiveServer:
     def test_page() -> str:
         names = request.args.getlist("g")
         return render_template_string(PAGE, names=names, outputs=OUTPUTS, nonce=nonce())
+
+    @app.get("/elsewhere.png")
+    def elsewhere() -> Response:
+        buffer = io.BytesIO()
+        Image.fromarray(picture(30)).save(buffer, format="PNG")
+        return Response(buffer.getvalue(), mimetype="image/png")
 
     return LiveServer(app)
 

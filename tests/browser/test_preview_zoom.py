@@ -297,6 +297,24 @@ def test_the_thumbnail_shows_until_the_full_file_has_loaded(page: Page, server: 
     assert big.bounding_box() == before  # no layout jump
 
 
+def test_an_image_of_unknown_size_zooms_in_place(page: Page, server: LiveServer) -> None:
+    """An external URL's size is unknown when the page is drawn: its frame fills the preview,
+    and zooming leaves that layout alone (only the transform changes)."""
+    goto_connected(page, f"{server.url}/t?g=ext")
+    page.locator("#fg-ext .fg-thumb").first.click()
+    wait_full(page, "ext")
+    frame = "#fg-ext dialog.fg-preview[open] .fg-preview-frame"
+    size = "f => [f.offsetWidth, f.offsetHeight]"
+    before = page.eval_on_selector(frame, size)
+    assert before[0] > 0 and before[1] > 0
+    page.get_by_role("button", name="Zoom in").click()
+    expect(page.locator(frame)).to_have_attribute("data-zoom", "1.25")
+    assert page.eval_on_selector(frame, size) == before
+    page.get_by_role("button", name="Reset zoom").click()
+    expect(page.locator(frame)).to_have_attribute("data-zoom", "1")
+    assert page.eval_on_selector(frame, size) == before
+
+
 def test_a_video_has_no_zoom(page: Page, server: LiveServer) -> None:
     goto_connected(page, f"{server.url}/t?g=clip")
     page.locator("#fg-clip .fg-thumb").first.click()
