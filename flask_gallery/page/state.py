@@ -37,6 +37,9 @@ class GalleryState:
     overrides: dict[str, t.Any] = dataclasses.field(default_factory=dict)
     #: Bumped on every change, so a request made against an older version can be recognised.
     version: int = 0
+    #: The events a deep link to the preview fired when the page was rendered (``preview_open``,
+    #: ``select``), submitted once the page connects (:mod:`.deep_link`).
+    linked: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, t.Any]:
         return {
@@ -45,6 +48,7 @@ class GalleryState:
             "preview_open": self.preview_open,
             "overrides": self.overrides,
             "version": self.version,
+            "linked": self.linked,
         }
 
     @classmethod
@@ -55,6 +59,7 @@ class GalleryState:
             preview_open=data["preview_open"],
             overrides=dict(data["overrides"]),
             version=data["version"],
+            linked=list(data.get("linked", ())),
         )
 
 

@@ -8,6 +8,7 @@ rendered for a full page or for an htmx swap.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import posixpath
 import typing as t
@@ -53,6 +54,8 @@ class Entry:
     "An external URL item: the server never fetches it, so the browser downloads it itself."
     download_name: str | None = None
     "The name an external item is saved under: its own, else the URL's last segment."
+    key: str = ""
+    "The item's opaque id in a deep link to its preview (:func:`item_key`)."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,8 +153,23 @@ class Entries(t.Sequence[Entry]):
         return entry
 
 
+def item_key(item: MediaItem) -> str:
+    """The id a deep link names an item by: its media id (unforgeable, and the same wherever the
+    item moves in the list, unlike an index), or for an external URL a hash of that URL."""
+    if item.id is not None:
+        return item.id
+    return "u" + hashlib.sha256(str(item.url).encode()).hexdigest()[:20]
+
+
+def find_item(items: t.Sequence[MediaItem], key: str) -> int | None:
+    """The index of the first item whose :func:`item_key` is ``key``; None when none is (a
+    stale link, or a made-up one)."""
+    return next((i for i, item in enumerate(items) if item_key(item) == key), None)
+
+
 def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entry:
     label = f"Thumbnail {index + 1} of {count}"
+    key = item_key(item)
     if item.id is None:  # an external URL, shown as is
         src = t.cast(str, item.url)
         name = item.orig_name or posixpath.basename(urllib.parse.urlsplit(src).path) or "image"
@@ -169,6 +187,7 @@ def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entr
             item.mime_type,
             external=True,
             download_name=name,
+            key=key,
         )
     full = urls.full(item.id)
     download = urls.download(item.id, index, item.orig_name)
@@ -186,6 +205,7 @@ def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entr
             full,
             download,
             item.mime_type,
+            key=key,
         )
     srcset = ", ".join(f"{urls.thumb(item.id, w)} {w}w" for w in widths)
     height = max(1, round(item.height * widths[0] / item.width))
@@ -201,6 +221,7 @@ def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entr
         full,
         download,
         item.mime_type,
+        key=key,
     )
 
 

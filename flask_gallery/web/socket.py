@@ -47,6 +47,7 @@ from werkzeug.exceptions import (
 )
 
 from ..page import draw
+from ..page.deep_link import fire_linked
 from ..page.fragments import is_element_id, tell, toast
 from ..page.outputs import fire_load
 from ..page.state import PageState
@@ -170,6 +171,7 @@ def relay(ws: t.Any, page: str) -> None:
     handshake = snapshot(page)
     engine.connect_page(page, handshake)
     fire_load(state, page_state, handshake)
+    fire_linked(state, page_state, handshake)  # a deep link's preview_open and select
     clicks = _Clicks(page, handshake, state.config["GALLERY_MAX_CLICKS_PER_SECOND"])
     alive = _Keepalive(ws)
     try:
@@ -523,6 +525,7 @@ def poll(page: str) -> Response:
     except ValueError:
         raise BadRequest("'after' must be a message sequence number.") from None
     fire_load(state, page_state, None)  # a page that cannot connect polls from its start
+    fire_linked(state, page_state, None)
     replay = state.engine().replay(page, after)
     renderer = _renderer(state, page_state)
     html = "".join(renderer.render(message) for message in coalesce(replay.messages))

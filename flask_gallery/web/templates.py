@@ -9,11 +9,12 @@ import re
 import typing as t
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, g, render_template, url_for
+from flask import Response, current_app, g, render_template, request, url_for
 from markupsafe import Markup
 
 from .._version import __version__
 from ..component import Gallery
+from ..page import deep_link
 from ..page.draw import draw, flask_wtf_token, props_for
 from ..page.fragments import TOASTS_ID
 from ..page.state import GalleryState, PageState
@@ -27,7 +28,8 @@ from .tokens import current_page
 def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
     """Evaluate the gallery's value (a callable one again, as Gradio at each page load), record
     it as this page's state for the gallery under the page's token, and draw it. The first
-    gallery of a page also draws the page's socket and toast region (:func:`_socket`)."""
+    gallery of a page also draws the page's socket and toast region (:func:`_socket`). A deep
+    link in the page's URL naming one of its items opens its preview (:mod:`..page.deep_link`)."""
     state = app_state()
     declared = state.registry.lookup(name)
     props = props_for(declared, overrides)
@@ -43,6 +45,9 @@ def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
         preview_open=selected is not None and props.allow_preview,
         overrides=dict(overrides),
     )
+    key = deep_link.linked_key(request.args.getlist(deep_link.PARAM), declared.name)
+    if key is not None:
+        deep_link.follow(gallery_state, key, props.allow_preview)
     page = current_page(state.pages)
     page.galleries[declared.name] = gallery_state
     state.pages.save(page)

@@ -446,17 +446,336 @@
       else share(button);
       return;
     }
-    const media = event.target.closest(".fg-preview img.fg-preview-media");
-    if (media) {
-      // Gradio: the left half of the big image goes back, the right half forward.
-      const box = media.getBoundingClientRect();
-      step(blockOf(media), event.clientX - box.left < box.width / 2 ? -1 : 1);
-    }
+    const frame = event.target.closest(".fg-preview .fg-preview-frame");
+    if (frame) halfClick(frame, event);
     const picker = event.target.closest(".fg-block .fg-paste");
     if (picker) pasteFromClipboard(blockOf(picker));
     const webcam = event.target.closest(".fg-block .fg-webcam");
     if (webcam) openWebcam(blockOf(webcam));
   });
+
+  /* ---- preview: zoom, pan, swipe, progressive load ----------------------------------- */
+
+  // The big image zooms (buttons, +/-/0 keys, wheel around the pointer, double-click, pinch)
+  // and, zoomed, pans (drag, or Shift+arrow keys). A horizontal swipe of one finger on the
+  // unzoomed image goes to the next or previous item, as ArrowRight/ArrowLeft. Client-only: a
+  // transform on the image's frame, kept per gallery while the same item is shown and reset
+  // when the item changes. Videos have no frame: they are not zoomed.
+  const ZOOM_MAX = 8;
+  const ZOOM_STEP = 1.25;
+  const PAN_STEP = 40;  // px per arrow key
+  const SWIPE_MIN = 40;  // px of horizontal travel that make a swipe
+  const MOVED = 5;  // px a pointer may move and still click
+  const DOUBLE_CLICK_MS = 250;  // how long a click on the image waits for a second one
+  const zooms = new WeakMap();  // block -> { item, scale, x, y }
+
+  const frameOf = (block) => block.querySelector(".fg-preview[open] .fg-preview-frame");
+
+  function zoomOf(block) {
+    const frame = frameOf(block);
+    if (!frame) return null;
+    const dialog = frame.closest(".fg-preview");
+    const item = `${dialog.dataset.item}:${dialog.dataset.link}`;
+    let zoom = zooms.get(block);
+    if (!zoom || zoom.item !== item) {
+      zoom = { item, scale: 1, x: 0, y: 0 };
+      zooms.set(block, zoom);
+    }
+    return zoom;
+  }
+
+  function applyZoom(block) {
+    const frame = frameOf(block);
+    const zoom = frame && zoomOf(block);
+    if (!zoom) return;
+    // The frame's own size (a transform leaves layout alone): the pan stops at its edges.
+    const maxX = ((zoom.scale - 1) * frame.offsetWidth) / 2;
+    const maxY = ((zoom.scale - 1) * frame.offsetHeight) / 2;
+    zoom.x = Math.max(-maxX, Math.min(maxX, zoom.x));
+    zoom.y = Math.max(-maxY, Math.min(maxY, zoom.y));
+    const zoomed = zoom.scale > 1;
+    // CSSOM, not a style attribute: allowed by a strict CSP.
+    frame.style.transform = zoomed ? `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.scale})` : "";
+    frame.classList.toggle("fg-zoomed", zoomed);
+    frame.dataset.zoom = String(Math.round(zoom.scale * 100) / 100);
+  }
+
+  // Zoom to ``scale`` keeping the point under (clientX, clientY) where it is (the middle of
+  // the image's area without a point).
+  function zoomTo(block, scale, clientX, clientY) {
+    const frame = frameOf(block);
+    const zoom = frame && zoomOf(block);
+    if (!zoom) return;
+    const next = Math.max(1, Math.min(ZOOM_MAX, scale));
+    const box = frame.getBoundingClientRect();
+    const centreX = box.left + box.width / 2 - zoom.x;
+    const centreY = box.top + box.height / 2 - zoom.y;
+    const px = clientX === undefined ? 0 : clientX - centreX;
+    const py = clientY === undefined ? 0 : clientY - centreY;
+    zoom.x = px - (next / zoom.scale) * (px - zoom.x);
+    zoom.y = py - (next / zoom.scale) * (py - zoom.y);
+    zoom.scale = next;
+    applyZoom(block);
+  }
+
+  const zoomBy = (block, factor, x, y) => {
+    const zoom = zoomOf(block);
+    if (zoom) zoomTo(block, zoom.scale * factor, x, y);
+  };
+
+  function panBy(block, dx, dy) {
+    const zoom = zoomOf(block);
+    if (!zoom) return;
+    zoom.x += dx;
+    zoom.y += dy;
+    applyZoom(block);
+  }
+
+  const isZoomed = (block) => { const zoom = zoomOf(block); return !!zoom && zoom.scale > 1; };
+
+  // Gradio: the left half of the big image goes back, the right half forward. Not while it
+  // is zoomed (a click there ends a pan), nor after a drag; the first click of a double-click
+  // waits to see whether a second follows (a double-click zooms).
+  function halfClick(frame, event) {
+    const block = blockOf(frame);
+    clearTimeout(block.fgClickTimer);
+    if (frame.fgMoved || isZoomed(block) || event.detail > 1) return;
+    const box = frame.getBoundingClientRect();
+    const delta = event.clientX - box.left < box.width / 2 ? -1 : 1;
+    if (event.detail === 0) step(block, delta);  // not a pointer's click
+    else block.fgClickTimer = setTimeout(() => step(block, delta), DOUBLE_CLICK_MS);
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest(
+      ".fg-preview .fg-zoom-in, .fg-preview .fg-zoom-out, .fg-preview .fg-zoom-reset");
+    if (!button) return;
+    const block = blockOf(button);
+    if (button.classList.contains("fg-zoom-in")) zoomBy(block, ZOOM_STEP);
+    else if (button.classList.contains("fg-zoom-out")) zoomBy(block, 1 / ZOOM_STEP);
+    else zoomTo(block, 1);
+  });
+
+  document.addEventListener("dblclick", (event) => {
+    const frame = event.target.closest && event.target.closest(".fg-preview .fg-preview-frame");
+    if (!frame) return;
+    const block = blockOf(frame);
+    clearTimeout(block.fgClickTimer);
+    zoomTo(block, isZoomed(block) ? 1 : 2, event.clientX, event.clientY);
+  });
+
+  // Bound on each frame (in syncPreview), not on the document: a wheel listener that may
+  // cancel makes the browser wait for the script before it scrolls, and should cost that only
+  // over the image.
+  function onWheel(event) {
+    const block = blockOf(event.currentTarget);
+    if (event.deltaY > 0 && !isZoomed(block)) return;  // the page scrolls on
+    event.preventDefault();
+    zoomBy(block, Math.exp(-Math.max(-100, Math.min(100, event.deltaY)) / 300), event.clientX, event.clientY);
+  }
+
+  // Captured, before the preview's ArrowLeft/ArrowRight navigation: zoomed, Shift+arrows pan
+  // (the arrows alone still go to the previous or next item).
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const block = blockOf(event.target);
+    if (!block || !frameOf(block)) return;
+    if (!event.target.closest(".fg-preview") && !event.target.classList.contains("fg-thumb")) return;
+    const pans = { ArrowLeft: [PAN_STEP, 0], ArrowRight: [-PAN_STEP, 0], ArrowUp: [0, PAN_STEP], ArrowDown: [0, -PAN_STEP] };
+    if (event.key === "+" || event.key === "=") zoomBy(block, ZOOM_STEP);
+    else if (event.key === "-") zoomBy(block, 1 / ZOOM_STEP);
+    else if (event.key === "0") zoomTo(block, 1);
+    else if (pans[event.key] && event.shiftKey && isZoomed(block)) {
+      event.stopPropagation();
+      panBy(block, ...pans[event.key]);
+    } else return;
+    event.preventDefault();
+  }, true);
+
+  // Pointers on the frame: one drags (pans when zoomed, swipes when not), two pinch.
+  const pointers = new Map();  // pointerId -> { x, y }
+  let gesture = null;  // { block, frame, x, y, pinch: { distance, scale }, touch, moved }
+
+  const spread = () => {
+    const [a, b] = Array.from(pointers.values());
+    return { distance: Math.hypot(a.x - b.x, a.y - b.y), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+  };
+
+  document.addEventListener("pointerdown", (event) => {
+    const frame = event.target.closest && event.target.closest(".fg-preview .fg-preview-frame");
+    if (!frame || (event.pointerType === "mouse" && event.button !== 0)) return;
+    const block = blockOf(frame);
+    if (gesture && gesture.frame !== frame) return;
+    pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    frame.setPointerCapture(event.pointerId);
+    frame.fgMoved = false;
+    if (!gesture) {
+      gesture = { block, frame, x: event.clientX, y: event.clientY, pinch: null,
+        touch: event.pointerType === "touch", moved: false };
+    }
+    if (pointers.size === 2) gesture.pinch = { ...spread(), scale: zoomOf(block).scale };
+  });
+
+  document.addEventListener("pointermove", (event) => {
+    const last = pointers.get(event.pointerId);
+    if (!gesture || !last) return;
+    const { block, frame } = gesture;
+    const dx = event.clientX - last.x;
+    const dy = event.clientY - last.y;
+    last.x = event.clientX;
+    last.y = event.clientY;
+    if (Math.hypot(event.clientX - gesture.x, event.clientY - gesture.y) > MOVED) gesture.moved = true;
+    if (!gesture.moved) return;
+    frame.classList.add("fg-moving");
+    if (gesture.pinch && pointers.size === 2) {
+      const now = spread();
+      zoomTo(block, (gesture.pinch.scale * now.distance) / gesture.pinch.distance, now.x, now.y);
+      panBy(block, now.x - gesture.pinch.x, now.y - gesture.pinch.y);
+      gesture.pinch.x = now.x;
+      gesture.pinch.y = now.y;
+    } else if (pointers.size === 1 && isZoomed(block)) {
+      panBy(block, dx, dy);
+    }
+  });
+
+  function endPointer(event) {
+    if (!gesture || !pointers.has(event.pointerId)) return;
+    pointers.delete(event.pointerId);
+    if (pointers.size) return;
+    const { block, frame, touch, moved, pinch } = gesture;
+    const travelX = event.clientX - gesture.x;
+    const travelY = event.clientY - gesture.y;
+    gesture = null;
+    frame.classList.remove("fg-moving");
+    frame.fgMoved = moved;  // the click that follows a drag is no click on a half
+    setTimeout(() => { frame.fgMoved = false; }, 0);
+    if (!touch || pinch || event.type === "pointercancel" || isZoomed(block)) return;
+    if (Math.abs(travelX) >= SWIPE_MIN && Math.abs(travelX) > 2 * Math.abs(travelY)) {
+      step(block, travelX < 0 ? 1 : -1);
+    }
+  }
+  document.addEventListener("pointerup", endPointer);
+  document.addEventListener("pointercancel", endPointer);
+  // The browser's own drag of an image would take the pointer from a pan.
+  document.addEventListener("dragstart", (event) => {
+    if (event.target.closest && event.target.closest(".fg-preview-frame")) event.preventDefault();
+  });
+
+  // Progressive load: the frame shows the item's thumbnail (the strip's, so already fetched)
+  // until the full file has loaded; CSS hides the full image while its thumbnail stands in, so
+  // the previous item's full image never shows over the next one's thumbnail.
+  document.documentElement.classList.add("fg-progressive");
+
+  function showFull(media) {
+    const low = media.parentElement && media.parentElement.querySelector(".fg-preview-low");
+    if (low) low.hidden = true;
+  }
+  const fullLoaded = (event) => {
+    if (event.target.matches && event.target.matches(".fg-preview-frame > .fg-preview-media")) showFull(event.target);
+  };
+  document.addEventListener("load", fullLoaded, true);  // load does not bubble
+  document.addEventListener("error", fullLoaded, true);  // nor stay on a thumbnail for ever
+
+  function syncPreview(block) {
+    const frame = frameOf(block);
+    if (!frame) { zooms.delete(block); return; }
+    if (!frame.fgWheel) {
+      frame.fgWheel = true;
+      frame.addEventListener("wheel", onWheel, { passive: false });
+    }
+    applyZoom(block);  // a redraw of the same item keeps its zoom; another item starts unzoomed
+    const media = frame.querySelector(".fg-preview-media");
+    if (media && media.complete) showFull(media);
+  }
+
+  /* ---- preview: deep links and the Back button --------------------------------------- */
+
+  // An open preview is in the address bar, as ?fg-preview=<gallery>:<item id> (one value per
+  // gallery; the server opens it again from that URL, see page/deep_link.py). Opening one
+  // pushes a history entry, so Back closes it (the close goes to the server as a click on
+  // Close); moving to another item replaces the entry; closing it goes back over the entry it
+  // pushed, or takes the parameter out of the URL the page was opened with.
+  const LINK = "fg-preview";
+  const links = new Map();  // gallery name -> { key, pushed }
+  const drawn = new WeakSet();  // blocks seen already: what they show later, the user opened
+
+  const galleryOf = (value) => value.slice(0, Math.max(0, value.indexOf(":")));
+
+  function linkIn(name) {
+    const value = new URL(location.href).searchParams.getAll(LINK)
+      .find((v) => v.includes(":") && galleryOf(v) === name);
+    return value === undefined ? null : value.slice(value.indexOf(":") + 1);
+  }
+
+  function urlWith(name, key) {
+    const url = new URL(location.href);
+    const others = url.searchParams.getAll(LINK).filter((v) => galleryOf(v) !== name);
+    url.searchParams.delete(LINK);
+    for (const value of others) url.searchParams.append(LINK, value);
+    if (key) url.searchParams.append(LINK, `${name}:${key}`);
+    return url.href;
+  }
+
+  function syncHistory(block) {
+    const name = block.dataset.gallery;
+    if (!name || !block.dataset.page) return;
+    const dialog = block.querySelector(".fg-preview[open][data-link]");
+    const key = dialog ? dialog.dataset.link : null;
+    const shown = links.get(name);
+    const first = !drawn.has(block);
+    drawn.add(block);
+    if (key && !shown) {
+      // Open as drawn (selected_index, preview=True, this page's own link): named in the
+      // URL in place, no entry pushed without the user's doing.
+      const push = !first && linkIn(name) !== key;
+      if (push) history.pushState({ fgPreview: name }, "", urlWith(name, key));
+      else history.replaceState(history.state, "", urlWith(name, key));
+      links.set(name, { key, pushed: push });
+    } else if (key && shown.key !== key) {
+      history.replaceState(history.state, "", urlWith(name, key));
+      shown.key = key;
+    } else if (!key && shown) {
+      links.delete(name);
+      if (shown.pushed && history.state && history.state.fgPreview === name) history.back();
+      else history.replaceState(history.state, "", urlWith(name, null));
+    } else if (!key && linkIn(name) !== null) {
+      history.replaceState(history.state, "", urlWith(name, null));  // a stale or made-up link
+    }
+  }
+
+  // htmx restores a history entry it made (the page's first) by fetching the page again: not
+  // when only the preview's link changed, which popstate below handles.
+  const withoutLinks = (href) => {
+    const url = new URL(href, location.href);
+    url.searchParams.delete(LINK);
+    return url.href;
+  };
+  let pageUrl = withoutLinks(location.href);
+  document.addEventListener("htmx:before:history:restore", (event) => {
+    if (withoutLinks(location.href) === pageUrl) event.preventDefault();
+  });
+
+  window.addEventListener("popstate", () => {
+    links.forEach((shown, name) => {
+      if (linkIn(name) === shown.key) return;
+      shown.pushed = false;  // Back took its entry already
+      const block = Array.from(document.querySelectorAll(".fg-block"))
+        .find((b) => b.dataset.gallery === name);
+      const close = block && block.querySelector(".fg-preview[open] .fg-close");
+      if (close) close.click();
+    });
+  });
+
+  const syncAll = () => {
+    document.querySelectorAll(".fg-block").forEach((block) => {
+      syncPreview(block);
+      syncHistory(block);
+    });
+    pageUrl = withoutLinks(location.href);
+  };
+  document.addEventListener("htmx:after:swap", syncAll);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", syncAll);
+  else syncAll();
 
   /* ---- uploads: picker, drop, clipboard, webcam --------------------------------------- */
 
