@@ -37,6 +37,11 @@ class GalleryState:
     overrides: dict[str, t.Any] = dataclasses.field(default_factory=dict)
     #: Bumped on every change, so a request made against an older version can be recognised.
     version: int = 0
+    #: A multi-select gallery's selected indices, sorted (``selection_mode="multiple"``); a
+    #: single-select gallery's selection is ``selected`` alone.
+    selection: list[int] = dataclasses.field(default_factory=list)
+    #: Where a Shift-click range starts: the item last clicked or toggled.
+    anchor: int | None = None
 
     def to_dict(self) -> dict[str, t.Any]:
         return {
@@ -45,6 +50,8 @@ class GalleryState:
             "preview_open": self.preview_open,
             "overrides": self.overrides,
             "version": self.version,
+            "selection": self.selection,
+            "anchor": self.anchor,
         }
 
     @classmethod
@@ -55,6 +62,8 @@ class GalleryState:
             preview_open=data["preview_open"],
             overrides=dict(data["overrides"]),
             version=data["version"],
+            selection=list(data.get("selection", ())),
+            anchor=data.get("anchor"),
         )
 
 
