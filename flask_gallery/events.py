@@ -115,7 +115,7 @@ class SelectData(EventData):
         self.selected: bool = raw.get("selected", True)
         #: The whole selection after the event, sorted: ``[index]`` in a single-select gallery.
         default = [] if self.index is None else [self.index]
-        self.indices: list[int] = list(raw.get("indices") or default)
+        self.indices: list[int] = list(raw.get("indices", default))
 
 
 class Selection:

@@ -257,6 +257,12 @@ def test_delete_keeps_the_selection_on_the_same_items(site: Flask, galleries: Fl
     assert page.state("g").selection == [1, 3]
 
 
+def test_select_data_keeps_an_empty_selection() -> None:
+    """The last item toggled off leaves ``indices`` empty, never the toggled index."""
+    assert SelectData(None, {"index": 2, "selected": False, "indices": []}).indices == []
+    assert SelectData(None, {"index": 2}).indices == [2]  # built by hand, as Gradio's
+
+
 def test_the_selection_survives_the_page_store_round_trip() -> None:
     """A Redis page store keeps a page as JSON: the selection and its anchor come back."""
     state = GalleryState(items=[], selection=[1, 4], anchor=4)
