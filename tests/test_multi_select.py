@@ -300,3 +300,27 @@ def test_a_toggle_and_a_range_over_the_socket(server: LiveServer) -> None:
         assert "out of range" in receive_until(ws, "out of range")
     finally:
         ws.close()
+
+
+def test_a_selection_input_of_an_api_call_is_the_items_the_caller_sends(
+    site: Flask, galleries: FlaskGallery
+) -> None:
+    """An API call has no page, so no selection: the caller sends the items, as for a gallery
+    input, and they must name this app's media."""
+    galleries.api_guard(lambda listener: True)
+    gallery = galleries.gallery("g", pixels(3), selection_mode="multiple", type="numpy")
+
+    @gallery.on_select(inputs=[gallery.selection], outputs="#out", api_name="count", show_api=True)
+    def count(chosen: t.Any) -> str:
+        return f"{len(chosen)} of shade {int(chosen[0][0][0, 0, 0])}"
+
+    page = Page(site, site.test_client(), ["g"])
+    info = page.client.get("/_gallery/api").get_json()["endpoints"]["/count"]
+    assert [i["component"] for i in info["inputs"]] == ["gallery"]
+    url = page.soup.select(".fg-thumb")[2]["data-full"]
+    call = {"data": [[{"image": {"url": url}}]], "event_data": {"index": 0}}
+    response = page.client.post("/_gallery/api/count", json=call)
+    assert response.status_code == 200, response.text
+    assert response.get_json()["data"] == ["1 of shade 80"]
+    forged = {"data": [[{"image": {"url": "/_gallery/media/abc-def"}}]], "event_data": {"index": 0}}
+    assert page.client.post("/_gallery/api/count", json=forged).status_code == 400

@@ -60,6 +60,16 @@ def declare(galleries: FlaskGallery) -> None:
     def picked(selection: t.Any) -> str:
         return f"{len(selection or [])} picked"
 
+    scripted = galleries.gallery(
+        "scripted", [picture(i) for i in range(3)], selection_mode="multiple"
+    )
+
+    # A listener's js runs in the page before the click's request: it sees the selection as
+    # the page shows it then, and its return replaces the handler's inputs.
+    @scripted.on_select(inputs=[scripted.selection], outputs="#picked", js="(chosen) => [chosen]")
+    def seen_by_js(selection: t.Any) -> str:
+        return f"{len(selection or [])} picked before"
+
     galleries.gallery(
         "edit",
         [picture(i) for i in range(3)],
@@ -164,6 +174,15 @@ def test_the_apps_view_reads_and_sets_the_selection(page: Page, server: LiveServ
     # The range's anchor went with the old selection: a Shift-click starts from the item.
     thumb(page, 3).click(modifiers=["Shift"])
     expect(page.locator("#out")).to_have_text("2 True [0, 2, 5]")
+
+
+def test_a_listeners_js_reads_the_selection_the_page_shows(page: Page, server: LiveServer) -> None:
+    goto_connected(page, server.url + "/m?g=scripted")
+    thumb(page, 1, of=3).click(modifiers=["Control"])
+    expect(page.locator("#picked")).to_have_text("0 picked before")
+    expect(page.locator(".fg-item[aria-selected=true]")).to_have_count(1)
+    thumb(page, 3, of=3).click(modifiers=["Control"])
+    expect(page.locator("#picked")).to_have_text("1 picked before")
 
 
 def test_without_a_socket_the_clicks_go_by_http(page: Page, server: LiveServer) -> None:
