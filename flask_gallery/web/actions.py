@@ -24,7 +24,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 from ..media import MediaItem
 from ..media.uploads import UploadRejected, clean_filename
 from ..page import interactions
-from ..page.draw import draw_selection, props_for, redrawn
+from ..page.draw import draw_selection, props_for, redrawn, selected_indices
 from ..page.fragments import morph, tell, toast
 from ..page.outputs import fire
 from ..page.wire import describe, loads
@@ -135,13 +135,13 @@ def _redrawn(
     return Answer(html, dom_id, state, gallery, page, fired, click)
 
 
-#: What a gallery's selection was before a click: its selected item, whether the preview was
-#: open, and a multi-select gallery's selection.
-Before = tuple[int | None, bool, frozenset[int]]
+#: What a gallery showed before a click: whether the preview was open, and the items drawn
+#: selected.
+Before = tuple[bool, frozenset[int]]
 
 
-def _before(gallery_state: GalleryState) -> Before:
-    return gallery_state.selected, gallery_state.preview_open, frozenset(gallery_state.selection)
+def _before(gallery: Gallery, gallery_state: GalleryState) -> Before:
+    return gallery_state.preview_open, frozenset(selected_indices(gallery, gallery_state))
 
 
 def _reselected(
@@ -156,9 +156,8 @@ def _reselected(
     """The items whose highlight changed, and the preview unless it stayed closed (drawn with
     ``props`` when the action resolved them already)."""
     gallery_state = page.galleries[gallery.name]
-    selected, was_open, chosen = before
-    changed = {i for i in (selected, gallery_state.selected) if i is not None}
-    changed |= chosen.symmetric_difference(gallery_state.selection)
+    was_open, drawn = before
+    changed = drawn.symmetric_difference(selected_indices(gallery, gallery_state))
     preview = was_open or gallery_state.preview_open
     html = draw_selection(
         state, gallery, gallery_state, page.token, changed, preview=preview, props=props
@@ -191,9 +190,9 @@ def select(click: Click) -> Answer:
         i = parse_index(click.index, len(gallery_state.items))
         props = props_for(gallery, gallery_state.overrides)
         how = select_how(click, props)
-        before = _before(gallery_state)
+        before = _before(gallery, gallery_state)
         fired = interactions.select(gallery_state, i, props.allow_preview, describe, how)
-    if click.drawn and not (before[1] or gallery_state.preview_open):
+    if click.drawn and not (before[0] or gallery_state.preview_open):
         # The page already shows what the answer would draw: the handlers' results follow
         # alone, as a button's do.
         return Answer(Markup(""), None, state, gallery, page_state, fired, click)
@@ -202,7 +201,7 @@ def select(click: Click) -> Answer:
 
 def close(click: Click) -> Answer:
     with editing(click.page, click.name) as (state, gallery, page_state, gallery_state):
-        before = _before(gallery_state)
+        before = _before(gallery, gallery_state)
         fired = interactions.close(gallery_state)
     return _reselected(state, gallery, page_state, before, fired, click)
 
