@@ -110,8 +110,40 @@ class SelectData(EventData):
         self.value: t.Any = raw.get("value")
         self.row_value: t.Any = raw.get("row_value")
         self.col_value: t.Any = raw.get("col_value")
-        #: Always ``True`` for a gallery (it has no deselect).
+        #: The item's new state: ``False`` when a Ctrl/Cmd-click or Space took it out of a
+        #: multi-select gallery's selection; always ``True`` in a single-select gallery.
         self.selected: bool = raw.get("selected", True)
+        #: The whole selection after the event, sorted: ``[index]`` in a single-select gallery.
+        default = [] if self.index is None else [self.index]
+        self.indices: list[int] = list(raw.get("indices", default))
+
+
+class Selection:
+    """``gallery.selection``: an input that receives only the gallery's selected items, in
+    order, as the gallery itself would receive its value (its ``type``; ``None`` when nothing
+    is selected). In a single-select gallery that is the selected item alone.
+
+    .. code-block:: python
+
+        @photos.on_select(inputs=[photos.selection], outputs="#count")
+        def count(chosen):
+            return f"{len(chosen or [])} selected"
+    """
+
+    def __init__(self, gallery: _Named) -> None:
+        self.gallery = gallery
+        "The gallery whose selection this is."
+        self.name = gallery.name
+        "The gallery's name."
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Selection) and other.gallery is self.gallery
+
+    def __hash__(self) -> int:
+        return hash((Selection, id(self.gallery)))
+
+    def __repr__(self) -> str:
+        return f"<Selection of {self.gallery!r}>"
 
 
 ParamRole = t.Literal["input", "event", "progress", "request"]
@@ -426,6 +458,12 @@ def make_listener(
                 f"'inputs' item {item!r} is an element, whose value flask_gallery cannot read:"
                 " pass the name of the form field instead (e.g. inputs=['prompt'] for"
                 ' <input name="prompt">).'
+            )
+    for item in out_items:
+        if isinstance(item, Selection):
+            raise TypeError(
+                f"'outputs' item {item!r} is a gallery's selection, which is an input only: to"
+                " set it, return gallery.update(selected_indices=[...]) for the gallery."
             )
     for item in in_items:
         if isinstance(item, str) and not item:
@@ -814,6 +852,11 @@ class GalleryEvents(ChangeEvents):
     """A gallery's events, as ``gr.Gallery`` has them."""
 
     events = GALLERY_EVENTS
+
+    @property
+    def selection(self) -> Selection:
+        """The gallery's selected items as an input: ``inputs=[gallery.selection]``."""
+        return Selection(self)
 
     @property
     def on_select(self) -> _OnEvent:

@@ -17,11 +17,15 @@ PreprocessType = t.Literal["numpy", "pil", "filepath"]
 ButtonName = t.Literal["share", "download", "download_all", "fullscreen"]
 SourceName = t.Literal["upload", "clipboard", "webcam"]
 Visibility = bool | t.Literal["hidden"]
+#: ``"single"``: Gradio's one selected item; ``"multiple"``: Ctrl/Cmd-, Shift-click and Space
+#: also toggle items and ranges into a selection.
+SelectionMode = t.Literal["single", "multiple"]
 
 OBJECT_FITS: tuple[str, ...] = t.get_args(ObjectFit)
 PREPROCESS_TYPES: tuple[str, ...] = t.get_args(PreprocessType)
 BUTTONS: tuple[str, ...] = t.get_args(ButtonName)
 SOURCES: tuple[str, ...] = t.get_args(SourceName)
+SELECTION_MODES: tuple[str, ...] = t.get_args(SelectionMode)
 #: Formats Pillow can write for numpy/PIL outputs (Gradio's ``format``).
 FORMATS: tuple[str, ...] = ("webp", "png", "jpeg", "jpg", "gif", "bmp", "tiff")
 #: Gradio's six breakpoints: <576, <768, <992, <1200, <1400, >=1400 px.
@@ -59,6 +63,10 @@ class GalleryProps:
     allow_preview: bool = True
     preview: bool = False
     selected_index: int | None = None
+    selection_mode: SelectionMode = "single"
+    #: The items a multi-select gallery starts with selected (sorted, no repeats); indices past
+    #: the end of the value are dropped when it is drawn.
+    selected_indices: tuple[int, ...] | None = None
     object_fit: ObjectFit = "cover"
     buttons: tuple[ButtonName, ...] = ("download", "download_all", "fullscreen")
     interactive: bool | None = None
@@ -138,6 +146,17 @@ def _height(value: t.Any) -> str | None:
             )
         return None if css == "auto" else css
     raise TypeError(f"height={value!r} must be a number (pixels), a CSS length string or None.")
+
+
+def _indices(value: t.Any) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise TypeError(
+            f"selected_indices={value!r} must be a list of item indices (ints from 0), "
+            "e.g. selected_indices=[0, 2], or None."
+        )
+    return tuple(sorted({_int("selected_indices entry", v, minimum=0) for v in value}))
 
 
 def _elem_id(value: t.Any) -> str | None:
@@ -256,6 +275,10 @@ _CHECKS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "allow_preview": lambda v: _bool("allow_preview", v),
     "preview": lambda v: bool(_optional_bool("preview", v)),
     "selected_index": lambda v: None if v is None else _int("selected_index", v, minimum=0),
+    "selection_mode": lambda v: (
+        "single" if v is None else _choice("selection_mode", v, SELECTION_MODES)
+    ),
+    "selected_indices": _indices,
     "object_fit": lambda v: "cover" if v is None else _choice("object_fit", v, OBJECT_FITS),
     "interactive": lambda v: _optional_bool("interactive", v),
     "type": lambda v: _choice("type", v, PREPROCESS_TYPES),

@@ -14,6 +14,7 @@ import typing as t
 
 from .component import Gallery
 from .elements import Element, PageEvents
+from .events import Selection
 from .state import State
 
 if t.TYPE_CHECKING:
@@ -159,6 +160,8 @@ def _js_spec(listener: Listener) -> dict[str, t.Any]:
         "inputs": [
             {"gallery": item.name}
             if isinstance(item, Gallery)
+            else {"selection": item.name}
+            if isinstance(item, Selection)
             else {"state": item.name}
             if isinstance(item, State)
             else {"field": str(item)}

@@ -335,7 +335,8 @@ def test_event_data_value_comes_from_the_servers_value(
     assert response.status_code == 200, response.text
     index, caption, selected, data = seen[0]
     assert (index, caption, selected) == (1, "shade 20", True)
-    assert set(data) == {"index", "value", "selected"}
+    assert set(data) == {"index", "value", "selected", "indices"}
+    assert data["indices"] == [1]  # a single-select gallery's selection is the item alone
     assert data["value"]["image"]["url"].startswith("/_gallery/media/")
 
 

@@ -72,3 +72,35 @@ def test_the_element_media_example_shows_the_image(
     img = result.select_one('hx-partial[hx-target="#big"] img')
     assert img is not None and (img["width"], img["height"]) == ("256", "256")
     assert result.select_one('hx-partial[hx-target="#status"]').get_text() == "item 1, 4x"
+
+
+def test_the_multi_select_example_toggles_and_clears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (source,) = [block for block in python_blocks() if 'selection_mode="multiple"' in block]
+    namespace: dict[str, t.Any] = {"__name__": "readme_example"}
+    exec(compile(source, "README.md", "exec"), namespace)
+    app = namespace["app"]
+    client = app.test_client()
+    root = BeautifulSoup(client.get("/").data, "html.parser").select_one(".fg-block")
+    assert root is not None
+    headers = {**json.loads(str(root["hx-headers:inherited"])), "HX-Request": "true"}
+    engine = app.extensions["flask_gallery"].engine()
+    done = threading.Semaphore(0)
+    results: list[str] = []
+
+    def receive(message: dict[str, t.Any]) -> None:
+        if message["type"] == "done":
+            results.append(str(message["value"]["html"]))
+            done.release()
+
+    engine.subscribe(headers["X-Gallery-Page"], receive)
+    for index, how in ((1, "toggle"), (3, "range")):
+        url = f"{root['data-actions']}/select/{index}"
+        assert client.post(url, headers=headers, data={"_fg_select": how}).status_code == 200
+        assert done.acquire(timeout=10)
+    assert "[1, 2, 3]: grey 80, grey 120, grey 160" in results[-1]
+    assert client.post("/clear", headers=headers).status_code == 200
+    answer = client.post("/clear", headers=headers)
+    assert "Nothing is selected." in answer.text

@@ -10,6 +10,7 @@ from flask import current_app, render_template
 from markupsafe import Markup
 
 from ..props import NOT_OVERRIDABLE, GalleryProps, resolve_props
+from . import interactions
 from .fragments import morph, partial
 from .urls import urls
 from .view import GalleryView, build_view
@@ -33,6 +34,13 @@ def props_for(gallery: Gallery, overrides: t.Mapping[str, t.Any]) -> GalleryProp
     return resolve_props(
         gallery.props, overrides, where=f"The template call gallery({gallery.name!r})"
     )
+
+
+def selected_indices(gallery: Gallery, gallery_state: GalleryState) -> list[int]:
+    """The gallery's selection on a page, sorted, as its ``selection_mode`` on that page reads
+    it (a template call or an update may change the mode)."""
+    props = props_for(gallery, gallery_state.overrides)
+    return interactions.selected_indices(gallery_state, props.selection_mode == "multiple")
 
 
 def dom_id(gallery: Gallery, gallery_state: GalleryState) -> str:
@@ -62,6 +70,7 @@ def view_for(
         urls(),
         selected=gallery_state.selected,
         preview_open=gallery_state.preview_open,
+        selection=gallery_state.selection,
         interactive=registry.is_interactive(gallery, props),
         download_key=(
             app.download_set(items) if toolbar and "download_all" in props.buttons else None

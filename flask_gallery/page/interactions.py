@@ -26,29 +26,93 @@ def _changed(state: GalleryState) -> None:
     state.version += 1
 
 
-def select(state: GalleryState, index: int, allow_preview: bool, describe: Describe) -> Fired:
+#: How a click changes the selection: ``replace`` (a plain click, Gradio's), or, in a gallery
+#: with ``selection_mode="multiple"``, ``toggle`` (Ctrl/Cmd-click, Space) and ``range``
+#: (Shift-click).
+SelectHow = t.Literal["replace", "toggle", "range"]
+SELECT_HOWS: tuple[str, ...] = t.get_args(SelectHow)
+
+
+def select(
+    state: GalleryState,
+    index: int,
+    allow_preview: bool,
+    describe: Describe,
+    how: SelectHow = "replace",
+) -> Fired:
     """A click on item ``index`` (grid, strip, arrows): Gradio fires ``preview_open`` only when
     coming from no selection with the preview allowed, then ``select`` (never de-duplicated:
-    clicking the same item again fires again)."""
+    clicking the same item again fires again). A plain click makes the item the whole
+    selection; ``toggle`` and ``range`` are :func:`multi_select`'s."""
+    if how != "replace":
+        return multi_select(state, index, how, describe)
     fired: Fired = []
     if allow_preview and not state.preview_open:
         fired.append(("preview_open", None))
     state.selected = index
+    state.selection, state.anchor = [index], index
     state.preview_open = allow_preview
     _changed(state)
     fired.append(("select", select_data(index, state.items[index], describe)))
     return fired
 
 
-def select_data(index: int, item: MediaItem, describe: Describe) -> dict[str, t.Any]:
-    """A select event's data (``SelectData``'s fields), for a click and an API call alike."""
-    return {"index": index, "value": describe(item), "selected": True}
+def multi_select(state: GalleryState, index: int, how: SelectHow, describe: Describe) -> Fired:
+    """Ctrl/Cmd-click or Space toggles ``index``; Shift-click adds every item from the anchor
+    (the item last clicked or toggled) to ``index``. Neither opens the preview; ``select``
+    fires with ``index``, its new state and the whole selection. A range never reaches past
+    the value: both ends are indices of it."""
+    chosen = set(state.selection)
+    if how == "toggle":
+        on = index not in chosen
+        chosen ^= {index}
+        state.anchor = index
+    else:
+        anchor = state.anchor if state.anchor is not None else index
+        low, high = sorted((min(anchor, len(state.items) - 1), index))
+        chosen.update(range(low, high + 1))
+        on = True
+        state.anchor = anchor
+    state.selection = sorted(chosen)
+    if on:
+        state.selected = index
+    elif state.selected == index:
+        state.selected, state.preview_open = None, False
+    _changed(state)
+    data = select_data(index, state.items[index], describe, selected=on, indices=state.selection)
+    return [("select", data)]
+
+
+def select_data(
+    index: int,
+    item: MediaItem,
+    describe: Describe,
+    *,
+    selected: bool = True,
+    indices: t.Sequence[int] | None = None,
+) -> dict[str, t.Any]:
+    """A select event's data (``SelectData``'s fields), for a click and an API call alike:
+    ``indices`` is the whole selection after it, ``[index]`` in a single-select gallery."""
+    return {
+        "index": index,
+        "value": describe(item),
+        "selected": selected,
+        "indices": [index] if indices is None else list(indices),
+    }
+
+
+def selected_indices(state: GalleryState, multiple: bool) -> list[int]:
+    """The selection, sorted: a multi-select gallery's set, else the selected item alone."""
+    if multiple:
+        return list(state.selection)
+    return [] if state.selected is None else [state.selected]
 
 
 def close(state: GalleryState) -> Fired:
     """Close button or Escape: the selection goes, ``preview_close`` fires."""
     was_open = state.preview_open
     state.selected = None
+    state.selection, state.anchor = [], None
     state.preview_open = False
     _changed(state)
     return [("preview_close", None)] if was_open else []
@@ -56,7 +120,12 @@ def close(state: GalleryState) -> Fired:
 
 def clamp_selection(state: GalleryState) -> None:
     """After the value changed: keep the preview on the same index, or the last item when the
-    list shrank (Gradio #9599/#10816); nothing when it is empty."""
+    list shrank (Gradio #9599/#10816); nothing when it is empty. A multi-select gallery's
+    selection keeps the indices still in the value."""
+    count = len(state.items)
+    state.selection = [i for i in state.selection if i < count]
+    if state.anchor is not None and state.anchor >= count:
+        state.anchor = None
     if state.selected is None:
         return
     if not state.items:
@@ -89,6 +158,9 @@ def delete(state: GalleryState, index: int, describe: Describe) -> Fired:
     state.items = [*state.items[:index], *state.items[index + 1 :]]
     if state.selected is not None and state.selected > index:
         state.selected -= 1
+    state.selection = [i - (i > index) for i in state.selection if i != index]
+    if state.anchor is not None:
+        state.anchor = None if state.anchor == index else state.anchor - (state.anchor > index)
     clamp_selection(state)
     _changed(state)
     return [("delete", data), ("change", None)]
@@ -106,7 +178,9 @@ def apply_update(
     convert: t.Callable[[Gallery, t.Any], list[MediaItem]],
 ) -> Fired:
     """A handler's ``gallery.update(...)`` (or ``page.update``): a new value fires ``change``;
-    ``selected_index`` opens or closes the preview without ``select``, as Gradio."""
+    ``selected_index`` opens or closes the preview without ``select``, as Gradio;
+    ``selected_indices`` sets a multi-select gallery's selection (indices past the value are
+    dropped), without ``select`` either."""
     fired: Fired = []
     if update.value is not KEEP:
         fired = set_value(state, convert(update.gallery, update.value))
@@ -120,6 +194,10 @@ def apply_update(
         )
         state.selected = index if valid else None
         state.preview_open = valid and bool(allow)
+    if "selected_indices" in props:
+        wanted = props.pop("selected_indices") or ()
+        state.selection = sorted({i for i in wanted if 0 <= i < len(state.items)})
+        state.anchor = None
     state.overrides.update(props)
     clamp_selection(state)
     state.version += 1

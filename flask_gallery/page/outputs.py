@@ -19,13 +19,13 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from ..component import Gallery, is_skip
-from ..events import Listenable, Listener
+from ..events import Listenable, Listener, Selection
 from ..notify import Error
 from ..request import Request, snapshot
 from ..state import State
 from . import interactions
 from .context import PageApp, TooManyItems, page_app
-from .draw import redraw_update
+from .draw import redraw_update, selected_indices
 from .element_media import media_html, media_wire, output_media
 from .fragments import partial
 from .wire import describe, items_from_wire, loads, with_paths
@@ -56,11 +56,22 @@ def collect_inputs(listener: Listener, page: PageState, form: t.Mapping[str, str
         if isinstance(source, Gallery):
             state = page.galleries.get(source.name)
             values.append(list(state.items) if state is not None else [])
+        elif isinstance(source, Selection):
+            values.append(_selected_items(source, page))
         elif isinstance(source, State):
             values.append(None)
         else:
             values.append(form.get(str(source)))
     return values
+
+
+def _selected_items(source: Selection, page: PageState) -> list[t.Any]:
+    """The items of ``gallery.selection`` on this page, in order."""
+    state = page.galleries.get(source.name)
+    if state is None:
+        return []
+    indices = selected_indices(t.cast(Gallery, source.gallery), state)
+    return [state.items[i] for i in indices if i < len(state.items)]
 
 
 def _js_inputs(listener: Listener, form: t.Mapping[str, str]) -> list[t.Any] | None:
@@ -74,7 +85,7 @@ def _js_inputs(listener: Listener, form: t.Mapping[str, str]) -> list[t.Any] | N
         state = page_app()
         return [
             items_from_wire(state, value, f"js result {n}")
-            if isinstance(source, Gallery)
+            if isinstance(source, (Gallery, Selection))
             else value
             for n, (source, value) in enumerate(zip(listener.inputs, values, strict=True))
         ]
@@ -189,12 +200,13 @@ def preprocess_inputs(state: PageApp, values: list[t.Any], job: Job) -> list[t.A
     for source, value in zip(job.listener.inputs, values, strict=True):
         if isinstance(source, State):
             result.append(states[source.name])
-        elif not isinstance(source, Gallery):
+        elif not isinstance(source, (Gallery, Selection)):
             result.append(value)
         elif not job.listener.preprocess:
             result.append(with_paths(state, [describe(item) for item in value]))
         else:
-            result.append(store.preprocess(value, source.props.type))
+            gallery = source.gallery if isinstance(source, Selection) else source
+            result.append(store.preprocess(value, t.cast(Gallery, gallery).props.type))
     return result
 
 

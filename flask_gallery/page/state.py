@@ -40,6 +40,11 @@ class GalleryState:
     #: The events a deep link to the preview fired when the page was rendered (``preview_open``,
     #: ``select``), submitted once the page connects (:mod:`.deep_link`).
     linked: list[str] = dataclasses.field(default_factory=list)
+    #: A multi-select gallery's selected indices, sorted (``selection_mode="multiple"``); a
+    #: single-select gallery's selection is ``selected`` alone.
+    selection: list[int] = dataclasses.field(default_factory=list)
+    #: Where a Shift-click range starts: the item last clicked or toggled.
+    anchor: int | None = None
 
     def to_dict(self) -> dict[str, t.Any]:
         return {
@@ -49,6 +54,8 @@ class GalleryState:
             "overrides": self.overrides,
             "version": self.version,
             "linked": self.linked,
+            "selection": self.selection,
+            "anchor": self.anchor,
         }
 
     @classmethod
@@ -60,6 +67,8 @@ class GalleryState:
             overrides=dict(data["overrides"]),
             version=data["version"],
             linked=list(data.get("linked", ())),
+            selection=list(data.get("selection", ())),
+            anchor=data.get("anchor"),
         )
 
 

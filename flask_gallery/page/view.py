@@ -89,10 +89,23 @@ class GalleryView:
     "``hx-include`` selector of the page's form fields that listeners take as inputs."
     js: str | None
     "JSON of the listeners whose ``js`` gallery.js runs before their request."
+    selection: frozenset[int] = frozenset()
+    "The items drawn selected: read through :meth:`is_selected`."
 
     @property
     def selected_entry(self) -> Entry | None:
         return None if self.selected is None else self.entries[self.selected]
+
+    @property
+    def multiselect(self) -> bool:
+        """``selection_mode="multiple"``: the grid is an ARIA grid whose cells carry
+        ``aria-selected``; a single-select gallery's selected thumbnail is ``aria-pressed``."""
+        return self.props.selection_mode == "multiple"
+
+    def is_selected(self, index: int) -> bool:
+        """Whether item ``index`` is drawn selected: the one place every thumbnail (a whole
+        grid, a swapped item, a window of a long grid) reads the selection from."""
+        return index in self.selection
 
 
 def effective_columns(props: GalleryProps, count: int) -> tuple[int, ...]:
@@ -116,6 +129,11 @@ def grid_sizes(columns: tuple[int, ...]) -> str:
     ]
     parts.append(f"{100 / columns[-1]:.4g}vw")
     return "auto, " + ", ".join(parts)
+
+
+def initial_indices(props: GalleryProps, count: int) -> list[int]:
+    """``selected_indices``: the items a multi-select gallery starts with selected."""
+    return [i for i in props.selected_indices or () if i < count]
 
 
 def initial_selection(props: GalleryProps, count: int) -> int | None:
@@ -260,6 +278,7 @@ def build_view(
     *,
     selected: int | None,
     preview_open: bool,
+    selection: t.Collection[int] = (),
     interactive: bool = False,
     download_key: str | None = None,
     page: str | None = None,
@@ -272,6 +291,10 @@ def build_view(
     entries = Entries(items, urls)
     if selected is not None and selected >= count:
         selected = None
+    if props.selection_mode == "multiple":
+        chosen = frozenset(i for i in selection if 0 <= i < count)
+    else:
+        chosen = frozenset(() if selected is None else (selected,))
     columns = effective_columns(props, count)
     grid_vars: list[tuple[str, object]] = [(f"--fg-cols-{i}", c) for i, c in enumerate(columns)]
     if props.rows is not None:
@@ -309,4 +332,5 @@ def build_view(
         base_url=urls.actions(page, name) if page else None,
         include=", ".join(f'[name="{_css_string(n)}"]' for n in include) or None,
         js=js,
+        selection=chosen,
     )

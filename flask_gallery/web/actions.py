@@ -24,7 +24,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 from ..media import MediaItem
 from ..media.uploads import UploadRejected, clean_filename
 from ..page import interactions
-from ..page.draw import draw_selection, props_for, redrawn
+from ..page.draw import draw_selection, props_for, redrawn, selected_indices
 from ..page.fragments import morph, tell, toast
 from ..page.outputs import fire
 from ..page.wire import describe, loads
@@ -135,11 +135,20 @@ def _redrawn(
     return Answer(html, dom_id, state, gallery, page, fired, click)
 
 
+#: What a gallery showed before a click: whether the preview was open, and the items drawn
+#: selected.
+Before = tuple[bool, frozenset[int]]
+
+
+def _before(gallery: Gallery, gallery_state: GalleryState) -> Before:
+    return gallery_state.preview_open, frozenset(selected_indices(gallery, gallery_state))
+
+
 def _reselected(
     state: AppState,
     gallery: Gallery,
     page: PageState,
-    before: tuple[int | None, bool],
+    before: Before,
     fired: interactions.Fired,
     click: Click,
     props: GalleryProps | None = None,
@@ -147,8 +156,8 @@ def _reselected(
     """The items whose highlight changed, and the preview unless it stayed closed (drawn with
     ``props`` when the action resolved them already)."""
     gallery_state = page.galleries[gallery.name]
-    selected, was_open = before
-    changed = {i for i in (selected, gallery_state.selected) if i is not None}
+    was_open, drawn = before
+    changed = drawn.symmetric_difference(selected_indices(gallery, gallery_state))
     preview = was_open or gallery_state.preview_open
     html = draw_selection(
         state, gallery, gallery_state, page.token, changed, preview=preview, props=props
@@ -156,13 +165,34 @@ def _reselected(
     return Answer(html, None, state, gallery, page, fired, click)
 
 
+#: The form field a multi-select click names how it changes the selection in: ``toggle``
+#: (Ctrl/Cmd-click, Space) or ``range`` (Shift-click); a plain click sends none.
+SELECT_FIELD = "_fg_select"
+
+
+def select_how(click: Click, props: GalleryProps) -> interactions.SelectHow:
+    """How the click changes the selection; a toggle or range only in a multi-select gallery."""
+    how = click.form.get(SELECT_FIELD) or "replace"
+    if how not in interactions.SELECT_HOWS:
+        raise BadRequest(
+            f"{SELECT_FIELD}={how[:40]!r} is not a way to select: send 'toggle' or 'range'."
+        )
+    if how != "replace" and props.selection_mode != "multiple":
+        raise BadRequest(
+            f"A {how} selection needs a gallery with selection_mode='multiple'; "
+            f"gallery {click.name!r} selects one item at a time."
+        )
+    return t.cast(interactions.SelectHow, how)
+
+
 def select(click: Click) -> Answer:
     with editing(click.page, click.name) as (state, gallery, page_state, gallery_state):
         i = parse_index(click.index, len(gallery_state.items))
         props = props_for(gallery, gallery_state.overrides)
-        before = gallery_state.selected, gallery_state.preview_open
-        fired = interactions.select(gallery_state, i, props.allow_preview, describe)
-    if click.drawn and not (before[1] or gallery_state.preview_open):
+        how = select_how(click, props)
+        before = _before(gallery, gallery_state)
+        fired = interactions.select(gallery_state, i, props.allow_preview, describe, how)
+    if click.drawn and not (before[0] or gallery_state.preview_open):
         # The page already shows what the answer would draw: the handlers' results follow
         # alone, as a button's do.
         return Answer(Markup(""), None, state, gallery, page_state, fired, click)
@@ -171,7 +201,7 @@ def select(click: Click) -> Answer:
 
 def close(click: Click) -> Answer:
     with editing(click.page, click.name) as (state, gallery, page_state, gallery_state):
-        before = gallery_state.selected, gallery_state.preview_open
+        before = _before(gallery, gallery_state)
         fired = interactions.close(gallery_state)
     return _reselected(state, gallery, page_state, before, fired, click)
 

@@ -37,7 +37,7 @@ from werkzeug.exceptions import (
 )
 
 from ..component import Gallery
-from ..events import Listener
+from ..events import Listener, Selection
 from ..media import MediaItem
 from ..page import interactions
 from ..page.wire import describe, items_from_wire, loads
@@ -87,7 +87,7 @@ def _describe_io(items: t.Iterable[t.Any]) -> list[dict[str, str]]:
             "name": item.name,
             "type": "list[dict(image: url, caption: str | None)]",
         }
-        if isinstance(item, Gallery)
+        if isinstance(item, (Gallery, Selection))
         else {
             "component": "element" if str(item).startswith("#") else "field",
             "name": str(item),
@@ -232,7 +232,9 @@ def call(api_name: str) -> Response:
             continue
         n, value = next(values)
         inputs.append(
-            items_from_wire(state, value, f"data[{n}]") if isinstance(source, Gallery) else value
+            items_from_wire(state, value, f"data[{n}]")
+            if isinstance(source, (Gallery, Selection))
+            else value
         )
     checked = event_data(state, listener, body.get("event_data"), inputs)
     return _run(state, listener, inputs, checked)

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..page import interactions
-from ..page.draw import redraw_update
+from ..page.draw import redraw_update, selected_indices
 from ..page.fragments import tell, toast
 from ..page.outputs import fire
 from ..props import PreprocessType
@@ -63,6 +63,11 @@ class PageHandle:
     def selected(self, name: str) -> int | None:
         """The selected item's index, or ``None``."""
         return self._gallery(name)[1].selected
+
+    def selected_indices(self, name: str) -> list[int]:
+        """The selected items' indices, sorted: a multi-select gallery's whole selection, else
+        the selected item alone (``[]`` when nothing is)."""
+        return selected_indices(*self._gallery(name))
 
     def update(self, name: str, value: t.Any = None, **props: t.Any) -> Markup:
         """Change the gallery on this page as a handler output would (a new value fires its

@@ -18,7 +18,7 @@ from ..page import deep_link
 from ..page.draw import draw, flask_wtf_token, props_for
 from ..page.fragments import TOASTS_ID
 from ..page.state import GalleryState, PageState
-from ..page.view import initial_selection, request_headers
+from ..page.view import initial_indices, initial_selection, request_headers
 from .actions import SOCKET_ACTIONS
 from .app_state import app_state
 from .assets import asset_tags
@@ -44,6 +44,7 @@ def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
         selected=selected,
         preview_open=selected is not None and props.allow_preview,
         overrides=dict(overrides),
+        selection=initial_indices(props, len(items)),
     )
     key = deep_link.linked_key(request.args.getlist(deep_link.PARAM), declared.name)
     if key is not None:

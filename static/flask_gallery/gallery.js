@@ -134,10 +134,11 @@
   const FIRES = { select: ["preview_open", "select"], close: ["preview_close"],
     delete: ["delete", "change"], upload: ["upload", "change"] };
 
-  function galleryValue(name) {
+  function galleryValue(name, selectedOnly) {
     const block = document.querySelector(`.fg-block[data-gallery="${CSS.escape(name)}"]`);
     if (!block) return null;
-    const items = Array.from(block.querySelectorAll(".fg-grid .fg-thumb")).map((b) => {
+    const thumbs = block.querySelectorAll(`.fg-grid .fg-thumb${selectedOnly ? ".fg-selected" : ""}`);
+    const items = Array.from(thumbs).map((b) => {
       const caption = b.querySelector(".fg-caption-label");
       const kind = b.classList.contains("fg-video") ? "video" : "image";
       return { [kind]: { url: b.dataset.full }, caption: caption ? caption.textContent : null };
@@ -146,6 +147,7 @@
   }
 
   const inputValue = (input) => (input.gallery !== undefined ? galleryValue(input.gallery)
+    : input.selection !== undefined ? galleryValue(input.selection, true)
     : input.field !== undefined
       ? (document.querySelector(`[name="${CSS.escape(input.field)}"]`) || {}).value ?? null
       : null);  // a State never leaves the server
@@ -184,6 +186,48 @@
     if (!block || !block.dataset.js || !(ctx.request.body instanceof FormData)) return;
     for (const [name, value] of runListenerJs(block, actionOf(ctx.request.action))) {
       ctx.request.body.append(name, value);
+    }
+  });
+
+  /* ---- multi-select: Ctrl/Cmd-click toggles, Shift-click adds a range, Space toggles ---- */
+
+  // A gallery with selection_mode="multiple" draws its grid as an ARIA grid. A click on one of
+  // its thumbnails names how it changes the selection in SELECT_FIELD (a plain click names
+  // nothing: it selects the item alone, as Gradio's); the server keeps and draws the selection.
+  // Registered before the socket's click listener below, which reads thumb.fgSelect.
+  const SELECT_FIELD = "_fg_select";
+  const multiselect = (block) => !!(block
+    && block.querySelector('.fg-grid-wrap[aria-multiselectable="true"]'));
+  const gridThumb = (el) => el && el.closest && el.closest(".fg-grid .fg-thumb");
+
+  document.addEventListener("click", (event) => {
+    const thumb = gridThumb(event.target);
+    if (!thumb) return;
+    const keyed = thumb.fgKeyed;
+    thumb.fgKeyed = null;
+    thumb.fgSelect = !multiselect(blockOf(thumb)) ? null
+      : keyed || (event.shiftKey ? "range" : event.ctrlKey || event.metaKey ? "toggle" : null);
+  }, true);
+
+  // Space toggles the focused thumbnail (Shift+Space adds the range to it) instead of the
+  // button's own Space click, which would select it alone; Enter stays a plain click.
+  const spaceOnThumb = (event) => event.key === " " && !event.altKey && !event.ctrlKey
+    && !event.metaKey && gridThumb(event.target) && multiselect(blockOf(event.target));
+  document.addEventListener("keydown", (event) => {
+    if (!spaceOnThumb(event)) return;
+    event.preventDefault();
+    if (event.repeat) return;
+    const thumb = gridThumb(event.target);
+    thumb.fgKeyed = event.shiftKey ? "range" : "toggle";
+    thumb.click();
+  });
+  document.addEventListener("keyup", (event) => { if (spaceOnThumb(event)) event.preventDefault(); });
+
+  document.addEventListener("htmx:config:request", (event) => {
+    const ctx = event.detail.ctx;
+    const thumb = gridThumb(ctx.sourceElement);
+    if (thumb && thumb.fgSelect && ctx.request.body instanceof FormData) {
+      ctx.request.body.append(SELECT_FIELD, thumb.fgSelect);
     }
   });
 
@@ -242,12 +286,15 @@
     event.preventDefault();
     event.stopPropagation();  // htmx's own listener on the button would make a request
     for (const [name, value] of runListenerJs(block, action)) values[name] = value;
+    if (action === "select" && button.fgSelect) values[SELECT_FIELD] = button.fgSelect;
     block.fgHadFocus = block.contains(document.activeElement);
     const click = { action, gallery: block.dataset.gallery, values, root: block.id };
     if (index !== undefined) click.index = decodeURIComponent(index);
     // A gallery without a preview: a select only moves the highlight, drawn here at once
     // (as Gradio's own frontend does); the server then sends the handlers' results alone.
-    if (action === "select" && block.dataset.highlight === "local" && button.matches(".fg-thumb")) {
+    // (A multi-select gallery's selection is the server's to draw.)
+    if (action === "select" && block.dataset.highlight === "local" && button.matches(".fg-thumb")
+      && !multiselect(block)) {
       for (const old of block.querySelectorAll(".fg-grid .fg-thumb.fg-selected")) {
         old.classList.remove("fg-selected");
         old.removeAttribute("aria-pressed");
@@ -433,7 +480,7 @@
   }
 
   function rememberSelected(block) {
-    const selected = block.querySelector(".fg-thumb[aria-pressed=true]");
+    const selected = block.querySelector(".fg-thumb[aria-pressed=true], [aria-selected=true] > .fg-thumb");
     if (selected) block.fgLastSelected = selected.dataset.index;
   }
 
