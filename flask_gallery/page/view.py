@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import posixpath
 import typing as t
 import urllib.parse
@@ -56,6 +57,27 @@ class Entry:
 
 
 @dataclasses.dataclass(frozen=True)
+class Window:
+    """A run of consecutive items of a windowed grid: drawn, or a placeholder of its height."""
+
+    start: int
+    count: int
+    drawn: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Windowing:
+    """How a gallery too large to draw whole splits its grid (``GALLERY_WINDOW_SIZE``): every
+    window is on the page from the first paint, only the first with its items; the browser
+    fetches the others as they scroll near and keeps at most ``keep`` of them drawn."""
+
+    size: int
+    windows: t.Sequence[Window]
+    keep: int
+    "``GALLERY_MAX_WINDOWS``: drawn windows the browser keeps at most."
+
+
+@dataclasses.dataclass(frozen=True)
 class GalleryView:
     """Everything a gallery template needs, already decided."""
 
@@ -86,10 +108,26 @@ class GalleryView:
     "``hx-include`` selector of the page's form fields that listeners take as inputs."
     js: str | None
     "JSON of the listeners whose ``js`` gallery.js runs before their request."
+    windowing: Windowing | None = None
+    "Set when the grid is drawn in windows (the gallery holds more than one window of items)."
 
     @property
     def selected_entry(self) -> Entry | None:
         return None if self.selected is None else self.entries[self.selected]
+
+    def window_entries(self, window: Window) -> t.Sequence[Entry]:
+        return self.entries[window.start : window.start + window.count]
+
+    @property
+    def strip(self) -> t.Sequence[Entry]:
+        """The preview's thumbnail strip: every item, or for a windowed gallery one window's
+        worth centred on the selected item, wrapping around the ends as next/previous do (so
+        the strip always holds both neighbours of what the preview shows)."""
+        count = len(self.entries)
+        if self.windowing is None or self.selected is None:
+            return self.entries
+        half = self.windowing.size // 2
+        return [self.entries[(self.selected + k) % count] for k in range(-half, half + 1)]
 
 
 def effective_columns(props: GalleryProps, count: int) -> tuple[int, ...]:
@@ -113,6 +151,22 @@ def grid_sizes(columns: tuple[int, ...]) -> str:
     ]
     parts.append(f"{100 / columns[-1]:.4g}vw")
     return "auto, " + ", ".join(parts)
+
+
+def window_size(columns: tuple[int, ...], configured: int) -> int:
+    """``GALLERY_WINDOW_SIZE`` rounded up to a multiple of every column count the grid uses
+    (when one fits), so no window ends in a part-filled row at any breakpoint."""
+    step = math.lcm(*columns)
+    return -(-configured // step) * step if step <= configured else configured
+
+
+def windowing(count: int, size: int, keep: int) -> Windowing | None:
+    """The windows of a grid of ``count`` items, the first drawn; None when one window holds
+    them all (the grid is then drawn whole, as a small gallery always was)."""
+    if count <= size:
+        return None
+    windows = [Window(s, min(size, count - s), s == 0) for s in range(0, count, size)]
+    return Windowing(size, windows, keep)
 
 
 def initial_selection(props: GalleryProps, count: int) -> int | None:
@@ -245,7 +299,10 @@ def build_view(
     csrf_token: str | None = None,
     include: t.Sequence[str] = (),
     js: str | None = None,
+    windows: tuple[int, int] | None = None,
 ) -> GalleryView:
+    """``windows``: ``(GALLERY_WINDOW_SIZE, GALLERY_MAX_WINDOWS)`` to draw a large gallery's
+    grid in windows (only on a page: the browser fetches them from its routes)."""
     count = len(items)
     dom_id = props.elem_id or f"fg-{name}"
     entries = Entries(items, urls)
@@ -288,4 +345,9 @@ def build_view(
         base_url=urls.actions(page, name) if page else None,
         include=", ".join(f'[name="{_css_string(n)}"]' for n in include) or None,
         js=js,
+        windowing=(
+            windowing(count, window_size(columns, windows[0]), windows[1])
+            if windows and page
+            else None
+        ),
     )
