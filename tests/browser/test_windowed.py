@@ -90,12 +90,20 @@ FILLED = """(id) => {
 }"""
 
 
-def scroll_to(page: Page, gallery: str, fraction: float) -> None:
-    page.evaluate(
-        """([id, f]) => { const w = document.querySelector(`#${id} .fg-grid-wrap`);
-        w.scrollTop = f * (w.scrollHeight - w.clientHeight); }""",
-        [gallery, fraction],
+def scroll_to(page: Page, gallery: str, fraction: float) -> int:
+    """Drag the grid's scrollbar to ``fraction`` of its range; returns where it stands."""
+    return int(
+        page.evaluate(
+            """([id, f]) => { const w = document.querySelector(`#${id} .fg-grid-wrap`);
+            w.scrollTop = Math.round(f * (w.scrollHeight - w.clientHeight));
+            return w.scrollTop; }""",
+            [gallery, fraction],
+        )
     )
+
+
+def scroll_top(page: Page, gallery: str) -> int:
+    return int(page.eval_on_selector(f"#{gallery} .fg-grid-wrap", "w => w.scrollTop"))
 
 
 def test_scrolled_to_the_end_the_last_items_show_and_the_dom_stays_bounded(
@@ -113,8 +121,9 @@ def test_scrolled_to_the_end_the_last_items_show_and_the_dom_stays_bounded(
     page.wait_for_function(SHOWN, arg=["fg-big", COUNT - 1])
     # Then back and forth through the whole gallery, as a user hunting for one photo.
     for fraction in (0.5, 0.1, 0.9, 0.3, 0.7, 0.2):
-        scroll_to(page, "fg-big", fraction)
+        where = scroll_to(page, "fg-big", fraction)
         page.wait_for_function(FILLED, arg="fg-big")
+        assert scroll_top(page, "fg-big") == where  # what the user looks at did not move
         layout = page.evaluate(LAYOUT, "fg-big")
         assert layout["drawn"] <= KEEP
         assert layout["items"] <= KEEP * WINDOW
