@@ -119,6 +119,12 @@ def test_scrolled_to_the_end_the_last_items_show_and_the_dom_stays_bounded(
 
     scroll_to(page, "fg-big", 1.0)  # the scrollbar dragged straight to the end
     page.wait_for_function(SHOWN, arg=["fg-big", COUNT - 1])
+    # A fetched window's thumbnails act as the first window's do.
+    page.locator(f"#fg-big-t{COUNT - 1}").click()
+    preview = page.locator("#fg-big-preview")
+    expect(preview).to_have_attribute("aria-label", "Gallery: Thumbnail 10000 of 10000")
+    page.keyboard.press("Escape")
+    expect(preview).to_have_count(0)
     # Then back and forth through the whole gallery, as a user hunting for one photo.
     for fraction in (0.5, 0.1, 0.9, 0.3, 0.7, 0.2):
         where = scroll_to(page, "fg-big", fraction)
