@@ -53,6 +53,15 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     #: then only listeners given ``api_visibility="public"`` (or ``show_api=True``) are. Either
     #: way each call must pass the guard registered with ``@galleries.api_guard``.
     "GALLERY_API": False,
+    #: Items in one window of a large gallery's grid: a gallery holding more draws its first
+    #: window only, and each further window when it scrolls near (one GET each), with a
+    #: placeholder of the right height standing for every window not drawn. Rounded up to a
+    #: multiple of the grid's column counts, so every window fills whole rows.
+    "GALLERY_WINDOW_SIZE": 60,
+    #: Windows a page keeps drawn per gallery at most: those farthest from the view are
+    #: dropped (back to their placeholder) past it, so the page's DOM stays bounded however far
+    #: the user scrolls.
+    "GALLERY_MAX_WINDOWS": 5,
     #: Largest accepted image, in pixels (width x height), against decompression bombs.
     "GALLERY_MAX_IMAGE_PIXELS": 64_000_000,
     #: Bytes that image decodes and encodes may hold at once (uploads checked, thumbnails,
@@ -121,6 +130,7 @@ def read_config(app: Flask) -> dict[str, t.Any]:
     config = {key: app.config[key] for key in DEFAULT_CONFIG}
     config["GALLERY_MEDIA_TTL"] = check_ttl(config["GALLERY_MEDIA_TTL"])
     check_click_rate(config)
+    check_windows(config)
     decode_budget(config)
     return config
 
@@ -174,6 +184,18 @@ def check_click_rate(config: t.Mapping[str, t.Any]) -> None:
             "GALLERY_MAX_CLICKS_PER_SECOND must be a number of clicks > 0 (e.g. 30), or None "
             f"for no limit; got {config['GALLERY_MAX_CLICKS_PER_SECOND']!r}."
         )
+
+
+def check_windows(config: t.Mapping[str, t.Any]) -> None:
+    """``GALLERY_WINDOW_SIZE`` and ``GALLERY_MAX_WINDOWS`` are whole numbers the windowed grid
+    can work with, or init_app says so."""
+    for key, least in (("GALLERY_WINDOW_SIZE", 1), ("GALLERY_MAX_WINDOWS", 2)):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(
+                f"{key} must be a whole number >= {least} (default "
+                f"{DEFAULT_CONFIG[key]}); got {value!r}."
+            )
 
 
 def decode_budget(config: t.Mapping[str, t.Any]) -> int:

@@ -147,6 +147,7 @@ def test_every_route_answers_malformed_input_with_a_4xx(server: ServerProcess) -
         "page": page.token,
         "name": "pics",
         "index": "0",
+        "start": "0",
         "event": "click",
         "media_id": media_id.group(1),
         "width": "192",

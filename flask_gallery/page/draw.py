@@ -79,6 +79,7 @@ def view_for(
         csrf_token=flask_wtf_token(),
         include=registry.form_inputs(gallery),
         js=registry.js_specs(gallery),
+        windows=(app.config["GALLERY_WINDOW_SIZE"], app.config["GALLERY_MAX_WINDOWS"]),
     )
 
 
@@ -138,6 +139,34 @@ def draw_selection(
             )
             parts.append(partial(f"#{view.dom_id}-item-{index}", "outerMorph", thumb))
     return Markup("").join(parts)
+
+
+class NoSuchWindow(LookupError):
+    """A window request names no window of the gallery as it stands (the message says why)."""
+
+
+def draw_window(
+    app: PageApp, gallery: Gallery, gallery_state: GalleryState, page_token: str, start: int
+) -> Markup:
+    """The items of the grid window that begins at item ``start``, as the browser fetches it
+    when the window scrolls near: the same thumbnails a full draw makes, with the selection as
+    it stands now. Raises :class:`NoSuchWindow` naming what was wrong when the gallery is not drawn
+    in windows or no window begins at ``start``."""
+    view = view_for(app, gallery, gallery_state, page_token, toolbar=False)
+    windowing = view.windowing
+    if windowing is None:
+        raise NoSuchWindow(
+            f"Gallery {gallery.name!r} holds {len(view.entries)} item(s), one window: it is "
+            "drawn whole. Reload the page if it changed."
+        )
+    if start % windowing.size or not 0 <= start < len(view.entries):
+        raise NoSuchWindow(
+            f"No window of gallery {gallery.name!r} begins at item {start}: windows begin at "
+            f"multiples of {windowing.size} below {len(view.entries)}. Reload the page if it "
+            "changed."
+        )
+    window = windowing.windows[start // windowing.size]
+    return Markup(render_template("flask_gallery/_window.html", view=view, window=window))
 
 
 def redraw_page(app: PageApp, page: PageState) -> Markup:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import posixpath
 import typing as t
 import urllib.parse
@@ -59,6 +60,27 @@ class Entry:
 
 
 @dataclasses.dataclass(frozen=True)
+class Window:
+    """A run of consecutive items of a windowed grid: drawn, or a placeholder of its height."""
+
+    start: int
+    count: int
+    drawn: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Windowing:
+    """How a gallery too large to draw whole splits its grid (``GALLERY_WINDOW_SIZE``): every
+    window is on the page from the first paint, only the first with its items; the browser
+    fetches the others as they scroll near and keeps at most ``keep`` of them drawn."""
+
+    size: int
+    windows: t.Sequence[Window]
+    keep: int
+    "``GALLERY_MAX_WINDOWS``: drawn windows the browser keeps at most."
+
+
+@dataclasses.dataclass(frozen=True)
 class GalleryView:
     """Everything a gallery template needs, already decided."""
 
@@ -91,6 +113,8 @@ class GalleryView:
     "JSON of the listeners whose ``js`` gallery.js runs before their request."
     selection: frozenset[int] = frozenset()
     "The items drawn selected: read through :meth:`is_selected`."
+    windowing: Windowing | None = None
+    "Set when the grid is drawn in windows (the gallery holds more than one window of items)."
 
     @property
     def selected_entry(self) -> Entry | None:
@@ -106,6 +130,20 @@ class GalleryView:
         """Whether item ``index`` is drawn selected: the one place every thumbnail (a whole
         grid, a swapped item, a window of a long grid) reads the selection from."""
         return index in self.selection
+
+    def window_entries(self, window: Window) -> t.Sequence[Entry]:
+        return self.entries[window.start : window.start + window.count]
+
+    @property
+    def strip(self) -> t.Sequence[Entry]:
+        """The preview's thumbnail strip: every item, or for a windowed gallery one window's
+        worth centred on the selected item, wrapping around the ends as next/previous do (so
+        the strip always holds both neighbours of what the preview shows)."""
+        count = len(self.entries)
+        if self.windowing is None or self.selected is None:
+            return self.entries
+        half = self.windowing.size // 2
+        return [self.entries[(self.selected + k) % count] for k in range(-half, half + 1)]
 
 
 def effective_columns(props: GalleryProps, count: int) -> tuple[int, ...]:
@@ -134,6 +172,22 @@ def grid_sizes(columns: tuple[int, ...]) -> str:
 def initial_indices(props: GalleryProps, count: int) -> list[int]:
     """``selected_indices``: the items a multi-select gallery starts with selected."""
     return [i for i in props.selected_indices or () if i < count]
+
+
+def window_size(columns: tuple[int, ...], configured: int) -> int:
+    """``GALLERY_WINDOW_SIZE`` rounded up to a multiple of every column count the grid uses
+    (when one fits), so no window ends in a part-filled row at any breakpoint."""
+    step = math.lcm(*columns)
+    return -(-configured // step) * step if step <= configured else configured
+
+
+def windowing(count: int, size: int, keep: int) -> Windowing | None:
+    """The windows of a grid of ``count`` items, the first drawn; None when one window holds
+    them all (the grid is then drawn whole, as a small gallery always was)."""
+    if count <= size:
+        return None
+    windows = [Window(s, min(size, count - s), s == 0) for s in range(0, count, size)]
+    return Windowing(size, windows, keep)
 
 
 def initial_selection(props: GalleryProps, count: int) -> int | None:
@@ -285,7 +339,10 @@ def build_view(
     csrf_token: str | None = None,
     include: t.Sequence[str] = (),
     js: str | None = None,
+    windows: tuple[int, int] | None = None,
 ) -> GalleryView:
+    """``windows``: ``(GALLERY_WINDOW_SIZE, GALLERY_MAX_WINDOWS)`` to draw a large gallery's
+    grid in windows (only on a page: the browser fetches them from its routes)."""
     count = len(items)
     dom_id = props.elem_id or f"fg-{name}"
     entries = Entries(items, urls)
@@ -333,4 +390,9 @@ def build_view(
         include=", ".join(f'[name="{_css_string(n)}"]' for n in include) or None,
         js=js,
         selection=chosen,
+        windowing=(
+            windowing(count, window_size(columns, windows[0]), windows[1])
+            if windows and page
+            else None
+        ),
     )

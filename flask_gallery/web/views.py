@@ -15,6 +15,7 @@ import typing as t
 from flask import Blueprint, Response, request, session
 from markupsafe import Markup
 from werkzeug.exceptions import (
+    BadRequest,
     Forbidden,
     HTTPException,
     NotFound,
@@ -24,18 +25,18 @@ from werkzeug.exceptions import (
 from ..media import send_media
 from ..media.budget import DecodeBusy
 from ..media.names import attachment_name
-from ..page.draw import draw
+from ..page.draw import NoSuchWindow, draw, draw_window
 from .actions import ACTIONS, Action, Click, editing
 from .app_state import AppState
 from .app_state import app_state as _state
 from .responses import busy, error
-from .tokens import SESSION_KEY, check_page_owner, check_request
+from .tokens import SESSION_KEY, check_page_owner, check_request, owned_page
 from .zipstream import stream_zip, unique_names
 
 #: The largest body of a gallery request other than an upload (form fields, an API call).
 MAX_FORM_BYTES = 1024 * 1024
 #: Routes of one page (``/p/<page>/...``), checked against the page before anything is read.
-PAGE_ENDPOINTS = frozenset({"actions", *ACTIONS})
+PAGE_ENDPOINTS = frozenset({"actions", "window", *ACTIONS})
 
 
 def media(media_id: str) -> Response:
@@ -131,6 +132,22 @@ def show(page: str, name: str) -> Markup:
         return draw(state, gallery, gallery_state, page_state.token)
 
 
+def window(page: str, name: str, start: int) -> Markup:
+    """The items of one window of a large gallery's grid (the page fetches each as it scrolls
+    near): 404 for a gallery not on the page, 400 for a start where no window begins. Reads
+    the page without changing it."""
+    state = _state()
+    gallery = state.registry.galleries.get(name)
+    page_state = owned_page(state, page)
+    gallery_state = page_state.galleries.get(name) if gallery else None
+    if gallery is None or gallery_state is None:
+        raise NotFound(f"Gallery {name!r} is not on this page. Reload the page.")
+    try:
+        return draw_window(state, gallery, gallery_state, page_state.token, start)
+    except NoSuchWindow as exc:
+        raise BadRequest(str(exc)) from None
+
+
 def _route(action: Action) -> t.Callable[..., Markup]:
     """The HTTP route of one action: the click is the request's."""
 
@@ -149,6 +166,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/media/<media_id>/download/<int:number>", "download", download)
     bp.add_url_rule("/zip/<key>/gallery.zip", "download_all", download_all)
     bp.add_url_rule("/p/<page>/<name>", "actions", show)
+    bp.add_url_rule("/p/<page>/<name>/window/<int:start>", "window", window)
     for endpoint, action in ACTIONS.items():
         rule = f"/p/<page>/<name>{action.rule}"
         bp.add_url_rule(rule, endpoint, _route(action), methods=["POST"])

@@ -474,13 +474,15 @@
       // The preview closed under the focus: back to the thumbnail it showed, as a dialog does.
       const index = block.fgLastSelected;
       const thumb = index !== undefined && block.querySelector(`.fg-thumb[data-index="${index}"]`);
+      if (!thumb && index !== undefined && revealItem(block, Number(index))) return;
       (thumb || block.querySelector(".fg-thumb") || block).focus({ preventScroll: true });
     }
     rememberSelected(block);
   }
 
   function rememberSelected(block) {
-    const selected = block.querySelector(".fg-thumb[aria-pressed=true], [aria-selected=true] > .fg-thumb");
+    const selected = block.querySelector(".fg-thumb[aria-pressed=true], "
+      + "[aria-selected=true] > .fg-thumb, .fg-strip-thumb[aria-current=true]");
     if (selected) block.fgLastSelected = selected.dataset.index;
   }
 
@@ -952,6 +954,94 @@
     block.appendChild(view);
   }
 
+  /* ---- windowed grid: fetch windows as they near the view, drop the farthest ----------- */
+
+  // A large gallery's grid comes as windows (.fg-window): the first drawn, the others empty
+  // placeholders of their exact height (gallery.css), so the scrollbar spans the whole gallery.
+  // A window is fetched once it stays near the view for a moment (a scrollbar dragged past it
+  // fetches nothing); past data-keep drawn windows, the farthest from the view go back to
+  // placeholders (never one holding the focus), so the DOM stays bounded.
+  const WINDOW_SETTLE_MS = 80;
+
+  function watchWindows(grid) {
+    if (!grid.fgNear) {
+      grid.fgNear = new Set();
+      const wrap = grid.closest(".fg-grid-wrap");
+      const scrolls = wrap && wrap.scrollHeight > wrap.clientHeight + 1;
+      grid.fgObserver = new IntersectionObserver((entries) => {
+        for (const entry of entries) {
+          if (entry.isIntersecting) {
+            grid.fgNear.add(entry.target);
+            entry.target.fgFailed = false;  // a window that failed is asked for again
+          } else grid.fgNear.delete(entry.target);
+        }
+        clearTimeout(grid.fgSettle);
+        grid.fgSettle = setTimeout(() => settleWindows(grid), WINDOW_SETTLE_MS);
+      }, { root: scrolls ? wrap : null, rootMargin: "50% 0px" });
+    }
+    grid.querySelectorAll(":scope > .fg-window").forEach((w) => grid.fgObserver.observe(w));
+    settleWindows(grid);
+  }
+
+  function settleWindows(grid) {
+    if (!grid.isConnected) return;
+    for (const win of grid.fgNear) {
+      if (win.parentElement !== grid) grid.fgNear.delete(win);  // replaced by a redraw
+      else if (!win.hasAttribute("data-drawn") && !win.fgLoading && !win.fgFailed) loadWindow(grid, win);
+    }
+    const drawn = grid.querySelectorAll(":scope > .fg-window[data-drawn]");
+    const excess = drawn.length - (Number(grid.dataset.keep) || 5);
+    if (excess <= 0) return;
+    const near = Array.from(grid.fgNear, (win) => Number(win.dataset.start));
+    const middle = near.length ? (Math.min(...near) + Math.max(...near)) / 2 : 0;
+    const distance = (win) => Math.abs(Number(win.dataset.start) - middle);
+    Array.from(drawn)
+      .filter((win) => !grid.fgNear.has(win) && !win.contains(document.activeElement))
+      .sort((a, b) => distance(b) - distance(a))
+      .slice(0, excess)
+      .forEach((win) => { win.removeAttribute("data-drawn"); win.replaceChildren(); });
+  }
+
+  async function loadWindow(grid, win) {
+    const block = blockOf(grid);
+    win.fgLoading = true;
+    try {
+      const response = await fetch(`${grid.dataset.windows}/${win.dataset.start}`,
+        { headers: { ...headersOf(block), "HX-Request": "true" } });
+      const html = await response.text();
+      if (!response.ok) {
+        win.fgFailed = true;
+        toastOnce(messageOf(html) || `The gallery's items could not be loaded (${response.status}).`);
+        return;
+      }
+      if (win.parentElement !== grid || win.hasAttribute("data-drawn")) return;
+      win.innerHTML = html;
+      win.setAttribute("data-drawn", "");
+      if (window.htmx) htmx.process(win);
+      const thumb = block.fgReveal !== undefined
+        && win.querySelector(`.fg-thumb[data-index="${block.fgReveal}"]`);
+      if (thumb) { block.fgReveal = undefined; thumb.focus(); }
+    } catch (_) {
+      win.fgFailed = true;  // offline: asked for again when it nears the view again
+    } finally {
+      win.fgLoading = false;
+    }
+    settleWindows(grid);
+  }
+
+  // Bring item ``index`` of a windowed grid into view and focus it once its window is drawn
+  // (the preview closed on an item the grid had not drawn). False for a grid drawn whole.
+  function revealItem(block, index) {
+    const grid = block.querySelector(".fg-grid[data-windows]");
+    const size = grid && Number(grid.dataset.size);
+    const win = size && grid.querySelector(`:scope > .fg-window[data-start="${index - (index % size)}"]`);
+    if (!win) return false;
+    block.fgReveal = index;
+    win.scrollIntoView({ block: "nearest" });
+    if (!win.hasAttribute("data-drawn") && !win.fgLoading) loadWindow(grid, win);
+    return true;
+  }
+
   /* ---- results: the WebSocket, or polling where it cannot connect --------------------- */
 
   const POLL_MS = 1000;
@@ -1049,6 +1139,7 @@
     revealShare(root);
     if (!root.querySelectorAll) return;
     root.querySelectorAll(".fg-socket").forEach(watchSocket);
+    root.querySelectorAll(".fg-grid[data-windows]").forEach(watchWindows);
     root.querySelectorAll(".fg-block").forEach((block) => {
       rememberSelected(block);
     });

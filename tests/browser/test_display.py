@@ -405,8 +405,8 @@ def test_items_far_below_a_scrolled_container_are_not_requested(
     requests = Requests(page)
     page.goto(server.url + "/?g=lazy", wait_until="load")  # waits for every eager image
     thumbs = page.locator(f"{root('lazy')} .fg-thumb img")
-    assert thumbs.count() == 200
-    assert {thumbs.nth(i).get_attribute("loading") for i in range(0, 200, 20)} == {"lazy"}
+    assert thumbs.count() == 60  # 200 items: the grid draws its first window (windowed grid)
+    assert {thumbs.nth(i).get_attribute("loading") for i in range(0, 60, 10)} == {"lazy"}
     wait_loaded(page, f"{root('lazy')} .fg-thumb img", end=3)
     first_paint = requests.thumbs()
     assert 3 <= len(first_paint) < 100, len(first_paint)
