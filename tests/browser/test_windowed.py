@@ -43,6 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
     def declare(galleries: FlaskGallery) -> None:
         galleries.gallery("big", value, columns=6)
         galleries.gallery("picked", value, columns=6, selected_index=5000)
+        galleries.gallery("multi", value, columns=6, selection_mode="multiple")
 
     app = gallery_app(folder / "instance", declare, GALLERY_MAX_ITEMS=COUNT)
     with LiveServer(app) as live:
@@ -175,6 +176,36 @@ def test_selected_index_outside_the_first_window(page: Page, server: LiveServer)
     expect(thumb).to_be_focused()
     page.wait_for_function(SHOWN, arg=["fg-picked", 5000])
     assert page.evaluate(LAYOUT, "fg-picked")["items"] <= KEEP * WINDOW
+
+
+def test_a_multi_selection_spans_windows_and_comes_with_every_window_drawn_later(
+    page: Page, server: LiveServer
+) -> None:
+    """A Shift-click range reaching into windows the page never drew: each window drawn later
+    shows its items selected, and the items before the range stay unselected."""
+    page.goto(f"{server.url}/?g=multi")
+    page.locator("#fg-multi-t2").click(modifiers=["Control"])
+    cell = page.locator("#fg-multi-item-2")
+    expect(cell).to_have_attribute("aria-selected", "true")
+    scroll_to(page, "fg-multi", 1.0)
+    page.wait_for_function(SHOWN, arg=["fg-multi", COUNT - 1])
+    page.locator(f"#fg-multi-t{COUNT - 1}").click(modifiers=["Shift"])
+    expect(page.locator(f"#fg-multi-item-{COUNT - 1}")).to_have_attribute("aria-selected", "true")
+    scroll_to(page, "fg-multi", 0.5)  # a window drawn only now, after the selection was made
+    page.wait_for_function(FILLED, arg="fg-multi")
+    states = page.eval_on_selector_all(  # the drawn windows between the first and the last
+        "#fg-multi .fg-window[data-drawn]",
+        f"""ws => ws.filter(w => w.dataset.start > 0 && w.dataset.start < {COUNT - WINDOW})
+            .flatMap(w => [...w.querySelectorAll('.fg-item')])
+            .map(c => c.getAttribute('aria-selected'))""",
+    )
+    assert states and set(states) == {"true"}
+    scroll_to(page, "fg-multi", 0.0)
+    page.wait_for_function(FILLED, arg="fg-multi")
+    for index, state in ((0, "false"), (1, "false"), (2, "true"), (3, "true")):
+        expect(page.locator(f"#fg-multi-item-{index}")).to_have_attribute("aria-selected", state)
+    found = violations(page, "#fg-multi")
+    assert not found, describe(found)
 
 
 def test_the_windowed_grid_passes_axe(page: Page, server: LiveServer) -> None:
