@@ -36,7 +36,8 @@ class Entry:
     index: int
     "Position in the gallery, from 0."
     label: str
-    "Accessible name, as Gradio's: 'Thumbnail i of n'."
+    """Accessible name: Gradio's 'Thumbnail i of n' (screen-reader users and tools rely on that
+    start), then the caption, so the name contains the text the thumbnail shows (WCAG 2.5.3)."""
     kind: str
     caption: str | None
     src: str
@@ -150,8 +151,14 @@ class Entries(t.Sequence[Entry]):
         return entry
 
 
-def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entry:
+def thumbnail_label(index: int, count: int, caption: str | None) -> str:
+    """``Thumbnail 2 of 5: A cat`` (``Thumbnail 2 of 5`` without a caption)."""
     label = f"Thumbnail {index + 1} of {count}"
+    return f"{label}: {caption}" if caption else label
+
+
+def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entry:
+    label = thumbnail_label(index, count, item.caption)
     if item.id is None:  # an external URL, shown as is
         src = t.cast(str, item.url)
         name = item.orig_name or posixpath.basename(urllib.parse.urlsplit(src).path) or "image"

@@ -231,7 +231,7 @@
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
     const button = event.target.closest && event.target.closest("[hx-post]");
     const block = blockOf(button);
-    if (!block || !block.dataset.actions || button.disabled) return;
+    if (!block || !block.dataset.actions || button.disabled || opensLink(event)) return;
     const url = button.getAttribute("hx-post");
     if (!url.startsWith(`${block.dataset.actions}/`)) return;
     // The route's tail names the action and, for some, the item: "select/3", "close".
@@ -259,6 +259,28 @@
     }
     socket.send(JSON.stringify(click));
   }, true);
+
+  /* ---- without JavaScript: thumbnails are links, uploads a form ---------------------- */
+
+  // Controls that need this script are shown, and the no-script upload button hidden, by this
+  // class (gallery.css): the server draws the page for a browser without JavaScript.
+  document.documentElement.classList.add("fg-js");
+
+  // A thumbnail is a link to its full file: Ctrl-, Cmd- or Shift-click opens that file (htmx
+  // leaves such clicks to the browser too), a plain click selects.
+  function opensLink(event) {
+    return (event.ctrlKey || event.metaKey || event.shiftKey)
+      && !!event.target.closest("a.fg-thumb[href]");
+  }
+
+  // With the script a thumbnail acts as a button (role="button"): Space activates it, as Enter
+  // does, instead of scrolling the page.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== " " || event.repeat || !event.target.matches) return;
+    if (!event.target.matches(".fg-block a.fg-thumb[role=button]")) return;
+    event.preventDefault();
+    event.target.click();
+  });
 
   /* ---- the app's own elements: a button's click, a form's submit, a field's change/input - */
 
@@ -672,7 +694,8 @@
     document.querySelectorAll(".fg-scroll-marker").forEach((marker) => {
       const output = marker.parentElement;
       marker.remove();
-      if (output) output.scrollIntoView({ behavior: "smooth", block: "nearest" });
+      const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      if (output) output.scrollIntoView({ behavior: still ? "auto" : "smooth", block: "nearest" });
     });
   }
 
