@@ -92,6 +92,13 @@ class GalleryView:
     def selected_entry(self) -> Entry | None:
         return None if self.selected is None else self.entries[self.selected]
 
+    @property
+    def csrf_token(self) -> str | None:
+        """Flask-WTF's token, for the upload form a browser without JavaScript posts (the
+        form field ``csrf_token`` stands in for the header htmx sends)."""
+        token = json.loads(self.headers).get("X-CSRFToken") if self.headers else None
+        return t.cast("str | None", token)
+
 
 def effective_columns(props: GalleryProps, count: int) -> tuple[int, ...]:
     """Gradio's ``fit_columns``: never more columns than items, per breakpoint."""

@@ -15,13 +15,13 @@ from markupsafe import Markup
 from .._version import __version__
 from ..component import Gallery
 from ..page.draw import draw, flask_wtf_token, props_for
-from ..page.fragments import TOASTS_ID
+from ..page.fragments import TOASTS_ID, toast
 from ..page.state import GalleryState, PageState
 from ..page.view import initial_selection, request_headers
 from .actions import SOCKET_ACTIONS
 from .app_state import app_state
 from .assets import asset_tags
-from .tokens import current_page
+from .form_posts import notes, page_to_draw, resumed
 
 
 def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
@@ -43,7 +43,9 @@ def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
         preview_open=selected is not None and props.allow_preview,
         overrides=dict(overrides),
     )
-    page = current_page(state.pages)
+    page = page_to_draw(state.pages)
+    # Back from an upload posted without JavaScript: the gallery as that post left it.
+    gallery_state = resumed(page, declared.name) or gallery_state
     page.galleries[declared.name] = gallery_state
     state.pages.save(page)
     html = draw(state, declared, gallery_state, page.token, props)
@@ -53,7 +55,7 @@ def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
 def page_socket() -> Markup:
     """The page's connection, for a page without a gallery (``gallery_page()``)."""
     state = app_state()
-    page = current_page(state.pages)
+    page = page_to_draw(state.pages)
     state.pages.save(page)
     return _socket(page)
 
@@ -80,7 +82,13 @@ def _socket(page: PageState) -> Markup:
             trigger_url=actions[: -len("/_")],
             headers=request_headers(page.token, "", flask_wtf_token()),
         )
-    ) + Markup(render_template("flask_gallery/_toasts.html", toasts_id=TOASTS_ID))
+    ) + Markup(
+        render_template(
+            "flask_gallery/_toasts.html",
+            toasts_id=TOASTS_ID,
+            toasts=Markup("").join(toast("error", note) for note in notes()),
+        )
+    )
 
 
 _log = logging.getLogger("flask_gallery")

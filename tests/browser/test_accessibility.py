@@ -33,13 +33,17 @@ def declare(galleries: FlaskGallery) -> None:
         buttons=["download", "download_all", "fullscreen"],
         label="Your pictures",
     )
+    galleries.gallery("pics", pictures, preview=True, buttons=["download_all", "fullscreen"])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
+def serve(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveServer]:
+    """Galleries ``edit`` (interactive, every source) and ``pics`` (opens on its preview)."""
     instance = tmp_path_factory.mktemp("a11y") / "instance"
     with LiveServer(gallery_app(instance, declare)) as live:
         yield live
+
+
+server = pytest.fixture(scope="module", name="server")(serve)
 
 
 def assert_no_violations(page: Page, context: str | None = None) -> None:
