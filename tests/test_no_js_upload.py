@@ -187,3 +187,22 @@ def test_htmx_uploads_still_need_the_page_header(site: Flask) -> None:
     page = NoJsPage(site.test_client())
     response = page.post((png_bytes((4, 4)), "a.png"), headers={**SAME_ORIGIN, "HX-Request": "1"})
     assert response.status_code == 403 and "header is missing" in response.text
+
+
+def test_under_a_url_prefix_it_goes_back_under_that_prefix(site: Flask) -> None:
+    """An app mounted at ``/app`` (``SCRIPT_NAME``): the page is drawn and posted to under the
+    prefix, and the 303 keeps it."""
+    client, base = site.test_client(), f"{HOST}/app"
+    soup = BeautifulSoup(client.get("/photos", base_url=base).data, "html.parser")
+    action = str(soup.select_one("form.fg-sources")["action"])  # type: ignore[index]
+    assert action.startswith("/app/")
+    response = client.post(
+        action.removeprefix("/app"),
+        base_url=base,
+        data={"files": [(io.BytesIO(png_bytes((4, 4))), "a.png")]},
+        content_type="multipart/form-data",
+        headers=SAME_ORIGIN,
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/app/photos"
+    after = BeautifulSoup(client.get("/photos", base_url=base).data, "html.parser")
+    assert thumbs(after) == ["Thumbnail 1 of 1"]

@@ -77,11 +77,13 @@ def local_path(url: str | None) -> str | None:
 
 def return_path(page_path: str | None) -> str | None:
     """Where the post goes back: the ``Referer`` when it is a page of this site (at the page's
-    own path when that is known), else the path the page was drawn at."""
+    own path when that is known), else the path the page was drawn at. Paths are the browser's,
+    with the app's ``SCRIPT_NAME`` root (a page's recorded path is the app's, without it)."""
     referer = local_path(request.headers.get("Referer"))
-    if referer is not None and (page_path is None or referer.split("?")[0] == page_path):
+    own = None if page_path is None else request.script_root + page_path
+    if referer is not None and (own is None or referer.split("?")[0] == own):
         return referer
-    return local_path(page_path)
+    return local_path(own)
 
 
 def redirect_back(page: PageState | None, notes: t.Sequence[str] = ()) -> Response | None:
@@ -89,9 +91,12 @@ def redirect_back(page: PageState | None, notes: t.Sequence[str] = ()) -> Respon
     target = return_path(page.path if page is not None else None)
     if target is None:
         return None
+    path = target.split("?")[0]
+    root = request.script_root
     session[POSTED_KEY] = {
         "page": page.token if page is not None else None,
-        "path": target.split("?")[0],
+        # As the page's request will see it (request.path, without the app's root).
+        "path": path[len(root) :] if root and path.startswith(root + "/") else path,
         "notes": [note[:NOTE_CHARS] for note in notes[:MAX_NOTES]],
     }
     return t.cast("Response", redirect(target, code=303))
