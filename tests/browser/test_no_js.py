@@ -12,6 +12,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from ..live import LiveServer
+from .axe import describe, violations
 from .test_accessibility import serve
 
 pytestmark = pytest.mark.browser
@@ -76,3 +77,17 @@ def test_a_refused_upload_shows_its_reason_on_the_page(page: Page, server: LiveS
     alert = page.locator("#fg-toasts [role=alert]")
     expect(alert).to_contain_text("notes.txt")
     expect(page.locator("#fg-edit .fg-grid a.fg-thumb")).to_have_count(3)
+
+
+def test_the_page_as_drawn_for_no_script_passes_axe(
+    new_page: t.Callable[..., Page], server: LiveServer
+) -> None:
+    """axe itself needs scripting, so this page runs everything but gallery.js: what the server
+    draws, styled as for a browser without JavaScript (no ``fg-js`` class)."""
+    page = new_page()
+    page.route("**/gallery.js*", lambda route: route.abort())
+    page.goto(f"{server.url}/?g=pics&g=edit")
+    expect(page.locator("#fg-edit .fg-upload-submit")).to_be_visible()
+    assert not page.evaluate("() => document.documentElement.classList.contains('fg-js')")
+    found = violations(page)
+    assert not found, describe(found)
