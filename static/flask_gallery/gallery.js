@@ -275,9 +275,13 @@
 
   // With the script a thumbnail acts as a button (role="button"): Space activates it, as Enter
   // does, instead of scrolling the page.
+  // The upload zone's file input opens its picker on Enter as on Space (Chromium's own input
+  // opens it on Space only), as every other control of the gallery answers both keys.
   document.addEventListener("keydown", (event) => {
-    if (event.key !== " " || event.repeat || !event.target.matches) return;
-    if (!event.target.matches(".fg-block a.fg-thumb[role=button]")) return;
+    if (event.repeat || !event.target.matches || (event.key !== " " && event.key !== "Enter")) return;
+    const thumb = event.key === " " && event.target.matches(".fg-block a.fg-thumb[role=button]");
+    const picker = event.target.matches(".fg-block .fg-file-input");
+    if (!thumb && !picker) return;
     event.preventDefault();
     event.target.click();
   });

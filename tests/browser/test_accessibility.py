@@ -6,10 +6,12 @@ gallery, each shows a focus ring of its own, and Enter and Space work them; moti
 
 from __future__ import annotations
 
+import io
 import typing as t
 
 import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from flask_gallery import FlaskGallery
@@ -205,3 +207,17 @@ def test_reduced_motion_stops_the_gallerys_transitions(
     goto_connected(page, f"{server.url}/?g=edit")
     duration = page.evaluate(PROGRESS_TRANSITION)
     assert (duration <= 0.001) == (motion == "reduce"), duration
+
+
+@pytest.mark.parametrize("key", ["Enter", " "])
+def test_the_keyboard_uploads_through_the_upload_zone(
+    page: Page, server: LiveServer, key: str
+) -> None:
+    goto_connected(page, f"{server.url}/?g=edit")
+    with page.expect_file_chooser() as chooser:
+        page.locator("#fg-edit .fg-file-input").press(key)  # focuses it, then the key
+    buffer = io.BytesIO()
+    Image.new("RGB", (12, 12), "blue").save(buffer, "PNG")
+    blue = {"name": "blue.png", "mimeType": "image/png", "buffer": buffer.getvalue()}
+    chooser.value.set_files([blue])
+    expect(page.locator("#fg-edit .fg-grid .fg-thumb")).to_have_count(4)
