@@ -206,3 +206,24 @@ def test_under_a_url_prefix_it_goes_back_under_that_prefix(site: Flask) -> None:
     assert response.status_code == 303 and response.headers["Location"] == "/app/photos"
     after = BeautifulSoup(client.get("/photos", base_url=base).data, "html.parser")
     assert thumbs(after) == ["Thumbnail 1 of 1"]
+
+
+def test_flask_wtf_csrf_protect_takes_the_forms_token(site: Flask) -> None:
+    """With CSRFProtect on, the form carries Flask-WTF's token as its ``csrf_token`` field (the
+    header htmx sends is not there); a post without it goes back with CSRFProtect's reason."""
+    from flask_wtf.csrf import CSRFProtect
+
+    site.config["WTF_CSRF_ENABLED"] = True
+    CSRFProtect(site)
+    page = NoJsPage(site.test_client())
+    token = page.soup.select_one("form.fg-sources input[name=csrf_token]")
+    assert token is not None and token["type"] == "hidden"
+    data = {"csrf_token": str(token["value"]), "files": [(io.BytesIO(png_bytes((4, 4))), "a.png")]}
+    response = page.client.post(
+        page.action, data=data, content_type="multipart/form-data", headers=SAME_ORIGIN
+    )
+    assert thumbs(page.back(response)) == ["Thumbnail 1 of 1"]
+    # The same page again (the post came back to it): without the token, nothing is added.
+    after = page.back(page.post((png_bytes((4, 4)), "b.png")))
+    assert thumbs(after) == ["Thumbnail 1 of 1"]
+    assert "CSRF" in " ".join(errors(after))
