@@ -159,7 +159,7 @@ def test_select_opens_the_preview_and_fires_select(site: Flask, galleries: Flask
     fragment = BeautifulSoup(response.data, "html.parser")
     assert fragment.select_one("dialog.fg-preview[open]") is not None
     assert fragment.select_one(".fg-strip-thumb[aria-current=true]")["aria-label"] == (
-        "Thumbnail 3 of 3"
+        "Thumbnail 3 of 3: c2"
     )
     channel.wait(2)
     # Both fire; they are separate listeners (own concurrency groups), so they may run in

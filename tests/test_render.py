@@ -28,16 +28,30 @@ def thumbs(root: Tag) -> list[Tag]:
     return root.select(".fg-grid .fg-thumb")
 
 
-def test_grid_has_one_labelled_button_per_item(galleries: FlaskGallery, render: Renderer) -> None:
+def test_grid_has_one_labelled_link_per_item(galleries: FlaskGallery, render: Renderer) -> None:
     galleries.gallery("g", images(3))
     root = render.gallery("g")
-    buttons = thumbs(root)
-    assert [b["aria-label"] for b in buttons] == [
+    links = thumbs(root)
+    assert [b["aria-label"] for b in links] == [
         "Thumbnail 1 of 3",
         "Thumbnail 2 of 3",
         "Thumbnail 3 of 3",
     ]
-    assert all(b.name == "button" and b["type"] == "button" for b in buttons)
+    # A link to the full file (what a browser without JavaScript follows); with the script,
+    # a button that selects (htmx posts the select instead of following the link).
+    assert all(b.name == "a" and b["href"] == b["data-full"] for b in links)
+    assert all(
+        b["role"] == "button" and str(b["hx-post"]).endswith(f"/select/{i}")
+        for i, b in enumerate(links)
+    )
+
+
+def test_a_thumbnails_name_starts_as_gradios_and_contains_its_caption(
+    galleries: FlaskGallery, render: Renderer
+) -> None:
+    galleries.gallery("g", [(images(1)[0], "A cat"), images(1)[0]])
+    labels = [b["aria-label"] for b in thumbs(render.gallery("g"))]
+    assert labels == ["Thumbnail 1 of 2: A cat", "Thumbnail 2 of 2"]
 
 
 def test_thumbnails_are_lazy_sized_and_offer_srcset(
@@ -233,7 +247,9 @@ def test_selected_index_opens_the_preview_on_that_image(
     assert str(big["src"]).endswith(f"/media/{media_id}")
     assert dialog.select_one(".fg-preview-caption").get_text() == "cap 1"
     strip = dialog.select(".fg-strip-thumb")
-    assert [s["aria-label"] for s in strip] == [f"Thumbnail {i} of 3" for i in (1, 2, 3)]
+    assert [s["aria-label"] for s in strip] == [
+        f"Thumbnail {i + 1} of 3: cap {i}" for i in range(3)
+    ]
     assert "fg-selected" in strip[1]["class"]
     for label in ("Close", "Download", "Fullscreen"):
         assert dialog.select_one(f"[aria-label={label}]") is not None

@@ -38,7 +38,8 @@ class Entry:
     index: int
     "Position in the gallery, from 0."
     label: str
-    "Accessible name, as Gradio's: 'Thumbnail i of n'."
+    """Accessible name: Gradio's 'Thumbnail i of n' (screen-reader users and tools rely on that
+    start), then the caption, so the name contains the text the thumbnail shows (WCAG 2.5.3)."""
     kind: str
     caption: str | None
     src: str
@@ -145,6 +146,13 @@ class GalleryView:
         half = self.windowing.size // 2
         return [self.entries[(self.selected + k) % count] for k in range(-half, half + 1)]
 
+    @property
+    def csrf_token(self) -> str | None:
+        """Flask-WTF's token, for the upload form a browser without JavaScript posts (the
+        form field ``csrf_token`` stands in for the header htmx sends)."""
+        token = json.loads(self.headers).get("X-CSRFToken") if self.headers else None
+        return t.cast("str | None", token)
+
 
 def effective_columns(props: GalleryProps, count: int) -> tuple[int, ...]:
     """Gradio's ``fit_columns``: never more columns than items, per breakpoint."""
@@ -239,8 +247,14 @@ def find_item(items: t.Sequence[MediaItem], key: str) -> int | None:
     return next((i for i, item in enumerate(items) if item_key(item) == key), None)
 
 
-def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entry:
+def thumbnail_label(index: int, count: int, caption: str | None) -> str:
+    """``Thumbnail 2 of 5: A cat`` (``Thumbnail 2 of 5`` without a caption)."""
     label = f"Thumbnail {index + 1} of {count}"
+    return f"{label}: {caption}" if caption else label
+
+
+def make_entry(item: MediaItem, index: int, count: int, urls: MediaUrls) -> Entry:
+    label = thumbnail_label(index, count, item.caption)
     key = item_key(item)
     if item.id is None:  # an external URL, shown as is
         src = t.cast(str, item.url)

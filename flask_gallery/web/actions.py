@@ -80,6 +80,9 @@ class Answer:
     _click: Click
     #: Updates that follow the swap (toasts naming the refused files).
     after: Markup = field(default_factory=Markup)
+    #: The refused files' messages, as text (an upload posted without JavaScript shows them on
+    #: the page it is sent back to).
+    refused: tuple[str, ...] = ()
 
     def fire(self) -> list[str]:
         """Submit the events the click fired: the ids of their jobs."""
@@ -91,6 +94,11 @@ class Answer:
             self._click.form,
             self._click.request,
         )
+
+    @property
+    def page(self) -> PageState:
+        """The page the click changed."""
+        return self._page
 
     def update(self) -> Markup:
         """The answer as self-targeted updates (what a socket frame carries)."""
@@ -279,8 +287,9 @@ def upload(click: Click) -> Answer:
     answer = _redrawn(state, gallery, page_state, fired, click)
     if not refused:
         return answer
-    notes = tell(*(toast("error", f"{e.filename}: {e.reason}") for e in refused))
-    return dataclasses.replace(answer, after=notes)
+    texts = tuple(f"{e.filename}: {e.reason}" for e in refused)
+    notes = tell(*(toast("error", text) for text in texts))
+    return dataclasses.replace(answer, after=notes, refused=texts)
 
 
 #: The form field a ``change`` or ``input`` trigger sends its field's value in (JSON).

@@ -16,13 +16,13 @@ from .._version import __version__
 from ..component import Gallery
 from ..page import deep_link
 from ..page.draw import draw, flask_wtf_token, props_for
-from ..page.fragments import TOASTS_ID
+from ..page.fragments import TOASTS_ID, toast
 from ..page.state import GalleryState, PageState
 from ..page.view import initial_indices, initial_selection, request_headers
 from .actions import SOCKET_ACTIONS
 from .app_state import app_state
 from .assets import asset_tags
-from .tokens import current_page
+from .form_posts import notes, page_to_draw, resumed
 
 
 def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
@@ -49,7 +49,9 @@ def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
     key = deep_link.linked_key(request.args.getlist(deep_link.PARAM), declared.name)
     if key is not None:
         deep_link.follow(gallery_state, key, props.allow_preview)
-    page = current_page(state.pages)
+    page = page_to_draw(state.pages)
+    # Back from an upload posted without JavaScript: the gallery as that post left it.
+    gallery_state = resumed(page, declared.name) or gallery_state
     page.galleries[declared.name] = gallery_state
     state.pages.save(page)
     html = draw(state, declared, gallery_state, page.token, props)
@@ -59,7 +61,7 @@ def gallery(name: str | None = None, **overrides: t.Any) -> Markup:
 def page_socket() -> Markup:
     """The page's connection, for a page without a gallery (``gallery_page()``)."""
     state = app_state()
-    page = current_page(state.pages)
+    page = page_to_draw(state.pages)
     state.pages.save(page)
     return _socket(page)
 
@@ -86,7 +88,13 @@ def _socket(page: PageState) -> Markup:
             trigger_url=actions[: -len("/_")],
             headers=request_headers(page.token, "", flask_wtf_token()),
         )
-    ) + Markup(render_template("flask_gallery/_toasts.html", toasts_id=TOASTS_ID))
+    ) + Markup(
+        render_template(
+            "flask_gallery/_toasts.html",
+            toasts_id=TOASTS_ID,
+            toasts=Markup("").join(toast("error", note) for note in notes()),
+        )
+    )
 
 
 _log = logging.getLogger("flask_gallery")

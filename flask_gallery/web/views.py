@@ -26,11 +26,13 @@ from ..media import send_media
 from ..media.budget import DecodeBusy
 from ..media.names import attachment_name
 from ..page.draw import NoSuchWindow, draw, draw_window
+from ..page.state import PageState
 from .actions import ACTIONS, Action, Click, editing
 from .app_state import AppState
 from .app_state import app_state as _state
+from .form_posts import check_form_post, is_form_post, redirect_back, refused
 from .responses import busy, error
-from .tokens import SESSION_KEY, check_page_owner, check_request, owned_page
+from .tokens import SESSION_KEY, check_owner, check_page_owner, check_request, owned_page
 from .zipstream import stream_zip, unique_names
 
 #: The largest body of a gallery request other than an upload (form fields, an API call).
@@ -92,11 +94,15 @@ def body_limit(config: t.Mapping[str, t.Any], endpoint: str) -> int:
     return min(int(config["GALLERY_MAX_UPLOAD_REQUEST_BYTES"]), int(files))
 
 
-def check_page(state: AppState, token: str) -> None:
-    """The page's request checks, cheapest first: origin and the page's header (403), the
+def check_page(state: AppState, token: str, endpoint: str = "") -> None:
+    """The page's request checks, cheapest first: origin and the page's header (403; for an
+    upload posted without JavaScript, the browser's same-origin headers instead), the
     session cookie (403: without it no page can be this requester's), the page (410 when
     gone, 403 when another session's)."""
-    check_request(token)
+    if endpoint == "upload" and is_form_post():
+        check_form_post()
+    else:
+        check_request(token)
     if not session.get(SESSION_KEY):
         raise Forbidden(
             "This request carries no gallery session: the page's cookie is missing. Reload the "
@@ -117,7 +123,7 @@ def refuse_early(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
     limit = body_limit(state.config, name)
     request.max_content_length = limit
     if name in PAGE_ENDPOINTS and values is not None:
-        check_page(state, str(values.get("page", "")))
+        check_page(state, str(values.get("page", "")), name)
     length = request.content_length
     if length is not None and length > limit:
         raise RequestEntityTooLarge(
@@ -148,13 +154,19 @@ def window(page: str, name: str, start: int) -> Markup:
         raise BadRequest(str(exc)) from None
 
 
-def _route(action: Action) -> t.Callable[..., Markup]:
+def _route(action: Action) -> t.Callable[..., Markup | Response]:
     """The HTTP route of one action: the click is the request's."""
 
-    def view(page: str, name: str, index: str | None = None, event: str | None = None) -> Markup:
+    def view(
+        page: str, name: str, index: str | None = None, event: str | None = None
+    ) -> Markup | Response:
         click = Click(page, name, index, request.form, request.files.getlist("files"), event=event)
         answer = action.run(click)
         answer.fire()
+        if action.rule == ACTIONS["upload"].rule and is_form_post():
+            back = redirect_back(answer.page, answer.refused)
+            if back is not None:
+                return back
         return answer.html + answer.after
 
     return view
@@ -171,5 +183,36 @@ def register(bp: Blueprint) -> None:
         rule = f"/p/<page>/<name>{action.rule}"
         bp.add_url_rule(rule, endpoint, _route(action), methods=["POST"])
     bp.url_value_preprocessor(refuse_early)
-    bp.register_error_handler(HTTPException, error)
-    bp.register_error_handler(DecodeBusy, busy)
+    bp.register_error_handler(HTTPException, _back_or(error))
+    bp.register_error_handler(DecodeBusy, _back_or(busy))
+
+
+E = t.TypeVar("E", bound=Exception)
+
+
+def _back_or(answer: t.Callable[[E], Response]) -> t.Callable[[E], Response]:
+    """A refused upload posted without JavaScript goes back to its page, the refusal shown
+    there (never an error page instead of the gallery); every other refusal is ``answer``'s."""
+
+    def handler(exc: E) -> Response:
+        if (request.endpoint or "").rpartition(".")[2] == "upload" and is_form_post():
+            text = str(getattr(exc, "description", None) or exc)
+            back = refused(text, _page_of_request())
+            if back is not None:
+                return back
+        return answer(exc)
+
+    return handler
+
+
+def _page_of_request() -> PageState | None:
+    """The page this request names, when it is this session's (to go back to its path)."""
+    token = (request.view_args or {}).get("page")
+    page = _state().pages.get(str(token)) if token else None
+    if page is None:
+        return None
+    try:
+        check_owner(page)
+    except Forbidden:
+        return None
+    return page

@@ -203,14 +203,24 @@
   document.addEventListener("click", (event) => {
     const thumb = gridThumb(event.target);
     if (!thumb) return;
+    // A thumbnail is a link, and a browser opens a link Ctrl-, Cmd- or Shift-clicked (htmx
+    // leaves it to it): in a multi-select gallery such a click is a toggle or a range, sent as
+    // a plain click that names it, by the socket or by htmx alike.
+    const how = event.shiftKey ? "range" : event.ctrlKey || event.metaKey ? "toggle" : null;
+    if (how && multiselect(blockOf(thumb))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      thumb.fgKeyed = how;
+      thumb.click();
+      return;
+    }
     const keyed = thumb.fgKeyed;
     thumb.fgKeyed = null;
-    thumb.fgSelect = !multiselect(blockOf(thumb)) ? null
-      : keyed || (event.shiftKey ? "range" : event.ctrlKey || event.metaKey ? "toggle" : null);
+    thumb.fgSelect = multiselect(blockOf(thumb)) ? keyed : null;
   }, true);
 
   // Space toggles the focused thumbnail (Shift+Space adds the range to it) instead of the
-  // button's own Space click, which would select it alone; Enter stays a plain click.
+  // plain click Space makes on a thumbnail elsewhere (below); Enter stays a plain click.
   const spaceOnThumb = (event) => event.key === " " && !event.altKey && !event.ctrlKey
     && !event.metaKey && gridThumb(event.target) && multiselect(blockOf(event.target));
   document.addEventListener("keydown", (event) => {
@@ -275,7 +285,7 @@
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
     const button = event.target.closest && event.target.closest("[hx-post]");
     const block = blockOf(button);
-    if (!block || !block.dataset.actions || button.disabled) return;
+    if (!block || !block.dataset.actions || button.disabled || opensLink(event)) return;
     const url = button.getAttribute("hx-post");
     if (!url.startsWith(`${block.dataset.actions}/`)) return;
     // The route's tail names the action and, for some, the item: "select/3", "close".
@@ -306,6 +316,33 @@
     }
     socket.send(JSON.stringify(click));
   }, true);
+
+  /* ---- without JavaScript: thumbnails are links, uploads a form ---------------------- */
+
+  // Controls that need this script are shown, and the no-script upload button hidden, by this
+  // class (gallery.css): the server draws the page for a browser without JavaScript.
+  document.documentElement.classList.add("fg-js");
+
+  // A thumbnail is a link to its full file: Ctrl-, Cmd- or Shift-click opens that file (htmx
+  // leaves such clicks to the browser too), a plain click selects.
+  function opensLink(event) {
+    return (event.ctrlKey || event.metaKey || event.shiftKey)
+      && !!event.target.closest("a.fg-thumb[href]");
+  }
+
+  // With the script a thumbnail acts as a button (role="button"): Space activates it, as Enter
+  // does, instead of scrolling the page.
+  // The upload zone's file input opens its picker on Enter as on Space (Chromium's own input
+  // opens it on Space only), as every other control of the gallery answers both keys.
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.repeat || !event.target.matches
+      || (event.key !== " " && event.key !== "Enter")) return;
+    const thumb = event.key === " " && event.target.matches(".fg-block a.fg-thumb[role=button]");
+    const picker = event.target.matches(".fg-block .fg-file-input");
+    if (!thumb && !picker) return;
+    event.preventDefault();
+    event.target.click();
+  });
 
   /* ---- the app's own elements: a button's click, a form's submit, a field's change/input - */
 
@@ -1128,7 +1165,8 @@
     document.querySelectorAll(".fg-scroll-marker").forEach((marker) => {
       const output = marker.parentElement;
       marker.remove();
-      if (output) output.scrollIntoView({ behavior: "smooth", block: "nearest" });
+      const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      if (output) output.scrollIntoView({ behavior: still ? "auto" : "smooth", block: "nearest" });
     });
   }
 

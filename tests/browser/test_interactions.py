@@ -261,7 +261,9 @@ def test_thumbnail_n_of_m_opens_the_preview_on_item_n(
     open_page(page, server, "pics")
     thumbs = page.locator("#fg-pics .fg-grid .fg-thumb")
     expect(thumbs).to_have_count(len(WIDTHS))
-    expect(thumbs.nth(n)).to_have_attribute("aria-label", f"Thumbnail {n + 1} of {len(WIDTHS)}")
+    expect(thumbs.nth(n)).to_have_attribute(
+        "aria-label", f"Thumbnail {n + 1} of {len(WIDTHS)}: cap {n}"
+    )
     thumbs.nth(n).click()
     preview = page.locator("#fg-pics dialog.fg-preview[open]")
     expect(preview).to_be_visible()

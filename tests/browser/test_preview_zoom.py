@@ -249,7 +249,8 @@ def test_reduced_motion_turns_the_zoom_animation_off(page: Page, server: LiveSer
     duration = "f => getComputedStyle(f).transitionDuration"
     assert page.eval_on_selector(FRAME, duration) != "0s"
     page.emulate_media(reduced_motion="reduce")
-    assert page.eval_on_selector(FRAME, duration) == "0s"
+    seconds = page.eval_on_selector(FRAME, f"f => parseFloat(({duration})(f))")
+    assert seconds < 0.001  # none, or the instant one the gallery's reduced-motion rule sets
     page.get_by_role("button", name="Zoom in").click()
     # No animation: the drawn transform is the final one at once.
     assert page.eval_on_selector(
