@@ -21,6 +21,9 @@ from .state import GalleryState
 #: Items (over every list) this process keeps decoded at most; the most recent list is kept
 #: whatever its size.
 ITEMS_CACHED = 100_000
+#: Python lists whose key this process remembers (a fixed gallery value is one list object,
+#: shown by every page the app renders).
+LISTS_KNOWN = 256
 
 
 def encode(items: list[MediaItem] | tuple[MediaItem, ...]) -> bytes:
@@ -39,6 +42,9 @@ class ItemLists:
         self._max_items = max_items
         self._lists: collections.OrderedDict[str, tuple[MediaItem, ...]] = collections.OrderedDict()
         self._count = 0
+        #: id() of a list -> the key of its items when it was last encoded; checked item by
+        #: item before use, so an id reused by another list costs nothing but the check.
+        self._by_list: collections.OrderedDict[int, str] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[MediaItem, ...] | None:
@@ -62,17 +68,24 @@ class ItemLists:
     def key_of(self, gallery: GalleryState) -> tuple[str, bytes | None]:
         """The key of the gallery's items, and their JSON when this process has not seen the
         list in Redis (None: most likely there already; the store sends it if Redis says not).
-        Items that are the very objects of the list last loaded or saved under the gallery's
-        key are not encoded again."""
-        key = gallery.items_key
-        if key is not None:
-            known = self.get(key)
-            if known is not None and _same(gallery.items, known):
+        Items that are the very objects of a list this process loaded or saved (the gallery's
+        own as loaded, or a fixed value every page shows) are not encoded again."""
+        with self._lock:
+            remembered = self._by_list.get(id(gallery.items))
+        for key in (gallery.items_key, remembered):
+            known = self.get(key) if key is not None else None
+            if key is not None and known is not None and _same(gallery.items, known):
+                gallery.items_key = key
                 return key, None
         blob = encode(gallery.items)
         key = hashlib.sha256(blob).hexdigest()
         seen = self.get(key) is not None
         self.put(key, tuple(gallery.items))
+        with self._lock:
+            self._by_list[id(gallery.items)] = key
+            self._by_list.move_to_end(id(gallery.items))
+            if len(self._by_list) > LISTS_KNOWN:
+                self._by_list.popitem(last=False)
         gallery.items_key = key
         return key, None if seen else blob
 
