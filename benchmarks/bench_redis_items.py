@@ -3,8 +3,9 @@ the page's items kept once under their own key (now) against the page's document
 (the layout before issue 14), in the same run, on a real redis-server (Debian's, loopback).
 
 A select click loads its page under the page's lock, changes the selection and writes the page
-back (``RedisPageStore.edit``); a window fetch of the grid reads the page (``peek``). For each
-layout and each, over ``--clicks`` calls on one warm process: bytes Redis received and sent
+back (``RedisPageStore.edit``); a window fetch of the grid reads the page (``peek``); a page
+render saves a new page showing the app's fixed value (``render``). For each layout and each,
+over ``--clicks`` calls on one warm process: bytes Redis received and sent
 per call (Redis's own ``INFO stats`` counters) and the call's median time; then the first read
 of the page by a new process (its cache empty). The items are what
 uploads make: ids, sizes, captions, two thumbnail widths (about 2 MB of JSON for 10,000)::
@@ -65,9 +66,24 @@ def counters(client: t.Any) -> tuple[int, int]:
     return int(stats["total_net_input_bytes"]), int(stats["total_net_output_bytes"])
 
 
-def measure(store: RedisPageStore, client: t.Any, token: str, clicks: int) -> dict[str, float]:
-    """Per select (edit) and per window fetch (peek): bytes in, bytes out, median seconds."""
+def measure(
+    store: RedisPageStore, client: t.Any, token: str, value: list[MediaItem], clicks: int
+) -> dict[str, float]:
+    """Per select (edit), per window fetch (peek) and per new page showing the app's fixed
+    value (a page render's save): bytes in, bytes out, median seconds."""
     figures: dict[str, float] = {}
+    times = []
+    before = counters(client)
+    for n in range(clicks):
+        start = time.perf_counter()
+        page = store.create(f"s{n}")
+        page.galleries["g"] = GalleryState(items=value)  # the same list object, as a render's
+        store.save(page)
+        times.append(time.perf_counter() - start)
+    after = counters(client)
+    figures["render_in"] = (after[0] - before[0]) / clicks
+    figures["render_out"] = (after[1] - before[1]) / clicks
+    figures["render_s"] = statistics.median(times)
     for name in ("select", "peek"):
         times = []
         before = counters(client)
@@ -111,15 +127,15 @@ def main(argv: list[str] | None = None) -> None:
             client.flushdb()
             store = (kind or RedisPageStore)(client, "b:")
             page = store.create("s")
-            page.galleries["g"] = GalleryState(items=list(value))
+            page.galleries["g"] = GalleryState(items=value)
             store.save(page)
             store.peek(page.token)  # the scripts loaded, the process warm
-            figures = results[label] = measure(store, client, page.token, args.clicks)
+            figures = results[label] = measure(store, client, page.token, value, args.clicks)
             start = time.perf_counter()
             assert (kind or RedisPageStore)(client, "b:").peek(page.token) is not None
             figures["cold_s"] = time.perf_counter() - start
             print(f"{label}:", flush=True)
-            for name in ("select", "peek"):
+            for name in ("select", "peek", "render"):
                 print(
                     f"  {name:6}: into Redis {kib(figures[f'{name}_in']):>12}, out of Redis "
                     f"{kib(figures[f'{name}_out']):>12}, {figures[f'{name}_s'] * 1e3:8.2f} ms",
@@ -130,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         server.stop()
     old, new = results.values()
     print("by key against the document carrying the items, same run:")
-    for name in ("select", "peek"):
+    for name in ("select", "peek", "render"):
         print(
             f"  {name:6}: bytes into Redis {old[f'{name}_in'] / new[f'{name}_in']:,.1f}x, "
             f"out of Redis {old[f'{name}_out'] / new[f'{name}_out']:,.0f}x, "
