@@ -124,6 +124,8 @@ def test_pages_showing_the_same_value_share_one_list(redis: t.Any) -> None:
     assert json.loads(redis.get(lists(redis)[0])) == [item.to_dict() for item in items]
     for pages in (one, other):
         assert pages.peek(first.token) == first and pages.peek(second.token) == second
+    third = page_with(one, value(5, "t"), "s3")
+    assert store(redis).live_pages() == [first, second, third]  # a new process, read at once
 
 
 def test_a_changed_value_writes_a_new_list_and_the_old_one_goes_with_its_last_page(

@@ -162,30 +162,38 @@ class RedisPageStore:
         return None
 
     def _page(self, body: bytes | str) -> PageState | None:
-        """The page of a document, its item lists from this process's cache or from Redis
-        (None: one went since the document was read)."""
-        data = json.loads(body)
-        named = {
-            name: gallery["items_key"]
-            for name, gallery in data["galleries"].items()
-            if "items_key" in gallery
-        }
-        found = {key: self._items.get(key) for key in set(named.values())}
+        """The page of a document (None: an item list it names went since it was read)."""
+        return self._pages([body])[0]
+
+    def _pages(self, bodies: list[bytes | str]) -> list[PageState | None]:
+        """The pages of documents, their item lists from this process's cache, the others
+        read from Redis in one call (None for a page that names a list gone meanwhile)."""
+        documents = [json.loads(body) for body in bodies]
+        named = [
+            {name: g["items_key"] for name, g in data["galleries"].items() if "items_key" in g}
+            for data in documents
+        ]
+        found = {key: self._items.get(key) for keys in named for key in keys.values()}
         unread = [key for key, items in found.items() if items is None]
         if unread:
             blobs = self._client.mget([f"{self._prefix}items:{key}" for key in unread])
             for key, blob in zip(unread, blobs, strict=True):
-                if blob is None:
-                    return None
-                items = found[key] = decode(blob)
-                self._items.put(key, items)
-        lists = {
-            name: list(t.cast("tuple[MediaItem, ...]", found[key])) for name, key in named.items()
-        }
-        page = PageState.from_dict(data, lists)
-        for name, key in named.items():
-            page.galleries[name].items_key = key
-        return page
+                if blob is not None:
+                    items = found[key] = decode(blob)
+                    self._items.put(key, items)
+        pages: list[PageState | None] = []
+        for data, keys in zip(documents, named, strict=True):
+            lists = {name: found[key] for name, key in keys.items()}
+            if any(items is None for items in lists.values()):
+                pages.append(None)
+                continue
+            page = PageState.from_dict(
+                data, {n: list(t.cast("tuple[MediaItem, ...]", i)) for n, i in lists.items()}
+            )
+            for name, key in keys.items():
+                page.galleries[name].items_key = key
+            pages.append(page)
+        return pages
 
     def get(self, token: str) -> PageState | None:
         return t.cast("PageState | None", self._load(token, touch=True))
@@ -289,8 +297,6 @@ class RedisPageStore:
         for start in range(0, len(tokens), 500):
             chunk = tokens[start : start + 500]
             bodies = self._client.mget([f"{self._prefix}pg:{token}" for token in chunk])
-            for body in bodies:
-                page = self._page(body) if body else None
-                if page is not None:
-                    pages.append(page)
+            found = self._pages([body for body in bodies if body])
+            pages += [page for page in found if page is not None]
         return pages
