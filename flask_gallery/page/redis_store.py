@@ -4,7 +4,9 @@ The same :class:`.state.PageStore` contract as :class:`.state.MemoryPageStore`: 
 count, per session and in idle time, pages nobody uses dropped first, a page with an open socket
 last, so a click, an upload or a poll may reach any process. Each decision is one Lua script
 (``queue/lua/pages_*.lua``). ``edit`` holds a lock in Redis, so two processes never change one
-page at once; what the block changed is written back when it ends.
+page at once; what the block changed is written back when it ends. A gallery's item list is
+kept once per value under its own key (:mod:`.redis_items`): a click on a 10,000-item gallery
+sends and reads the page's small document, not its items.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import typing as t
 
 import redis
 
+from ..media import MediaItem
 from ..queue.jobs import unique_id
 from ..queue.redis_client import script
+from .redis_items import ItemLists, decode, encode
 from .state import PageState, check_limits, new_token
 
 _log = logging.getLogger(__name__)
@@ -30,6 +34,10 @@ LOCK_TTL = 30.0
 LOCK_WAIT = 30.0
 #: Pages whose session this process keeps (see :meth:`RedisPageStore.session_of`).
 SESSIONS_KEPT = 4096
+#: Times a page is loaded again when an item list it named went meanwhile (the page was saved
+#: with other items, or dropped, between reading it and its lists), or saved again when Redis
+#: lacked a list the save did not send.
+ATTEMPTS = 3
 
 _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -66,6 +74,7 @@ class RedisPageStore:
         }
         self._unlock = client.register_script(_UNLOCK)
         self._sessions: dict[str, str] = {}
+        self._items = ItemLists()
         #: Guards the sessions kept and the locks left (both changed by any thread).
         self._lock = threading.Lock()
         #: Edit locks (page, lock value) whose release Redis missed (it was away): released at
@@ -98,9 +107,23 @@ class RedisPageStore:
         self._save(page, "")
 
     def _save(self, page: PageState, lock: str) -> None:
-        body = json.dumps(page.to_dict(), separators=(",", ":"))
-        self._report(
-            self._call(
+        data = page.to_dict(items=False)
+        lists: dict[str, list[MediaItem]] = {}
+        given: dict[str, bytes] = {}
+        for name, gallery in page.galleries.items():
+            if not gallery.items:
+                data["galleries"][name]["items"] = []
+                continue
+            key, blob = self._items.key_of(gallery)
+            data["galleries"][name]["items_key"] = key
+            lists[key] = gallery.items
+            if blob is not None:
+                given[key] = blob
+        body = json.dumps(data, separators=(",", ":"))
+        keys = " ".join(sorted(lists))
+        for _ in range(ATTEMPTS):
+            pairs = [part for pair in given.items() for part in pair]
+            n, *rest = self._call(
                 "create",
                 page.token,
                 page.session_id,
@@ -108,23 +131,69 @@ class RedisPageStore:
                 self.max_pages,
                 self.max_pages_per_session,
                 lock,
+                keys,
+                *pairs,
             )
-        )
+            self._report(rest[n:])
+            if not n:
+                return
+            for raw in rest[:n]:  # lists this process took for known, gone from Redis
+                key = raw.decode()
+                given[key] = encode(lists[key])
+        raise RuntimeError(f"Page {page.token[:8]}...: Redis kept refusing its item lists.")
 
     def _load(
         self, token: str, *, touch: bool, lock: str = ""
     ) -> PageState | t.Literal[False] | None:
         """The page (None: not kept); with ``lock``, False when another edit holds it."""
-        reply = self._call("get", token, "1" if touch else "0", lock, int(LOCK_TTL * 1000))
-        if reply[0] == b"locked":
-            return False
-        body, delivered, *dropped = reply
-        self._report(dropped)
-        if not body:
-            return None
-        page = PageState.from_dict(json.loads(body))
-        page.delivered = max(page.delivered, int(delivered))
-        return page
+        for _ in range(ATTEMPTS):
+            reply = self._call("get", token, "1" if touch else "0", lock, int(LOCK_TTL * 1000))
+            if reply[0] == b"locked":
+                return False
+            body, delivered, *dropped = reply
+            self._report(dropped)
+            if not body:
+                return None
+            page = self._page(body)
+            if page is not None:
+                page.delivered = max(page.delivered, int(delivered))
+                return page
+        _log.warning("Page %s... kept naming item lists Redis no longer has.", token[:8])
+        return None
+
+    def _page(self, body: bytes | str) -> PageState | None:
+        """The page of a document (None: an item list it names went since it was read)."""
+        return self._pages([body])[0]
+
+    def _pages(self, bodies: list[bytes | str]) -> list[PageState | None]:
+        """The pages of documents, their item lists from this process's cache, the others
+        read from Redis in one call (None for a page that names a list gone meanwhile)."""
+        documents = [json.loads(body) for body in bodies]
+        named = [
+            {name: g["items_key"] for name, g in data["galleries"].items() if "items_key" in g}
+            for data in documents
+        ]
+        found = {key: self._items.get(key) for keys in named for key in keys.values()}
+        unread = [key for key, items in found.items() if items is None]
+        if unread:
+            blobs = self._client.mget([f"{self._prefix}items:{key}" for key in unread])
+            for key, blob in zip(unread, blobs, strict=True):
+                if blob is not None:
+                    items = found[key] = decode(blob)
+                    self._items.put(key, items)
+        pages: list[PageState | None] = []
+        for data, keys in zip(documents, named, strict=True):
+            lists = {name: found[key] for name, key in keys.items()}
+            if any(items is None for items in lists.values()):
+                pages.append(None)
+                continue
+            page = PageState.from_dict(
+                data, {n: list(t.cast("tuple[MediaItem, ...]", i)) for n, i in lists.items()}
+            )
+            for name, key in keys.items():
+                page.galleries[name].items_key = key
+            pages.append(page)
+        return pages
 
     def get(self, token: str) -> PageState | None:
         return t.cast("PageState | None", self._load(token, touch=True))
@@ -228,5 +297,6 @@ class RedisPageStore:
         for start in range(0, len(tokens), 500):
             chunk = tokens[start : start + 500]
             bodies = self._client.mget([f"{self._prefix}pg:{token}" for token in chunk])
-            pages += [PageState.from_dict(json.loads(body)) for body in bodies if body]
+            found = self._pages([body for body in bodies if body])
+            pages += [page for page in found if page is not None]
         return pages

@@ -45,10 +45,15 @@ class GalleryState:
     selection: list[int] = dataclasses.field(default_factory=list)
     #: Where a Shift-click range starts: the item last clicked or toggled.
     anchor: int | None = None
+    #: The content key of ``items`` in a store outside the process (Redis) as last read or
+    #: written, so saving the page with the same items does not send them again. The store's
+    #: bookkeeping, not the gallery's state: never compared, never serialised.
+    items_key: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, t.Any]:
-        return {
-            "items": [item.to_dict() for item in self.items],
+    def to_dict(self, *, items: bool = True) -> dict[str, t.Any]:
+        """JSON-safe; without ``items``, everything but the item list (a store that keeps the
+        list under its own key)."""
+        data: dict[str, t.Any] = {
             "selected": self.selected,
             "preview_open": self.preview_open,
             "overrides": self.overrides,
@@ -57,11 +62,17 @@ class GalleryState:
             "selection": self.selection,
             "anchor": self.anchor,
         }
+        if items:
+            data["items"] = [item.to_dict() for item in self.items]
+        return data
 
     @classmethod
-    def from_dict(cls, data: t.Mapping[str, t.Any]) -> GalleryState:
+    def from_dict(
+        cls, data: t.Mapping[str, t.Any], items: list[MediaItem] | None = None
+    ) -> GalleryState:
+        """The inverse of :meth:`to_dict`; ``items`` when the list was kept apart."""
         return cls(
-            items=[MediaItem.from_dict(item) for item in data["items"]],
+            items=[MediaItem.from_dict(i) for i in data["items"]] if items is None else items,
             selected=data["selected"],
             preview_open=data["preview_open"],
             overrides=dict(data["overrides"]),
@@ -89,11 +100,13 @@ class PageState:
     #: Whether its ``load`` listeners ran (they run once per page).
     loaded: bool = False
 
-    def to_dict(self) -> dict[str, t.Any]:
+    def to_dict(self, *, items: bool = True) -> dict[str, t.Any]:
+        """JSON-safe; without ``items``, the galleries' item lists left out (see
+        :meth:`GalleryState.to_dict`)."""
         data = {
             "token": self.token,
             "session_id": self.session_id,
-            "galleries": {name: g.to_dict() for name, g in self.galleries.items()},
+            "galleries": {name: g.to_dict(items=items) for name, g in self.galleries.items()},
             "path": self.path,
             "delivered": self.delivered,
             "loaded": self.loaded,
@@ -104,12 +117,18 @@ class PageState:
         return data
 
     @classmethod
-    def from_dict(cls, data: t.Mapping[str, t.Any]) -> PageState:
+    def from_dict(
+        cls, data: t.Mapping[str, t.Any], items: t.Mapping[str, list[MediaItem]] | None = None
+    ) -> PageState:
+        """The inverse of :meth:`to_dict`; ``items``: the item lists kept apart, by gallery."""
         states = data.get("states")
+        kept = items or {}
         return cls(
             token=data["token"],
             session_id=data["session_id"],
-            galleries={n: GalleryState.from_dict(g) for n, g in data["galleries"].items()},
+            galleries={
+                n: GalleryState.from_dict(g, kept.get(n)) for n, g in data["galleries"].items()
+            },
             path=data.get("path", "/"),
             delivered=data.get("delivered", 0),
             states=pickle.loads(base64.b64decode(states)) if states else {},

@@ -6,12 +6,65 @@
 -- last use; P..'ps:'..session zset of the session's tokens in order of last use; P..'pc' zset
 -- of every token in order of creation. Orders are ticks of one counter (P..'ptick'), so pages
 -- used in the same clock tick keep their order.
+-- Gallery item lists are kept once per value, not per page (page/redis_items.py): P..'items:'..key
+-- the list's JSON, key its SHA-256; P..'pitems' hash token -> the keys its page names (space
+-- separated); P..'iref' hash key -> how many pages name it. The last page gone deletes the list.
 local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local TTL = tonumber(ARGV[3])
 --: A page whose socket's process died keeps "connected" for at most this long.
 local CONNECTED_TTL = 86400
 local DROPPED = {}
+
+local function words(text)
+  local out = {}
+  for word in string.gmatch(text or '', '%S+') do out[#out + 1] = word end
+  return out
+end
+
+local function unref(keys)
+  for _, key in ipairs(keys) do
+    if redis.call('HINCRBY', P .. 'iref', key, -1) <= 0 then
+      redis.call('HDEL', P .. 'iref', key)
+      redis.call('DEL', P .. 'items:' .. key)
+    end
+  end
+end
+
+-- The item lists a page names now (space separated keys): counted for the new ones, the old
+-- ones it no longer names released.
+local function name_items(token, keys)
+  local old, new = words(redis.call('HGET', P .. 'pitems', token)), words(keys)
+  local had, has, gone = {}, {}, {}
+  for _, key in ipairs(old) do had[key] = true end
+  for _, key in ipairs(new) do
+    has[key] = true
+    if not had[key] then redis.call('HINCRBY', P .. 'iref', key, 1) end
+  end
+  for _, key in ipairs(old) do
+    if not has[key] then gone[#gone + 1] = key end
+  end
+  unref(gone)
+  if keys == '' then redis.call('HDEL', P .. 'pitems', token)
+  else redis.call('HSET', P .. 'pitems', token, keys) end
+end
+
+-- Of the item keys a page will name, those Redis does not have, written from the lists the
+-- call gave (ARGV from `first`: key, JSON pairs). Returns the keys still missing, having
+-- written nothing if there are any: the caller sends them, then the page.
+local function store_items(keys, first)
+  local given, missing, absent = {}, {}, {}
+  for i = first, #ARGV, 2 do given[ARGV[i]] = ARGV[i + 1] end
+  for _, key in ipairs(words(keys)) do
+    if redis.call('EXISTS', P .. 'items:' .. key) == 0 then
+      if given[key] then absent[#absent + 1] = key else missing[#missing + 1] = key end
+    end
+  end
+  if #missing == 0 then
+    for _, key in ipairs(absent) do redis.call('SET', P .. 'items:' .. key, given[key]) end
+  end
+  return missing
+end
 
 local function drop(token)
   local tier = redis.call('HGET', P .. 'ptier', token)
@@ -26,6 +79,8 @@ local function drop(token)
   redis.call('HDEL', P .. 'ptime', token)
   redis.call('ZREM', P .. 'pc', token)
   redis.call('DEL', P .. 'pg:' .. token)
+  unref(words(redis.call('HGET', P .. 'pitems', token)))
+  redis.call('HDEL', P .. 'pitems', token)
   DROPPED[#DROPPED + 1] = token
 end
 

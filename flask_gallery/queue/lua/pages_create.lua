@@ -2,23 +2,44 @@
 -- leave over, dropping pages nobody uses first (as MemoryPageStore).
 -- With a lock value: the end of an edit, which writes the page back only if it is still kept
 -- (a page dropped meanwhile stays dropped), then releases the page's edit lock if it holds it.
--- ARGV[4..]: token, session, page JSON, max pages, max pages per session, lock value ('' none)
--- Returns the tokens dropped.
+-- The page names its galleries' item lists by key: a list Redis does not have is written
+-- first (from the pairs given), and a page never names a list that is not there: when one is
+-- neither in Redis nor given, nothing is written (nor the lock released) and its key returned.
+-- ARGV[4..]: token, session, page JSON, max pages, max pages per session, lock value ('' none),
+-- item keys the page names (space separated), then key, list JSON pairs.
+-- Returns {n, the n item keys missing, tokens dropped...}.
 local token, session, json = ARGV[4], ARGV[5], ARGV[6]
 local max_pages, per_session, lock = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+local keys = ARGV[10]
+
+local function missing_first(missing)
+  local reply = { #missing }
+  for _, key in ipairs(missing) do reply[#reply + 1] = key end
+  return with_dropped(reply)
+end
+
+local function write()
+  local missing = store_items(keys, 11)
+  if #missing > 0 then return missing end
+  redis.call('SET', P .. 'pg:' .. token, json)
+  name_items(token, keys)
+  return missing
+end
+
 if lock ~= '' then
   if redis.call('HEXISTS', P .. 'ptier', token) == 1 then
-    redis.call('SET', P .. 'pg:' .. token, json)
+    local missing = write()
+    if #missing > 0 then return missing_first(missing) end
   end
   if redis.call('GET', P .. 'plock:' .. token) == lock then
     redis.call('DEL', P .. 'plock:' .. token)
   end
-  return with_dropped({})
+  return with_dropped({ 0 })
 end
 expire()
-redis.call('SET', P .. 'pg:' .. token, json)
-if redis.call('HEXISTS', P .. 'ptier', token) == 1 then
-  return with_dropped({})
+local missing = write()
+if #missing > 0 or redis.call('HEXISTS', P .. 'ptier', token) == 1 then
+  return missing_first(missing)
 end
 local order = tick()
 redis.call('HSET', P .. 'ptier', token, '0')
@@ -51,4 +72,4 @@ while redis.call('HLEN', P .. 'ptier') > max_pages do
   end
   drop(victim)
 end
-return with_dropped({})
+return with_dropped({ 0 })
