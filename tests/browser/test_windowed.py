@@ -165,6 +165,22 @@ def test_preview_next_and_previous_reach_items_the_grid_has_not_drawn(
     page.wait_for_function(SHOWN, arg=["fg-big", COUNT - 1])
 
 
+def test_tab_walks_on_into_the_next_window(page: Page, server: LiveServer) -> None:
+    """A keyboard user tabbing through the grid: focusing the first window's last thumbnail
+    scrolls the next window near, it is fetched, and Tab goes on into it."""
+    page.goto(f"{server.url}/?g=big")
+    page.locator(f"#fg-big-t{WINDOW - 2}").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#fg-big-t{WINDOW - 1}")).to_be_focused()
+    page.wait_for_function(SHOWN, arg=["fg-big", WINDOW])  # the next window, drawn
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#fg-big-t{WINDOW}")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#fg-big-preview")).to_have_attribute(
+        "aria-label", f"Gallery: Thumbnail {WINDOW + 1} of {COUNT}"
+    )
+
+
 def test_selected_index_outside_the_first_window(page: Page, server: LiveServer) -> None:
     page.goto(f"{server.url}/?g=picked")
     preview = page.locator("#fg-picked-preview")
