@@ -25,7 +25,6 @@ import re
 import statistics
 import sys
 import tempfile
-import time
 import typing as t
 from pathlib import Path
 
@@ -35,6 +34,8 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # The browser tests' live server, page and launch settings: measured the way they are tested.
+from _traffic import Traffic
+
 from tests.browser.conftest import (
     CHROMIUM,
     LAUNCH_ARGS,
@@ -156,32 +157,10 @@ def first_paint(browser: Browser, url: str) -> FirstPaint:
     context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
     try:
         page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        urls: dict[str, str] = {}
-        in_flight: set[str] = set()
-        done: dict[str, int] = {}
-        last_change = [time.monotonic()]
-
-        def sent(event: dict[str, t.Any]) -> None:
-            if MEDIA.search(event["request"]["url"].split("?")[0]):
-                urls[event["requestId"]] = event["request"]["url"]
-                in_flight.add(event["requestId"])
-                last_change[0] = time.monotonic()
-
-        def finished(event: dict[str, t.Any], failed: bool = False) -> None:
-            if event["requestId"] in in_flight:
-                in_flight.discard(event["requestId"])
-                done[event["requestId"]] = 0 if failed else int(event["encodedDataLength"])
-                last_change[0] = time.monotonic()
-
-        cdp.on("Network.requestWillBeSent", sent)
-        cdp.on("Network.loadingFinished", finished)
-        cdp.on("Network.loadingFailed", lambda e: finished(e, failed=True))
-        cdp.send("Network.enable")
+        traffic = Traffic(context, page, lambda url: bool(MEDIA.search(url.split("?")[0])))
         page.goto(url, wait_until="load")
         page.wait_for_function(SHOWN_IMAGES_LOADED)
-        while in_flight or time.monotonic() - last_change[0] < QUIET_SECONDS:
-            page.wait_for_timeout(50)  # lets Playwright deliver the network events
+        traffic.settle(page, QUIET_SECONDS)
         item_ids = tuple(
             media_id(src)
             for src in page.eval_on_selector_all(
@@ -189,12 +168,12 @@ def first_paint(browser: Browser, url: str) -> FirstPaint:
             )
         )
         return FirstPaint(
-            requests=len(done),
-            bytes=sum(done.values()),
-            media_ids=frozenset(media_id(u) for u in urls.values()),
+            requests=traffic.requests,
+            bytes=traffic.bytes(),
+            media_ids=frozenset(media_id(u) for u in traffic.urls.values()),
             widths=frozenset(
                 f"w{m.group(2)}" if m and m.group(2) else "full"
-                for m in (MEDIA.search(u.split("?")[0]) for u in urls.values())
+                for m in (MEDIA.search(u.split("?")[0]) for u in traffic.urls.values())
             ),
             item_ids=item_ids,
         )

@@ -38,6 +38,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _traffic import Traffic
+
 from tests.browser.conftest import (
     CHROMIUM,
     LAUNCH_ARGS,
@@ -115,37 +117,14 @@ def paint(browser: Browser, url: str, count: int, scroll: bool) -> Paint:
     try:
         page = context.new_page()
         page.add_init_script(FIRST_THUMB)
-        cdp = context.new_cdp_session(page)
-        in_flight: set[str] = set()
-        done: dict[str, int] = {}
-        kinds: dict[str, str] = {}
-        last = [time.monotonic()]
-
-        def sent(event: dict[str, t.Any]) -> None:
-            if event["request"]["url"].startswith("http"):
-                in_flight.add(event["requestId"])
-                kinds[event["requestId"]] = event.get("type", "")
-                last[0] = time.monotonic()
-
-        def finished(event: dict[str, t.Any], failed: bool = False) -> None:
-            if event["requestId"] in in_flight:
-                in_flight.discard(event["requestId"])
-                done[event["requestId"]] = 0 if failed else int(event["encodedDataLength"])
-                last[0] = time.monotonic()
-
-        cdp.on("Network.requestWillBeSent", sent)
-        cdp.on("Network.loadingFinished", finished)
-        cdp.on("Network.loadingFailed", lambda e: finished(e, failed=True))
-        cdp.send("Network.enable")
+        traffic = Traffic(context, page)
         page.goto(url, wait_until="load", timeout=120_000)
         page.wait_for_function(SHOWN_IMAGES_LOADED, timeout=120_000)
-        while in_flight or time.monotonic() - last[0] < QUIET_SECONDS:
-            page.wait_for_timeout(50)
-        html = sum(n for rid, n in done.items() if kinds.get(rid) == "Document")
+        traffic.settle(page, QUIET_SECONDS)
         first = Paint(
-            requests=len(done),
-            bytes=sum(done.values()),
-            html=html,
+            requests=traffic.requests,
+            bytes=traffic.bytes(),
+            html=traffic.bytes("Document"),
             first_thumb_ms=float(page.evaluate("window.fgFirstThumb")),
             items=int(page.evaluate("document.querySelectorAll('.fg-item').length")),
             end_items=None,
