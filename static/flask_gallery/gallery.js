@@ -493,6 +493,17 @@
     }
   });
 
+  // Closing the preview (its button, Escape, Back): note the item it shows and whether the
+  // focus was in the gallery now, not when the answer arrives, so a swap still under way cannot
+  // change where the focus goes back to.
+  document.addEventListener("click", (event) => {
+    const close = event.target.closest && event.target.closest(".fg-preview .fg-close");
+    const block = close && blockOf(close);
+    if (!block) return;
+    rememberSelected(block);
+    block.fgHadFocus = block.contains(document.activeElement);
+  }, true);
+
   // Remember what had focus before a swap, to put it back where the user expects after it.
   document.addEventListener("htmx:before:swap", (event) => {
     const block = blockOf(event.target);
@@ -517,10 +528,15 @@
     rememberSelected(block);
   }
 
+  // The item focus goes back to when the preview closes: the one the open preview shows (its
+  // dialog names it, whatever highlight the grid still draws while a swap is under way), else
+  // the grid's selected thumbnail.
   function rememberSelected(block) {
-    const selected = block.querySelector(".fg-thumb[aria-pressed=true], "
-      + "[aria-selected=true] > .fg-thumb, .fg-strip-thumb[aria-current=true]");
-    if (selected) block.fgLastSelected = selected.dataset.index;
+    const preview = block.querySelector(".fg-preview[open][data-item]");
+    const selected = preview ? null : block.querySelector(".fg-thumb[aria-pressed=true], "
+      + "[aria-selected=true] > .fg-thumb");
+    if (preview) block.fgLastSelected = preview.dataset.item;
+    else if (selected) block.fgLastSelected = selected.dataset.index;
   }
 
   document.addEventListener("click", (event) => {
