@@ -490,12 +490,12 @@ def test_a_deleted_file_of_a_cached_record_is_stored_again(store: MediaStore) ->
 def test_a_failed_write_leaves_no_record(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from flask_gallery.media import store as store_module
+    from numpy.lib import format as npy
 
     array = photo(32, 32)
     with MediaStore(tmp_path, "s") as store:
         with monkeypatch.context() as patch:
-            patch.setattr(store_module.np.lib.format, "write_array", _disk_full)
+            patch.setattr(npy, "write_array", _disk_full)
             (item,) = store.postprocess([array])
             store.join()
         assert stored_files(tmp_path) == []

@@ -14,16 +14,17 @@ import posixpath
 import typing as t
 import urllib.parse
 
-import numpy as np
 from PIL import Image
 
 from .encode import normalize_format
 from .item import MediaFormat, MediaItem
 from .paths import PathRefused
-from .pixels import from_array, from_pil
+from .pixels import from_array, from_pil, is_array
 from .probe import extension_of, kind_from_mime, mime_from_name
 
 if t.TYPE_CHECKING:
+    import numpy as np
+
     from .store import MediaStore
 
 ACCEPTED = (
@@ -82,9 +83,10 @@ def from_path(
     return store.add_file(real, caption=caption, orig_name=name, resolved=True)
 
 
-#: Input type -> converter, tried in order (the first isinstance match wins).
+#: Input type -> converter, tried in order (the first isinstance match wins). A numpy array is
+#: tested first, apart (:func:`.pixels.is_array`), so that numpy is imported only by an app
+#: that gives arrays.
 CONVERTERS: tuple[tuple[type, Converter], ...] = (
-    (np.ndarray, from_ndarray),
     (Image.Image, from_pil_image),
     (str, from_str),
     (os.PathLike, from_path),
@@ -111,7 +113,11 @@ def split_caption(index: int, entry: object) -> tuple[object, str | None]:
 
 def convert_one(store: MediaStore, index: int, entry: object, format: str) -> MediaItem:
     media, caption = split_caption(index, entry)
-    converter = next((fn for kind, fn in CONVERTERS if isinstance(media, kind)), None)
+    converter: Converter | None = (
+        from_ndarray
+        if is_array(media)
+        else next((fn for kind, fn in CONVERTERS if isinstance(media, kind)), None)
+    )
     if converter is None:
         raise TypeError(
             f"Gallery item {index} is of type {type(media).__module__}.{type(media).__qualname__}"
@@ -138,7 +144,7 @@ def work_bytes(entry: object) -> int:
     """Roughly how many bytes converting ``entry`` hashes: its pixels or its file (0 for a URL
     or anything unknown)."""
     media = entry[0] if isinstance(entry, (tuple, list)) and len(entry) == 2 else entry
-    if isinstance(media, np.ndarray):
+    if is_array(media):
         return int(media.nbytes)
     if isinstance(media, Image.Image):
         return media.width * media.height * len(media.getbands())

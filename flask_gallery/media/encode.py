@@ -13,7 +13,10 @@ import typing as t
 from PIL import Image
 
 from .item import MEDIA_FORMATS, MediaFormat
-from .pixels import Pixels, has_alpha, to_image
+from .pixels import has_alpha, to_image
+
+if t.TYPE_CHECKING:
+    from .pixels import Pixels
 
 #: Extension and MIME type of each format's file.
 FORMAT_FILES: dict[str, tuple[str, str]] = {

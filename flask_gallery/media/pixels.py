@@ -13,21 +13,35 @@ we choose what a user means):
 - ``uint16``: a 16-bit image, scaled by 255/65535.
 - other integers (``np.random.randint`` gives int64): taken as is when every value is in
   0-255, otherwise refused with a message, since any rescaling would be a guess.
+
+numpy is imported here, and only once pixels are made: importing it holds about 12 MiB of a
+server's memory, which an app whose galleries show files never needs. Other modules test for an
+array with :func:`is_array`, which does not import it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import typing as t
 
-import numpy as np
 from PIL import Image
 
-Pixels = np.ndarray[t.Any, np.dtype[np.uint8]]
+if t.TYPE_CHECKING:
+    import numpy as np
+
+    Pixels = np.ndarray[t.Any, np.dtype[np.uint8]]
 
 #: Channels -> PIL mode of a canonical array.
 MODES_BY_CHANNELS = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 CANONICAL_MODES = frozenset(MODES_BY_CHANNELS.values())
+
+
+def is_array(value: object) -> t.TypeGuard[np.ndarray[t.Any, t.Any]]:
+    """True for a numpy array, without importing numpy: a value can only be one once something
+    in the process has imported it."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
 
 
 def channels(pixels: Pixels) -> int:
@@ -49,6 +63,8 @@ def to_image(pixels: Pixels) -> Image.Image:
 
 def pixels_digest(pixels: Pixels, salt: str) -> bytes:
     """A digest of the pixels and their shape; ``salt`` keeps encodings apart (the format)."""
+    import numpy as np
+
     digest = hashlib.sha256(f"pixels:{pixels.shape}:{salt}:".encode())
     digest.update(np.ascontiguousarray(pixels).data)
     return digest.digest()
@@ -56,6 +72,8 @@ def pixels_digest(pixels: Pixels, salt: str) -> bytes:
 
 def from_array(array: np.ndarray[t.Any, t.Any]) -> Pixels:
     """Canonical pixels of a numpy array; ValueError naming the shape or dtype if impossible."""
+    import numpy as np
+
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (2, 3, 4)):
@@ -69,6 +87,8 @@ def from_array(array: np.ndarray[t.Any, t.Any]) -> Pixels:
 
 
 def _to_uint8(array: np.ndarray[t.Any, t.Any]) -> np.ndarray[t.Any, t.Any]:
+    import numpy as np
+
     if not array.dtype.isnative:  # e.g. big-endian uint16 read from a FITS or TIFF file
         array = array.astype(array.dtype.newbyteorder("="))
     kind = array.dtype.kind
@@ -106,6 +126,8 @@ def from_pil(image: Image.Image, *, extrema: tuple[float, float] | None = None) 
     ``extrema``: the (min, max) of the whole image when ``image`` is a part of it, so that
     every part of an "I" or "F" image is scaled alike.
     """
+    import numpy as np
+
     mode = image.mode
     if mode in CANONICAL_MODES:
         return from_array(np.asarray(image))

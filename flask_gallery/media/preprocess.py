@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import typing as t
 
-import numpy as np
 from PIL import Image
 
 from ..notify import Error
@@ -35,6 +34,8 @@ from .pixels import from_pil, has_alpha, to_image
 from .thumbnails import LARGE
 
 if t.TYPE_CHECKING:
+    import numpy as np
+
     from .store import MediaStore
 
 
@@ -85,6 +86,8 @@ def load_image(path: str, type: PreprocessType, budget: DecodeBudget) -> object:
 
 def as_array(image: Image.Image) -> np.ndarray[t.Any, t.Any]:
     """RGB, or RGBA with alpha, as 8-bit (16-bit and float modes scaled as in :mod:`.pixels`)."""
+    import numpy as np
+
     pixels = from_pil(image)
     if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         return pixels

@@ -47,7 +47,6 @@ import threading
 import time
 import typing as t
 
-import numpy as np
 from PIL import Image
 
 from .budget import DecodeBudget
@@ -60,13 +59,14 @@ from .jobs import Once, Pool, logger
 from .names import NAMED, name_is_signed, name_query, named_file
 from .offload import offload
 from .paths import ServedPaths
-from .pixels import Pixels, has_alpha, pixels_digest
+from .pixels import has_alpha, pixels_digest
 from .probe import UNDECODABLE, orientation, probe_file
 from .record import META, PIXELS, Record
 from .staging import live_writer
 from .thumbnails import LARGE, QUARTER_TURNS, shrink, thumbnail_bytes
 
 if t.TYPE_CHECKING:
+    from .pixels import Pixels
     from .uploads import FileTypes
 
 #: Widths offered in srcset: 384 covers Gradio's ~300 px grid cells at 1x, 768 at 2x, 192
@@ -656,8 +656,10 @@ class MediaStore:
         return True
 
     def _write_pixels(self, key: str, pixels: Pixels, *, durable: bool) -> None:
+        from numpy.lib import format as npy  # loaded already: pixels are numpy arrays
+
         with self.layout.write_atomic(key, PIXELS, durable=durable) as file:
-            np.lib.format.write_array(file, pixels, allow_pickle=False)
+            npy.write_array(file, pixels, allow_pickle=False)
 
     def _forget_fresh(self, key: str) -> None:
         with self._fresh_lock:
@@ -809,8 +811,10 @@ class MediaStore:
             return fresh
         file = self.layout.open_read(key, PIXELS)
         if file is not None:
+            from numpy.lib import format as npy  # pixels another process, or a restart, wrote
+
             with file:
-                return t.cast(Pixels, np.lib.format.read_array(file, allow_pickle=False))
+                return t.cast("Pixels", npy.read_array(file, allow_pickle=False))
         if self.layout.exists(key, record.full_name):
             return None
         raise LookupError(f"Stored media {key!r} has neither pixels nor a full file.")

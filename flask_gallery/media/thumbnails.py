@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import typing as t
 
-import numpy as np
 from PIL import Image
 
 from .encode import flatten_alpha, save_image
-from .pixels import CANONICAL_MODES, Pixels, from_pil, to_image
+from .pixels import CANONICAL_MODES, from_pil, to_image
+
+if t.TYPE_CHECKING:
+    from .pixels import Pixels
 
 #: Quality of JPEG thumbnails and of WebP thumbnails with alpha.
 THUMB_QUALITY = 80
@@ -81,10 +83,10 @@ def shrink(source: Image.Image | Pixels, width: int, turned: int = 1) -> Image.I
     Reducing premultiplies alpha, as resizing does, so no colour of a transparent pixel leaks
     into its neighbours.
     """
-    if isinstance(source, np.ndarray):
-        height, full_width = int(source.shape[0]), int(source.shape[1])
-    else:
+    if isinstance(source, Image.Image):
         full_width, height = source.size
+    else:
+        height, full_width = int(source.shape[0]), int(source.shape[1])
     factor = (height if turned in QUARTER_TURNS else full_width) // width
     if factor < 2 or full_width * height * 4 < LARGE:
         return _upright(_canonical(source, None, 0, height), turned)
@@ -116,7 +118,7 @@ def _canonical(
 ) -> Image.Image:
     """Rows ``top:bottom`` of ``source`` in a canonical mode (no copy when they already are
     the whole of a canonical image)."""
-    if isinstance(source, np.ndarray):
+    if not isinstance(source, Image.Image):
         return to_image(source[top:bottom])
     whole = top == 0 and bottom == source.height
     part = source if whole else source.crop((0, top, source.width, bottom))

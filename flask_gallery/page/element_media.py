@@ -34,7 +34,6 @@ import os
 import pathlib
 import typing as t
 
-import numpy as np
 from flask import render_template
 from markupsafe import Markup
 from PIL import Image
@@ -42,6 +41,7 @@ from PIL import Image
 from ..media.convert import from_ndarray, from_path, from_pil_image, is_url
 from ..media.encode import FORMAT_FILES
 from ..media.paths import PathRefused
+from ..media.pixels import is_array
 from ..media.probe import mime_from_name
 from ..notify import Error
 from .urls import urls
@@ -70,7 +70,7 @@ def output_media(state: PageApp, target: str, output: object) -> MediaItem | Non
     if output is None or isinstance(output, Markup):
         return None
     try:
-        if isinstance(output, np.ndarray):
+        if is_array(output):
             return _warm(state, from_ndarray(state.media, output, None, IMAGE_FORMAT))
         if isinstance(output, Image.Image):
             return _warm(state, from_pil_image(state.media, output, None, IMAGE_FORMAT))
