@@ -196,8 +196,7 @@
   // nothing: it selects the item alone, as Gradio's); the server keeps and draws the selection.
   // Registered before the socket's click listener below, which reads thumb.fgSelect.
   const SELECT_FIELD = "_fg_select";
-  const multiselect = (block) => !!(block
-    && block.querySelector('.fg-grid-wrap[aria-multiselectable="true"]'));
+  const multiselect = (block) => !!(block && block.hasAttribute("data-multiselect"));
   const gridThumb = (el) => el && el.closest && el.closest(".fg-grid .fg-thumb");
 
   document.addEventListener("click", (event) => {
@@ -804,6 +803,7 @@
   const galleryOf = (value) => value.slice(0, Math.max(0, value.indexOf(":")));
 
   function linkIn(name) {
+    if (!location.search.includes(LINK)) return null;  // most pages, after every swap
     const value = new URL(location.href).searchParams.getAll(LINK)
       .find((v) => v.includes(":") && galleryOf(v) === name);
     return value === undefined ? null : value.slice(value.indexOf(":") + 1);
@@ -868,12 +868,16 @@
     });
   });
 
+  let syncedHref = null;
   const syncAll = () => {
     document.querySelectorAll(".fg-block").forEach((block) => {
       syncPreview(block);
       syncHistory(block);
     });
-    pageUrl = withoutLinks(location.href);
+    if (location.href !== syncedHref) {
+      syncedHref = location.href;
+      pageUrl = withoutLinks(syncedHref);
+    }
   };
   document.addEventListener("htmx:after:swap", syncAll);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", syncAll);
