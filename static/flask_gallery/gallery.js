@@ -256,6 +256,17 @@
     socketActions = (event.target.dataset.socketActions || "").split(" ");
   }, true);
 
+  // The page's socket if it is open now, else null. hx-ws keeps the current connection on the
+  // socket element (a reconnect opens its new socket inside it); it is read there at each
+  // click, so a click never goes by HTTP while a newer connection than the last one noted is
+  // open. The one noted at the last connection is the fallback.
+  function openSocket() {
+    const element = document.querySelector(".fg-socket");
+    const live = element && element._htmx && element._htmx.ws && element._htmx.ws.connection;
+    const socket = (live && live.socket) || (connection && connection.socket);
+    return socket && socket.readyState === WebSocket.OPEN ? socket : null;
+  }
+
   // The values of form fields as a frame carries them (a form's would be submitted); null when
   // one is a chosen file, which only a request carries (with skipFiles, files are left out).
   function fieldValues(fields, skipFiles) {
@@ -280,8 +291,8 @@
   }
 
   document.addEventListener("click", (event) => {
-    const socket = connection && connection.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    const socket = openSocket();
+    if (!socket) return;
     const button = event.target.closest && event.target.closest("[hx-post]");
     const block = blockOf(button);
     if (!block || !block.dataset.actions || button.disabled || opensLink(event)) return;
@@ -370,8 +381,8 @@
   // Sent as a gallery click is: a frame on the open socket, else a request (its answer is
   // empty; the results come on the socket or the polls, as every result does).
   function sendTrigger(id, type, values) {
-    const socket = connection && connection.socket;
-    if (socket && socket.readyState === WebSocket.OPEN && socketActions.includes("trigger")) {
+    const socket = openSocket();
+    if (socket && socketActions.includes("trigger")) {
       // root: where a refusal is about (it shows as a toast).
       socket.send(JSON.stringify({ action: "trigger", element: id, event: type, values, root: id }));
       return;
