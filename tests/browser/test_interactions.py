@@ -605,6 +605,16 @@ def test_the_socket_opens_when_hx_ws_loads_late(page: Page, server: LiveServer) 
 
 
 def test_clicks_travel_over_the_open_socket_not_as_requests(page: Page, server: LiveServer) -> None:
+    # What the page's sockets did, for the failure message: a click goes by HTTP only while
+    # the page has no open socket.
+    sockets: list[str] = []
+    page.on(
+        "websocket",
+        lambda ws: (
+            sockets.append(f"opened {ws.url}"),
+            ws.on("close", lambda _: sockets.append(f"closed {ws.url}")),
+        ),
+    )
     open_page(page, server, "pics")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url) if r.method == "POST" else None)
@@ -614,7 +624,7 @@ def test_clicks_travel_over_the_open_socket_not_as_requests(page: Page, server: 
     page.keyboard.press("Escape")
     expect(page.locator("#fg-pics dialog.fg-preview")).to_have_count(0)
     expect(page.locator("#closed")).to_have_text("closed")
-    assert requests == []
+    assert requests == [], f"clicks sent as requests; the page's sockets: {sockets}"
 
 
 def test_a_gallery_without_preview_moves_its_highlight_at_once(
