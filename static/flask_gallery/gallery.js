@@ -248,23 +248,21 @@
   // The frame is sent from the click itself, before htmx would build a request it then drops:
   // the click is the gallery's, and goes no further. Uploads (files) and the app's own buttons
   // stay requests; so does everything while the socket is down.
-  let connection = null;
-  let socketActions = [];  // the server's own list of what it accepts on the socket
-  document.addEventListener("htmx:ws:after:connection", (event) => {
-    if (!event.target.matches || !event.target.matches(".fg-socket")) return;
-    connection = event.detail.connection;
-    socketActions = (event.target.dataset.socketActions || "").split(" ");
-  }, true);
+  //
+  // The socket is read at each click from hx-ws's connection on the socket element, with the
+  // server's own list of the actions it takes there: hx-ws may open it before this (deferred)
+  // script runs, on a fast connection, so nothing here may depend on having seen the
+  // connection's event. (Depending on it sent every click of 1 page load in 30 by HTTP.)
+  function liveSocket(element) {
+    const live = element && element._htmx && element._htmx.ws && element._htmx.ws.connection;
+    return live && live.socket && live.socket.readyState === WebSocket.OPEN ? live.socket : null;
+  }
 
-  // The page's socket if it is open now, else null. hx-ws keeps the current connection on the
-  // socket element (a reconnect opens its new socket inside it); it is read there at each
-  // click, so a click never goes by HTTP while a newer connection than the last one noted is
-  // open. The one noted at the last connection is the fallback.
+  // The page's open socket and the actions it carries, or null while it has none.
   function openSocket() {
     const element = document.querySelector(".fg-socket");
-    const live = element && element._htmx && element._htmx.ws && element._htmx.ws.connection;
-    const socket = (live && live.socket) || (connection && connection.socket);
-    return socket && socket.readyState === WebSocket.OPEN ? socket : null;
+    const socket = liveSocket(element);
+    return socket && { socket, actions: (element.dataset.socketActions || "").split(" ") };
   }
 
   // The values of form fields as a frame carries them (a form's would be submitted); null when
@@ -291,8 +289,8 @@
   }
 
   document.addEventListener("click", (event) => {
-    const socket = openSocket();
-    if (!socket) return;
+    const open = openSocket();
+    if (!open) return;
     const button = event.target.closest && event.target.closest("[hx-post]");
     const block = blockOf(button);
     if (!block || !block.dataset.actions || button.disabled || opensLink(event)) return;
@@ -300,7 +298,7 @@
     if (!url.startsWith(`${block.dataset.actions}/`)) return;
     // The route's tail names the action and, for some, the item: "select/3", "close".
     const [action, index] = url.slice(block.dataset.actions.length + 1).split("/");
-    if (!socketActions.includes(action)) return;
+    if (!open.actions.includes(action)) return;
     const values = includedValues(block);
     if (!values) return;
     event.preventDefault();
@@ -324,7 +322,7 @@
       rememberSelected(block);
       click.drawn = true;
     }
-    socket.send(JSON.stringify(click));
+    open.socket.send(JSON.stringify(click));
   }, true);
 
   /* ---- without JavaScript: thumbnails are links, uploads a form ---------------------- */
@@ -381,10 +379,10 @@
   // Sent as a gallery click is: a frame on the open socket, else a request (its answer is
   // empty; the results come on the socket or the polls, as every result does).
   function sendTrigger(id, type, values) {
-    const socket = openSocket();
-    if (socket && socketActions.includes("trigger")) {
+    const open = openSocket();
+    if (open && open.actions.includes("trigger")) {
       // root: where a refusal is about (it shows as a toast).
-      socket.send(JSON.stringify({ action: "trigger", element: id, event: type, values, root: id }));
+      open.socket.send(JSON.stringify({ action: "trigger", element: id, event: type, values, root: id }));
       return;
     }
     const holder = document.querySelector(".fg-socket[data-trigger]");
@@ -1164,9 +1162,8 @@
     const startPolling = () => {
       if (!open && !gone && timer === null) timer = setTimeout(poll, 0);
     };
-    socket.addEventListener("htmx:ws:after:connection", (event) => {
+    const connected = (ws) => {
       open = true;
-      const ws = event.detail.connection && event.detail.connection.socket;
       const resume = () => ws.send(JSON.stringify({ resume: lastSeq }));
       if (ws && ws.readyState === WebSocket.OPEN) resume();
       else if (ws) ws.addEventListener("open", resume, { once: true });
@@ -1176,7 +1173,11 @@
         gone = true;  // no polling either: the server does not know this page
         toastOnce(close.reason || GONE);
       }, { once: true });
-    });
+    };
+    socket.addEventListener("htmx:ws:after:connection",
+      (event) => connected(event.detail.connection && event.detail.connection.socket));
+    const already = liveSocket(socket);  // opened before this script watched it
+    if (already) connected(already);
     socket.addEventListener("htmx:ws:after:message:incoming", (event) => {
       const data = event.detail.message && event.detail.message.data;
       const mark = typeof data === "string" && data.match(/^<!--fg-seq:(\d+)-->/);

@@ -27,7 +27,7 @@ from flask_gallery import Error, FlaskGallery, Progress, SelectData
 from flask_gallery.events import EventData
 
 from ..live import LiveServer
-from .conftest import gallery_app, goto_connected, strict_csp
+from .conftest import WATCH_SOCKET, gallery_app, goto_connected, strict_csp
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -602,6 +602,33 @@ def test_the_socket_opens_when_hx_ws_loads_late(page: Page, server: LiveServer) 
     assert seen[0] == "socket", "the page fell back to polling without opening its WebSocket"
     thumb(page, "pics", 1).click()
     expect(page.locator("#out")).to_have_text("1:cap 1")
+
+
+def test_clicks_use_a_socket_that_opened_before_gallery_js_ran(
+    page: Page, server: LiveServer
+) -> None:
+    """On a fast connection hx-ws opens the socket before the deferred gallery.js has run (1
+    page load in 30 on this machine): its clicks must still go over that socket, never by HTTP,
+    and the page must not poll beside it."""
+    held: list[t.Any] = []
+    page.route("**/flask_gallery/gallery.js*", lambda route: held.append(route))
+    page.add_init_script(WATCH_SOCKET)
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/_gallery/poll/" in r.url else None)
+    page.goto(f"{server.url}/t?g=pics", wait_until="commit")
+    page.wait_for_function("() => window.fgSocketOpen")  # open, gallery.js still held
+    until(page, lambda: len(held) == 1)
+    held[0].continue_()
+    page.wait_for_function("() => document.documentElement.classList.contains('fg-js')")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if r.method == "POST" else None)
+    thumb(page, "pics", 2).click()
+    expect(page.locator("#out")).to_have_text("2:cap 2")
+    page.keyboard.press("Escape")
+    expect(page.locator("#closed")).to_have_text("closed")
+    assert requests == []
+    page.wait_for_timeout(3500)  # past the page's grace for a socket that never opened
+    assert polls == []
 
 
 def test_clicks_travel_over_the_open_socket_not_as_requests(page: Page, server: LiveServer) -> None:
