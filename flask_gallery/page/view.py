@@ -116,6 +116,9 @@ class GalleryView:
     "The items drawn selected: read through :meth:`is_selected`."
     windowing: Windowing | None = None
     "Set when the grid is drawn in windows (the gallery holds more than one window of items)."
+    csrf_token: str | None = None
+    """Flask-WTF's token on a page, for the upload form a browser without JavaScript posts (the
+    form field ``csrf_token`` stands in for the header htmx sends)."""
 
     @property
     def selected_entry(self) -> Entry | None:
@@ -145,13 +148,6 @@ class GalleryView:
             return self.entries
         half = self.windowing.size // 2
         return [self.entries[(self.selected + k) % count] for k in range(-half, half + 1)]
-
-    @property
-    def csrf_token(self) -> str | None:
-        """Flask-WTF's token, for the upload form a browser without JavaScript posts (the
-        form field ``csrf_token`` stands in for the header htmx sends)."""
-        token = json.loads(self.headers).get("X-CSRFToken") if self.headers else None
-        return t.cast("str | None", token)
 
 
 def effective_columns(props: GalleryProps, count: int) -> tuple[int, ...]:
@@ -409,4 +405,5 @@ def build_view(
             if windows and page
             else None
         ),
+        csrf_token=csrf_token if page else None,
     )
