@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from flask import g, redirect, request, session
 from werkzeug.exceptions import Forbidden
 
-from .tokens import PAGE_HEADER, check_owner, current_page, same_origin
+from .tokens import PAGE_HEADER, current_page, is_owner, same_origin
 
 if t.TYPE_CHECKING:
     from flask import Response
@@ -33,10 +33,14 @@ MAX_NOTES = 5
 NOTE_CHARS = 300
 
 
-def is_form_post() -> bool:
-    """The upload zone's own form posted this: neither gallery.js nor htmx sent it (they always
-    send the page header and ``HX-Request``)."""
-    return not request.headers.get(PAGE_HEADER) and not request.headers.get("HX-Request")
+def is_form_upload() -> bool:
+    """The upload zone's own form posted this upload: neither gallery.js nor htmx sent it (they
+    always send the page header and ``HX-Request``)."""
+    return (
+        (request.endpoint or "").rpartition(".")[2] == "upload"
+        and not request.headers.get(PAGE_HEADER)
+        and not request.headers.get("HX-Request")
+    )
 
 
 def from_this_site() -> bool:
@@ -120,11 +124,7 @@ def resumed_page(store: PageStore) -> PageState | None:
     g._flask_gallery_notes = [str(note) for note in posted.get("notes", [])][:MAX_NOTES]
     token = posted.get("page")
     page = store.get(token) if isinstance(token, str) else None
-    if page is None or page.path != request.path:
-        return None
-    try:
-        check_owner(page)
-    except Forbidden:
+    if page is None or page.path != request.path or not is_owner(page):
         return None
     g._flask_gallery_resumed = set(page.galleries)
     g._flask_gallery_page = page

@@ -129,8 +129,18 @@ def check_owner(page: PageState) -> None:
     _check_session(page.session_id)
 
 
+def is_owner(page: PageState) -> bool:
+    """Whether ``page`` belongs to this request's session (:func:`check_owner` without the
+    403, for a caller that falls back to something else)."""
+    return _owns(page.session_id)
+
+
+def _owns(owner: str) -> bool:
+    return _same(owner, str(session.get(SESSION_KEY, "")))
+
+
 def _check_session(owner: str) -> None:
-    if not _same(owner, str(session.get(SESSION_KEY, ""))):
+    if not _owns(owner):
         raise Forbidden("This page belongs to another session. Reload the page.")
 
 

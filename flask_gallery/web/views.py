@@ -30,9 +30,9 @@ from ..page.state import PageState
 from .actions import ACTIONS, Action, Click, editing
 from .app_state import AppState
 from .app_state import app_state as _state
-from .form_posts import check_form_post, is_form_post, redirect_back, refused
+from .form_posts import check_form_post, is_form_upload, redirect_back, refused
 from .responses import busy, error
-from .tokens import SESSION_KEY, check_owner, check_page_owner, check_request, owned_page
+from .tokens import SESSION_KEY, check_page_owner, check_request, is_owner, owned_page
 from .zipstream import stream_zip, unique_names
 
 #: The largest body of a gallery request other than an upload (form fields, an API call).
@@ -94,12 +94,12 @@ def body_limit(config: t.Mapping[str, t.Any], endpoint: str) -> int:
     return min(int(config["GALLERY_MAX_UPLOAD_REQUEST_BYTES"]), int(files))
 
 
-def check_page(state: AppState, token: str, endpoint: str = "") -> None:
+def check_page(state: AppState, token: str) -> None:
     """The page's request checks, cheapest first: origin and the page's header (403; for an
     upload posted without JavaScript, the browser's same-origin headers instead), the
     session cookie (403: without it no page can be this requester's), the page (410 when
     gone, 403 when another session's)."""
-    if endpoint == "upload" and is_form_post():
+    if is_form_upload():
         check_form_post()
     else:
         check_request(token)
@@ -123,7 +123,7 @@ def refuse_early(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
     limit = body_limit(state.config, name)
     request.max_content_length = limit
     if name in PAGE_ENDPOINTS and values is not None:
-        check_page(state, str(values.get("page", "")), name)
+        check_page(state, str(values.get("page", "")))
     length = request.content_length
     if length is not None and length > limit:
         raise RequestEntityTooLarge(
@@ -163,7 +163,7 @@ def _route(action: Action) -> t.Callable[..., Markup | Response]:
         click = Click(page, name, index, request.form, request.files.getlist("files"), event=event)
         answer = action.run(click)
         answer.fire()
-        if action.rule == ACTIONS["upload"].rule and is_form_post():
+        if is_form_upload():
             back = redirect_back(answer.page, answer.refused)
             if back is not None:
                 return back
@@ -195,7 +195,7 @@ def _back_or(answer: t.Callable[[E], Response]) -> t.Callable[[E], Response]:
     there (never an error page instead of the gallery); every other refusal is ``answer``'s."""
 
     def handler(exc: E) -> Response:
-        if (request.endpoint or "").rpartition(".")[2] == "upload" and is_form_post():
+        if is_form_upload():
             text = str(getattr(exc, "description", None) or exc)
             back = refused(text, _page_of_request())
             if back is not None:
@@ -209,10 +209,4 @@ def _page_of_request() -> PageState | None:
     """The page this request names, when it is this session's (to go back to its path)."""
     token = (request.view_args or {}).get("page")
     page = _state().pages.get(str(token)) if token else None
-    if page is None:
-        return None
-    try:
-        check_owner(page)
-    except Forbidden:
-        return None
-    return page
+    return page if page is not None and is_owner(page) else None
