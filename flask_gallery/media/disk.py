@@ -85,10 +85,7 @@ class Layout:
 
     def exists(self, key: str, name: str) -> bool:
         path = self.path(key, name)
-        try:
-            return stat.S_ISREG(os.lstat(path).st_mode) and self.is_safe(path)
-        except OSError:
-            return False
+        return is_regular_file(path) and self.is_safe(path)
 
     def present(self, key: str, name: str) -> bool:
         """A quick check that the file is there and not empty (a file a power loss cut to
@@ -206,6 +203,14 @@ class Layout:
         except OSError:
             return False
         return True
+
+
+def is_regular_file(path: str | os.PathLike[str]) -> bool:
+    """A regular file, not a link (nor a folder, nor gone)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def fsync(fd: int) -> None:

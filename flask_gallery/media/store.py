@@ -51,7 +51,7 @@ from PIL import Image
 
 from .budget import DecodeBudget
 from .decode import decode_bytes, encode_bytes, map_large_images, scale_for_width
-from .disk import Layout, fsync
+from .disk import Layout, fsync, is_regular_file
 from .encode import FORMAT_FILES, encode_pixels, normalize_format
 from .ids import content_key, key_from_id, mint_id, secret_bytes
 from .item import MediaFormat, MediaItem, MediaVariant, PreprocessType
@@ -544,7 +544,7 @@ class MediaStore:
         the checks of a first look; content keys never change what a path holds.
         """
         known = self._paths.get((media_id, name))
-        if known is not None and _is_file(known):
+        if known is not None and is_regular_file(known):
             return known
         key = self.key(media_id)
         record = self._served_record(key)
@@ -851,10 +851,3 @@ class _BytesSource:
         chunk = self._view[self._offset : self._offset + size]
         self._offset += len(chunk)
         return bytes(chunk)
-
-
-def _is_file(path: pathlib.Path) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
