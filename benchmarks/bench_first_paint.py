@@ -19,7 +19,6 @@ Run: ``python3 benchmarks/bench_first_paint.py [--repeat N] [--quick]``.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import os
 import re
 import statistics
@@ -33,12 +32,12 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# The browser tests' live server, page and launch settings: measured the way they are tested.
+from _browser import VIEWPORT, launch
+from _png_cache import cached_pngs
 from _traffic import Traffic
 
+# The browser tests' live server, page and launch settings: measured the way they are tested.
 from tests.browser.conftest import (
-    CHROMIUM,
-    LAUNCH_ARGS,
     SHOWN_IMAGES_LOADED,
     LiveServer,
     gallery_app,
@@ -50,7 +49,6 @@ if t.TYPE_CHECKING:
 
     from flask_gallery import FlaskGallery
 
-VIEWPORT = {"width": 1280, "height": 800}
 SIZE = 1024
 PNG_COUNT = 200
 NUMPY_COUNT = 16
@@ -118,16 +116,10 @@ def _write_png(path: Path, seed: int) -> None:
 
 
 def png_files(count: int) -> list[Path]:
-    """The PNGs, made once (in parallel) into a temp dir that later runs reuse."""
-    folder = Path(tempfile.gettempdir()) / f"flask_gallery_bench_first_paint_v1_{SIZE}"
-    folder.mkdir(exist_ok=True)
-    paths = [folder / f"photo-{i:03d}.png" for i in range(count)]
-    missing = [(p, i) for i, p in enumerate(paths) if not p.exists()]
-    if missing:
-        print(f"generating {len(missing)} PNGs of {SIZE}x{SIZE} into {folder} (once) ...")
-        with concurrent.futures.ProcessPoolExecutor(os.cpu_count() or 2) as pool:
-            list(pool.map(_write_png, *zip(*missing, strict=True)))
-    return paths
+    """Photo-like PNGs."""
+    return cached_pngs(
+        f"flask_gallery_bench_first_paint_v1_{SIZE}", "photo-{:03d}.png", count, _write_png
+    )
 
 
 # Server and browser ----------------------------------------------------------------------------
@@ -154,7 +146,7 @@ class FirstPaint(t.NamedTuple):
 
 def first_paint(browser: Browser, url: str) -> FirstPaint:
     """Load ``url`` in a fresh context and measure its media traffic until the paint is done."""
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
         traffic = Traffic(context, page, lambda url: bool(MEDIA.search(url.split("?")[0])))
@@ -279,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         LiveServer(gallery_app(Path(instance), declare)) as server,
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        browser = launch(p)
         try:
             print(f"bench_first_paint: chromium {browser.version}, {os.cpu_count()} cores")
             mean = statistics.mean(p.stat().st_size for p in pngs)

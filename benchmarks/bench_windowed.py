@@ -25,7 +25,6 @@ Run: ``python3 benchmarks/bench_windowed.py [--repeat N] [--quick]`` (about 3 mi
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import os
 import statistics
 import sys
@@ -38,11 +37,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _browser import VIEWPORT, launch
+from _png_cache import cached_pngs
 from _traffic import Traffic
 
 from tests.browser.conftest import (
-    CHROMIUM,
-    LAUNCH_ARGS,
     SHOWN_IMAGES_LOADED,
     LiveServer,
     gallery_app,
@@ -53,7 +52,6 @@ if t.TYPE_CHECKING:
 
     from flask_gallery import FlaskGallery
 
-VIEWPORT = {"width": 1280, "height": 800}
 SIZE = 1024
 COUNTS = (200, 2_000, 10_000)
 QUIET_SECONDS = 0.5
@@ -89,16 +87,10 @@ def _write_png(path: Path, index: int) -> None:
 
 
 def png_files(count: int) -> list[Path]:
-    """Distinct flat-colour PNGs, made once (in parallel) into a temp dir later runs reuse."""
-    folder = Path(tempfile.gettempdir()) / f"flask_gallery_bench_windowed_v1_{SIZE}"
-    folder.mkdir(exist_ok=True)
-    paths = [folder / f"flat-{i:05d}.png" for i in range(count)]
-    missing = [(p, i) for i, p in enumerate(paths) if not p.exists()]
-    if missing:
-        print(f"generating {len(missing)} PNGs of {SIZE}x{SIZE} into {folder} (once) ...")
-        with concurrent.futures.ProcessPoolExecutor(os.cpu_count() or 2) as pool:
-            list(pool.map(_write_png, *zip(*missing, strict=True), chunksize=64))
-    return paths
+    """Distinct flat-colour PNGs."""
+    return cached_pngs(
+        f"flask_gallery_bench_windowed_v1_{SIZE}", "flat-{:05d}.png", count, _write_png
+    )
 
 
 class Paint(t.NamedTuple):
@@ -113,7 +105,7 @@ class Paint(t.NamedTuple):
 
 def paint(browser: Browser, url: str, count: int, scroll: bool) -> Paint:
     """One cold first paint of ``url``; with ``scroll``, then the scrollbar to the end."""
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
         page.add_init_script(FIRST_THUMB)
@@ -197,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         ) as whole,
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        browser = launch(p)
         try:
             print(
                 f"bench_windowed: chromium {browser.version}, {os.cpu_count()} cores, 1280x800,"
