@@ -134,8 +134,10 @@
   const FIRES = { select: ["preview_open", "select"], close: ["preview_close"],
     delete: ["delete", "change"], upload: ["upload", "change"] };
 
+  const blockNamed = (name) => document.querySelector(`.fg-block[data-gallery="${CSS.escape(name)}"]`);
+
   function galleryValue(name, selectedOnly) {
-    const block = document.querySelector(`.fg-block[data-gallery="${CSS.escape(name)}"]`);
+    const block = blockNamed(name);
     if (!block) return null;
     const thumbs = block.querySelectorAll(`.fg-grid .fg-thumb${selectedOnly ? ".fg-selected" : ""}`);
     const items = Array.from(thumbs).map((b) => {
@@ -870,8 +872,7 @@
     links.forEach((shown, name) => {
       if (linkIn(name) === shown.key) return;
       shown.pushed = false;  // Back took its entry already
-      const block = Array.from(document.querySelectorAll(".fg-block"))
-        .find((b) => b.dataset.gallery === name);
+      const block = blockNamed(name);
       const close = block && block.querySelector(".fg-preview[open] .fg-close");
       if (close) close.click();
     });
