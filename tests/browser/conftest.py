@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 from flask import Flask, Response, g, render_template_string, request
 
-from flask_gallery import FlaskGallery
+from flask_gallery import FlaskGallery, SelectData
 
 from ..live import LiveServer  # also imported from here by benchmarks/bench_first_paint.py
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request
+
+    from flask_gallery import Gallery
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -108,6 +110,25 @@ def strict_csp(app: Flask) -> t.Callable[[], str | None]:
         return t.cast(str, g.csp_nonce)
 
     return nonce
+
+
+def report_preview(gallery: Gallery, **select: t.Any) -> None:
+    """Listeners writing what a click did into the page's elements, for a test to read: the
+    selected item's index and caption into ``#out`` (``select``: the select listener's own
+    arguments), ``open`` into ``#opened`` and ``closed`` into ``#closed`` as the preview opens
+    and closes."""
+
+    @gallery.on_select(outputs="#out", **select)
+    def show_selection(evt: SelectData) -> str:
+        return f"{evt.index}:{evt.value['caption']}"
+
+    @gallery.on_preview_open(outputs="#opened", trigger_mode="multiple")
+    def opened() -> str:
+        return "open"
+
+    @gallery.on_preview_close(outputs="#closed", trigger_mode="multiple")
+    def closed() -> str:
+        return "closed"
 
 
 def unavailable(reason: str) -> t.NoReturn:

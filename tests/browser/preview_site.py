@@ -15,7 +15,7 @@ from PIL import Image
 from flask_gallery import FlaskGallery, SelectData
 
 from ..live import LiveServer
-from .conftest import gallery_app, strict_csp
+from .conftest import gallery_app, report_preview, strict_csp
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -54,18 +54,7 @@ def declare(galleries: FlaskGallery) -> None:
         height=480,
         label="Pictures",
     )
-
-    @pics.on_select(outputs="#out", trigger_mode="multiple")
-    def show_selection(evt: SelectData) -> str:
-        return f"{evt.index}:{evt.value['caption']}"
-
-    @pics.on_preview_open(outputs="#opened", trigger_mode="multiple")
-    def opened() -> str:
-        return "open"
-
-    @pics.on_preview_close(outputs="#closed", trigger_mode="multiple")
-    def closed() -> str:
-        return "closed"
+    report_preview(pics, trigger_mode="multiple")
 
     other = galleries.gallery(
         "other", [(picture(10 + i), f"other {i}") for i in range(3)], columns=3, height=360

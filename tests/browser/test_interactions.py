@@ -27,7 +27,7 @@ from flask_gallery import Error, FlaskGallery, Progress, SelectData
 from flask_gallery.events import EventData
 
 from ..live import LiveServer
-from .conftest import WATCH_SOCKET, gallery_app, goto_connected, strict_csp
+from .conftest import WATCH_SOCKET, gallery_app, goto_connected, report_preview, strict_csp
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -117,18 +117,7 @@ def declare(galleries: FlaskGallery, files: Path) -> None:
         columns=4,
         label="Pictures",
     )
-
-    @pics.on_select(outputs="#out")
-    def show_selection(evt: SelectData) -> str:
-        return f"{evt.index}:{evt.value['caption']}"
-
-    @pics.on_preview_open(outputs="#opened", trigger_mode="multiple")
-    def opened() -> str:
-        return "open"
-
-    @pics.on_preview_close(outputs="#closed", trigger_mode="multiple")
-    def closed() -> str:
-        return "closed"
+    report_preview(pics)
 
     (files / "sunset-beach.png").write_bytes(png_bytes(50, 120))
     (files / "night sky.png").write_bytes(png_bytes(51, 160))
