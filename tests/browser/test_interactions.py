@@ -332,29 +332,68 @@ def test_download_all_is_a_zip_of_the_gallery(page: Page, server: LiveServer, fi
 
 
 def click_and_wait(page: Page, gallery: str, index: int) -> None:
-    """Click a thumbnail of a gallery without preview and wait until the click's own answer
-    is on the page (the click was submitted to the engine), not for any handler. The item
-    clicked must not be the selected one already."""
+    """Click a thumbnail of a gallery without preview and wait until its highlight is on the
+    page, not for any handler. gallery.js draws that highlight at once, before the server has
+    the click (see :func:`engine_decided`). The item clicked must not be the selected one
+    already."""
     expect(thumb(page, gallery, index)).not_to_have_attribute("aria-pressed", "true")
     thumb(page, gallery, index).click()
     expect(thumb(page, gallery, index)).to_have_attribute("aria-pressed", "true")
 
 
-def rapid_clicks(page: Page, server: LiveServer, gate: Gate, gallery: str) -> None:
+def engine_decided(
+    server: LiveServer, page: Page, decided: t.Callable[[list[dict[str, t.Any]]], bool]
+) -> None:
+    """Wait until the page's engine messages, from its first, satisfy ``decided``: what the
+    engine made of clicks whose highlight the page drew before the server had them."""
+    token = page.locator(".fg-block[data-page]").first.get_attribute("data-page")
+    assert token is not None
+    seen: list[dict[str, t.Any]] = []
+    changed = threading.Condition()
+
+    def receive(message: dict[str, t.Any]) -> None:
+        with changed:
+            seen.append(message)
+            changed.notify_all()
+
+    engine = server.app.extensions["flask_gallery"].engine()
+    unsubscribe = engine.subscribe(token, receive, after=0)
+    try:
+        with changed:
+            assert changed.wait_for(lambda: decided(seen), 10), seen
+    finally:
+        unsubscribe()
+
+
+def rapid_clicks(
+    page: Page,
+    server: LiveServer,
+    gate: Gate,
+    gallery: str,
+    decided: t.Callable[[list[dict[str, t.Any]]], bool],
+) -> None:
     """Click item 0 (its handler starts and waits at the gate), then items 1, 2 and 3 while
-    it runs; then let it go on."""
+    it runs; once the engine has ``decided`` about those three, let the first go on."""
     open_page(page, server, gallery)
     click_and_wait(page, gallery, 0)
     assert gate.started.wait(10)
     for index in (1, 2, 3):
         click_and_wait(page, gallery, index)
+    engine_decided(server, page, decided)
     gate.open.set()
+
+
+def count(messages: list[dict[str, t.Any]], kind: str, **fields: t.Any) -> int:
+    return sum(
+        m["type"] == kind and all(m.get(k) == v for k, v in fields.items()) for m in messages
+    )
 
 
 def test_trigger_mode_once_drops_clicks_while_the_handler_runs(
     page: Page, server: LiveServer, gate: Gate
 ) -> None:
-    rapid_clicks(page, server, gate, "once")
+    # Each of the three clicks made while it runs is dropped.
+    rapid_clicks(page, server, gate, "once", lambda seen: count(seen, "rejected", code="once") == 3)
     out = page.locator("#once-out")
     expect(out).to_have_text("once 0")
     # The clicks made while it ran were dropped, not deferred: the next click runs next.
@@ -366,7 +405,8 @@ def test_trigger_mode_once_drops_clicks_while_the_handler_runs(
 def test_trigger_mode_always_last_runs_the_first_then_the_newest(
     page: Page, server: LiveServer, gate: Gate
 ) -> None:
-    rapid_clicks(page, server, gate, "last")
+    # The second click supersedes the first waiting one, the third the second.
+    rapid_clicks(page, server, gate, "last", lambda seen: count(seen, "cancelled") == 2)
     expect(page.locator("#last-out")).to_have_text("last 3")
     assert gate.ran("last") == [0, 3]
 
