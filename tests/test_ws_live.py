@@ -9,6 +9,7 @@ results, and a forged or foreign click is refused there without closing the sock
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -325,9 +326,10 @@ def test_a_client_that_stops_answering_pings_gives_its_place_back(
     by the next ping is let go, with the thread and the place it held. (The interval is
     shortened from its 25 s.)"""
     from flask_gallery.web import socket as page_socket
+    from flask_gallery.web import socket_pipe
 
     monkeypatch.setattr(page_socket, "_PING", 0.2)
-    monkeypatch.setattr(page_socket, "_IDLE", 0.2)  # how often an idle relay looks up
+    monkeypatch.setattr(socket_pipe, "IDLE", 0.2)  # how often an idle relay looks up
     app = gallery_app(tmp_path / "instance", declare)
     sockets = app.extensions["flask_gallery"].sockets
     with LiveServer(app) as server:
@@ -368,3 +370,73 @@ def test_a_flood_of_clicks_over_the_socket_is_cut_to_its_rate(server: LiveServer
     while len(sockets):  # the relay reads what was sent before the close; let it end first
         assert time.monotonic() < deadline, "the socket's relay never ended"
         time.sleep(0.01)
+
+
+def big(galleries: t.Any) -> None:
+    """``big``: each select's result is 256 KiB; the page's socket may be one that never reads."""
+    pictures = galleries.gallery("big", [np.zeros((8, 8, 3), np.uint8)] * 2)
+
+    @pictures.on_select(outputs="#out", trigger_mode="multiple", concurrency_limit=None)
+    def fill(evt: SelectData) -> str:
+        return f"big {evt.index} " + "x" * (256 * 1024)
+
+
+class Stalled(t.NamedTuple):
+    """A server with one worker, a page whose socket reads nothing after its handshake, and
+    another page with its socket open."""
+
+    server: LiveServer
+    stalled: Page
+    other: Page
+    ws: Client
+
+
+@contextlib.contextmanager
+def stalled_beside_another(tmp_path: t.Any) -> t.Iterator[Stalled]:
+    app = gallery_app(tmp_path / "instance", big, GALLERY_MAX_THREADS=1)
+    with LiveServer(app) as server:
+        stalled = Page(server)
+        silent = stalled.raw_socket()
+        other = Page(server)
+        ws = other.socket()
+        try:
+            assert silent.status == 101 and len(app.extensions["flask_gallery"].sockets) == 2
+            yield Stalled(server, stalled, other, ws)
+        finally:
+            silent.sock.close()
+            ws.close()
+
+
+def test_a_client_that_stops_reading_holds_no_worker(tmp_path: t.Any) -> None:
+    """Results are written into the page's socket by the worker that made them when it can,
+    never waiting on the client: a page whose socket takes no more (a client that stopped
+    reading) leaves the one worker free, and another page's click still gets its result."""
+    with stalled_beside_another(tmp_path) as pages:
+        # 40 results of 256 KiB: more than loopback's socket buffers hold (a few MiB).
+        for n in range(40):
+            pages.stalled.select(n % 2, gallery="big")
+        for n in range(3):
+            pages.other.click(pages.ws, f"select/{n % 2}", gallery="big")
+            receive_until(pages.ws, f"big {n % 2} ", limit=15)
+
+
+def test_a_client_too_far_behind_is_cut_off_without_holding_a_worker(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a socket's client has left its outbox full (it stopped reading), the socket is cut
+    by the thread delivering the next message, which does not wait on the client for it: the
+    page's relay thread and place come back, and another page is served by the one worker.
+    (The outbox is shortened from its 10,000 messages.)"""
+    from flask_gallery.web import socket_pipe
+
+    monkeypatch.setattr(socket_pipe, "OUTBOX", 30)
+    with stalled_beside_another(tmp_path) as pages:
+        for n in range(60):  # buffers full after about 20 results, the outbox after 10 more
+            pages.stalled.select(n % 2, gallery="big")
+        sockets = pages.server.app.extensions["flask_gallery"].sockets
+        deadline = time.monotonic() + 15
+        while len(sockets) > 1:
+            assert time.monotonic() < deadline, "the stalled client kept its socket"
+            time.sleep(0.05)
+        pages.other.click(pages.ws, "select/1", gallery="big")
+        receive_until(pages.ws, "big 1 ", limit=15)

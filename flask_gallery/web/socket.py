@@ -27,9 +27,9 @@ reason, which the page shows: a refused handshake would reach the page's script 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
+import math
 import socket
 import threading
 import time
@@ -52,24 +52,18 @@ from ..page.fragments import is_element_id, tell, toast
 from ..page.outputs import fire_load
 from ..page.state import PageState
 from ..page.wire import loads
-from ..queue.messages import STATUS, TERMINAL, Message
+from ..queue.messages import TERMINAL, Message
 from ..request import Request, snapshot
 from .actions import ACTIONS, SOCKET_ACTIONS, Answer, Click
 from .app_state import AppState, app_state
-from .delivery import STATUS_GRACE, Renderer, StatusHold, coalesce
+from .delivery import Renderer, coalesce
 from .rate import TokenBucket
+from .socket_pipe import Pipe
 from .sockets import Slot, SocketRefused
 from .tokens import PageElsewhere, PageGone, check_request, owned_page, same_origin
 
 logger = logging.getLogger(__name__)
 
-#: Seconds between two checks that the client is still there while nothing happens.
-_IDLE = 2.0
-#: Seconds between two copies of a socket's delivered mark in the page store (a round trip to
-#: Redis in the Redis mode); the last one is written when the socket closes.
-_MARK_EVERY = 1.0
-#: Messages buffered for one socket before it is considered stuck and closed.
-_OUTBOX = 10_000
 #: Close codes of a page that left on purpose (navigated away, tab closed): its replay buffer
 #: can go at once. Dropped connections (1006) keep it for the reconnect.
 _LEFT = (1000, 1001)
@@ -121,9 +115,10 @@ def relay(ws: t.Any, page: str) -> None:
     clicks it sends meanwhile.
 
     One thread does both, woken by simple-websocket's event: its reader sets it when a frame
-    arrives or the socket closes, and the engine's callback sets it after queueing a message.
-    A second thread per page would cost memory for every open page and a thread hand-off for
-    every click."""
+    arrives or the socket closes, and the engine's callback sets it after queueing a message
+    it did not send itself (:class:`.socket_pipe.Pipe`: a result goes out from the thread that
+    delivers it while this one is idle). A second thread per page would cost memory for every
+    open page and a thread hand-off for every click."""
     elsewhere = request.environ.get(_ELSEWHERE)
     if elsewhere is not None:
         _close(ws, _GONE, elsewhere)
@@ -131,28 +126,12 @@ def relay(ws: t.Any, page: str) -> None:
     state, page_state = _page_for(page)
     slot: Slot = request.environ[_SLOT]
     engine = state.engine()
-    renderer = _renderer(state, page_state)
-    # Filled by the engine's callback, emptied by this thread only: a deque's append and
-    # popleft are atomic, so a message costs no lock (a click brings three).
-    outbox: collections.deque[Message] = collections.deque()
-    wake: threading.Event = ws.event
     # A click's answer and its result are two small frames in quick succession: with Nagle's
     # algorithm the second waits for the browser's delayed ACK of the first (40 ms).
     with contextlib.suppress(OSError, AttributeError):
         ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     ws.max_message_size = _MAX_CLICK  # larger messages close the socket before they are read
-
-    wakes_at = [0.0]  # when the relay's wait ends by itself (its timeout)
-
-    def receive(message: Message) -> None:
-        if len(outbox) < _OUTBOX:
-            outbox.append(message)
-        else:  # the client stopped reading: drop the socket, it will reconnect
-            ws.close(reason=1011, message="Too far behind.")
-        # A status is held back for STATUS_GRACE anyway: it wakes the relay only when the
-        # relay's own timeout would pass that (a quick job's statuses then cost no wake-up).
-        if message["type"] not in STATUS or wakes_at[0] > time.monotonic() + STATUS_GRACE:
-            wake.set()
+    wake: threading.Event = ws.event
 
     from simple_websocket import ConnectionClosed
 
@@ -167,55 +146,49 @@ def relay(ws: t.Any, page: str) -> None:
     if not state.pages.connect(page):  # dropped since its handshake was checked
         _close(ws, _GONE, PageGone.description)
         return
-    unsubscribe = engine.subscribe(page, receive, after=after)
     handshake = snapshot(page)
+    clicks = _Clicks(page, handshake, state.config["GALLERY_MAX_CLICKS_PER_SECOND"])
+    pipe = Pipe(
+        ws,
+        _renderer(state, page_state),
+        clicks,
+        page_state,
+        lambda seq: state.pages.mark_delivered(page, seq),
+    )
+    unsubscribe = engine.subscribe(page, pipe.receive, after=after)
     engine.connect_page(page, handshake)
     fire_load(state, page_state, handshake)
     fire_linked(state, page_state, handshake)  # a deep link's preview_open and select
-    clicks = _Clicks(page, handshake, state.config["GALLERY_MAX_CLICKS_PER_SECOND"])
     alive = _Keepalive(ws)
     try:
-        if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
-            ws.send(draw.redraw_page(state, page_state))
-        if first is not None:
-            clicks.act(first)  # its answer goes out with the loop's first frame
-        hold = StatusHold(time.monotonic)
-        frame = _Frame()
-        marked = time.monotonic()
-        while ws.connected and not slot.replaced and alive.check():
+        with pipe.lock:
+            if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
+                pipe.write(draw.redraw_page(state, page_state), block=True)
+            if first is not None:
+                clicks.act(first)  # its answer goes out with the loop's first frame
+        while ws.connected and not slot.replaced:
             # Cleared before both sources are read: whatever arrives from now on wakes the wait.
             wake.clear()
-            if not clicks.serve(ws):
-                break
-            batch = []
-            while outbox:  # everything already waiting goes out in one frame
-                batch.append(outbox.popleft())
-            clicks.settle(batch)
-            frame.add("".join(renderer.render(m) for m in coalesce(hold.feed(batch))), batch)
-            if clicks.holding():
-                last = 0
-            else:
-                # Answers first, then results, in one frame; the page keeps the seq mark and
-                # names it when it reconnects (_resume_point).
-                results, last = frame.take()
-                html = clicks.flush() + results
-                if html:
-                    ws.send(f"<!--fg-seq:{last}-->{html}" if last else html)
-            if last > page_state.delivered:
-                page_state.delivered = last
-                # The page names its own mark when it reconnects; the store's copy (for a
-                # reconnect that lost it) is written at most every second and at the end.
-                now = time.monotonic()
-                if now - marked > _MARK_EVERY:
-                    marked = now
-                    state.pages.mark_delivered(page, last)
-            timeout = min(hold.wait(_IDLE), clicks.hold_left())
-            wakes_at[0] = time.monotonic() + timeout
-            if not outbox:  # else a status came before wakes_at was set: read it now
+            with pipe.lock:
+                if not clicks.serve(ws):
+                    break
+                pipe.flush(block=True)
+                if not alive.check():  # after the flush: a ping never splits a frame
+                    break
+                timeout = pipe.timeout()
+                pipe.wakes_at = time.monotonic() + timeout
+            if not pipe.outbox:  # else a message came before wakes_at was set: read it now
                 wake.wait(timeout)
         if slot.replaced:
+            with pipe.lock:
+                pipe.close()
+                pipe.write("", block=True)  # a frame a worker began goes out whole
             _close(ws, _NO_RETRY, slot.why)
+    except OSError as exc:  # reset by the client, or cut as too far behind (socket_pipe)
+        logger.info("The socket of page %s ended: %s", page, exc)
     finally:
+        with pipe.lock:
+            pipe.close()
         unsubscribe()
         engine.disconnect_page(page)
         state.pages.mark_delivered(page, page_state.delivered)
@@ -226,26 +199,6 @@ def relay(ws: t.Any, page: str) -> None:
             # dropped (1006), or went to the background (1005), comes back for its results.
             engine.close_page(page)
             engine.release_page(page)
-
-
-class _Frame:
-    """What the next frame carries of the page's channel: rendered messages (kept while answers
-    wait for their results) and the seq of the last of them."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.last = 0
-
-    def add(self, html: str, messages: t.Iterable[Message]) -> None:
-        if html:
-            self.parts.append(html)
-        self.last = max(self.last, *(int(m.get("seq", 0)) for m in messages), 0)
-
-    def take(self) -> tuple[str, int]:
-        html, last = "".join(self.parts), self.last
-        self.parts.clear()
-        self.last = 0
-        return html, last
 
 
 class _Keepalive:
@@ -338,9 +291,13 @@ class _Clicks:
 
         Between two clicks the thread lets others run (under gevent: the other pages'
         greenlets), and clicks beyond the socket's rate are dropped: a burst of a thousand
-        frames costs others the time of a few dozen clicks, not of a thousand."""
+        frames costs others the time of a few dozen clicks, not of a thousand. It does not
+        yield after the last one: it waits for the next wake-up right after, and the worker
+        that runs the click's handler would otherwise find the page held and leave its result
+        to this thread instead of sending it (:class:`.socket_pipe.Pipe`)."""
         from simple_websocket import ConnectionClosed
 
+        acted = False
         while True:
             try:
                 message = ws.receive(timeout=0)
@@ -348,9 +305,11 @@ class _Clicks:
                 return False
             if message is None:
                 return True
+            if acted:
+                time.sleep(0)
             if self.rate is None or self.rate.take():
                 self.act(message)
-                time.sleep(0)
+                acted = True
             else:
                 self._drop(message)
 
@@ -373,7 +332,7 @@ class _Clicks:
         return bool(self.pending and self.awaiting) and time.monotonic() < self.until
 
     def hold_left(self) -> float:
-        return max(0.0, self.until - time.monotonic()) if self.holding() else _IDLE
+        return max(0.0, self.until - time.monotonic()) if self.holding() else math.inf
 
     def flush(self) -> str:
         """The pending answers, in order; nothing waits any more."""

@@ -1,0 +1,181 @@
+"""What one page's WebSocket sends, and which thread sends it.
+
+The page's channel (results, statuses, toasts) and the answers to the clicks it sent over the
+socket go out in order, in as few frames as possible: a click's answer waits briefly for its
+handler's result so both are swapped in together, and a status is held for ``STATUS_GRACE``
+so a quick job shows none (:mod:`.delivery`).
+
+The socket's relay thread (:func:`.socket.relay`) reads the clicks and sends. A result would
+reach the page one thread hand-off later if the thread that delivers it (the worker that ran
+the handler, or the Redis subscriber) only woke the relay: so that thread sends the frame
+itself when the relay is not busy with the page. It never blocks on the client: what the socket
+does not take at once waits for the relay, which sends it (blocking) before anything else. A
+status, which is held anyway, and anything that arrives while the relay holds the page still go
+through the relay.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import socket
+import threading
+import time
+import typing as t
+
+from ..queue.messages import STATUS, Message
+from .delivery import STATUS_GRACE, Renderer, StatusHold, coalesce
+
+if t.TYPE_CHECKING:
+    from ..page.state import PageState
+    from .socket import _Clicks
+
+logger = logging.getLogger(__name__)
+
+#: Messages buffered for one socket before it is considered stuck and closed.
+OUTBOX = 10_000
+#: Seconds a relay with nothing to do sleeps between two checks that the client is still there.
+IDLE = 2.0
+#: Seconds between two copies of a socket's delivered mark in the page store (a round trip to
+#: Redis in the Redis mode); the last one is written when the socket closes.
+MARK_EVERY = 1.0
+#: ``send`` flag that makes one call non-blocking (Linux and macOS; elsewhere only the relay
+#: sends).
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class Pipe:
+    """One page's outgoing side. The relay holds :attr:`lock` while it reads clicks and sends;
+    any other thread only ever tries it."""
+
+    def __init__(
+        self,
+        ws: t.Any,
+        renderer: Renderer,
+        clicks: _Clicks,
+        page: PageState,
+        mark: t.Callable[[int], None],
+    ) -> None:
+        self.ws = ws
+        self.lock = threading.Lock()
+        self.wake: threading.Event = ws.event
+        self.renderer = renderer
+        self.clicks = clicks
+        self.page = page  # its ``delivered``: the seq of the last message sent
+        self.mark = mark  # copies ``delivered`` to the page store (here at most every second)
+        # Filled by the engine's callback, emptied under the lock: a deque's append and popleft
+        # are atomic, so a message costs no lock to queue.
+        self.outbox: collections.deque[Message] = collections.deque()
+        self.hold = StatusHold(time.monotonic)
+        self.parts: list[str] = []  # rendered, kept while answers wait for their results
+        self.last = 0  # seq of the last message among them
+        self.backlog = b""  # the part of a frame the socket did not take at once
+        self.wakes_at = 0.0  # when the relay's wait ends by itself
+        self.marked = time.monotonic()
+        self.closed = False
+        from simple_websocket import ConnectionClosed
+
+        self.gone = ConnectionClosed
+        # Only a plain socket takes a non-blocking send (TLS or gevent's would not, or would
+        # yield): with another, every frame goes through the relay, as a status does.
+        self.direct = bool(_DONTWAIT) and type(getattr(ws, "sock", None)) is socket.socket
+
+    def receive(self, message: Message) -> None:
+        """The engine's callback for the page's channel, on whatever thread delivers."""
+        if len(self.outbox) >= OUTBOX:
+            # The client stopped reading: cut the connection (a close frame would wait on the
+            # client too, here and in the relay); the page reconnects and resumes from the
+            # last message it had.
+            with contextlib.suppress(OSError):
+                self.ws.sock.shutdown(socket.SHUT_RDWR)
+            self.wake.set()
+            return
+        self.outbox.append(message)
+        if message["type"] in STATUS:
+            # Held for STATUS_GRACE anyway: it wakes the relay only when the relay's own timeout
+            # would pass that (a quick job's statuses then cost no wake-up).
+            if self.wakes_at > time.monotonic() + STATUS_GRACE:
+                self.wake.set()
+            return
+        # Only while the socket took everything so far: a client that stops reading then
+        # costs one partial frame here, and its relay (blocked on it) holds the rest in the
+        # outbox, up to OUTBOX.
+        if self.direct and not self.backlog and self.lock.acquire(blocking=False):
+            try:
+                if self.closed:
+                    return
+                late = bool(self.backlog)  # the relay's to send first
+                if not late:
+                    self.flush(block=False)
+                    late = self.wakes_at > time.monotonic() + self.timeout()
+            except (OSError, self.gone):  # the client is gone: the relay finds out and ends
+                late = True
+            except Exception:  # a bug: the relay's thread would have ended the socket
+                logger.exception("Sending to the socket of a page failed.")
+                late = True
+            finally:
+                self.lock.release()
+            if not late and not self.outbox:
+                return
+        self.wake.set()  # the relay holds the page, or must send or re-time something
+
+    def flush(self, *, block: bool) -> None:
+        """Send what is due (lock held): answers first, then results, in one frame, unless the
+        answers still wait for their results. The page keeps the frame's seq mark and names it
+        when it reconnects (``_resume_point``)."""
+        batch = []
+        while self.outbox:
+            batch.append(self.outbox.popleft())
+        self.clicks.settle(batch)
+        html = "".join(self.renderer.render(m) for m in coalesce(self.hold.feed(batch)))
+        if html:
+            self.parts.append(html)
+        self.last = max(self.last, *(int(m.get("seq", 0)) for m in batch), 0)
+        if self.clicks.holding():
+            self.write("", block=block)
+            return
+        html, last = self.clicks.flush() + "".join(self.parts), self.last
+        self.parts.clear()
+        self.last = 0
+        self.write(f"<!--fg-seq:{last}-->{html}" if last and html else html, block=block)
+        if last > self.page.delivered:
+            self.page.delivered = last
+            # The page names its own mark when it reconnects; the store's copy (for a
+            # reconnect that lost it) is written at most every second and at the end.
+            now = time.monotonic()
+            if now - self.marked > MARK_EVERY:
+                self.marked = now
+                self.mark(last)
+
+    def write(self, text: str, *, block: bool) -> None:
+        """Put ``text`` (a frame; may be empty) after the backlog on the socket. Blocking only
+        on the relay's thread; elsewhere what the socket does not take is kept for the relay."""
+        if not text and not self.backlog:
+            return
+        if not self.ws.connected:
+            raise self.gone(self.ws.close_reason, self.ws.close_message)
+        data = self.backlog
+        if text:
+            from wsproto.events import TextMessage
+
+            data += self.ws.ws.send(TextMessage(data=text))
+        self.backlog = b""
+        if block:
+            self.ws.sock.sendall(data)
+            return
+        try:
+            sent = self.ws.sock.send(data, _DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        self.backlog = data[sent:]
+
+    def timeout(self) -> float:
+        """Seconds the relay may sleep: until a held status or a held answer is due."""
+        if self.backlog:
+            return 0.0
+        return min(self.hold.wait(IDLE), self.clicks.hold_left())
+
+    def close(self) -> None:
+        """The relay ends (lock held): no other thread sends from now on."""
+        self.closed = True
