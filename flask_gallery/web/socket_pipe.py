@@ -77,9 +77,17 @@ class Pipe:
         from simple_websocket import ConnectionClosed
 
         self.gone = ConnectionClosed
-        # Only a plain socket takes a non-blocking send (TLS or gevent's would not, or would
-        # yield): with another, every frame goes through the relay, as a status does.
-        self.direct = bool(_DONTWAIT) and type(getattr(ws, "sock", None)) is socket.socket
+        # Only a plain blocking socket takes a non-blocking send (TLS or gevent's would not,
+        # or would yield), and only where nothing else writes frames: with simple-websocket's
+        # own pings (flask-sock's ``ping_interval``) one could fall inside a frame left half
+        # sent. Otherwise every frame goes through the relay, as a status does.
+        sock = getattr(ws, "sock", None)
+        self.direct = (
+            bool(_DONTWAIT)
+            and type(sock) is socket.socket
+            and sock.gettimeout() is None
+            and not getattr(ws, "ping_interval", None)
+        )
 
     def receive(self, message: Message) -> None:
         """The engine's callback for the page's channel, on whatever thread delivers."""
