@@ -28,8 +28,10 @@ Server CPU per click is utime + stime of each server process (``/proc/<pid>/stat
 first round to the last, over the clicks it served (the untimed ones included): one reading
 over the whole run, since ``/proc`` counts in ticks of 10 ms, coarser than a round's CPU. A
 server idle through the other side's rounds adds almost nothing (its socket thread blocks).
+Likewise the times the server's threads blocked (voluntary context switches, ``/proc/<pid>/task``)
+per click: a click's thread hand-offs, each a wake-up on two cores shared with chromium.
 
-Printed: each round's medians, then median, p95 and server CPU per click of both sides, the
+Printed: each round's medians, then median, p95, server CPU and blocks per click of both sides, the
 ratios gallery / floor, and ``target: within 3x of the floor: MET/MISS`` (medians)::
 
     python3 benchmarks/bench_floor.py [--clicks 200] [--rounds 4]
@@ -77,6 +79,7 @@ class Side:
     times: list[float] = dataclasses.field(default_factory=list)
     served: int = 0  # clicks the server answered since ``cpu0``, untimed ones included
     cpu0: float = 0.0
+    waits0: int = 0
 
     def clicks(self, n: int) -> list[float]:
         """Click the thumbnails ``n`` times in a row: seconds from each click to its answer
@@ -98,6 +101,9 @@ class Side:
 
     def cpu_per_click(self) -> float:
         return (self.server.cpu_seconds() - self.cpu0) / self.served
+
+    def waits_per_click(self) -> float:
+        return (self.server.waits() - self.waits0) / self.served
 
 
 def open_floor(page: Page, url: str) -> list[str]:
@@ -149,6 +155,7 @@ def measure(
         sides.append(side)
     for side in sides:
         side.cpu0 = side.server.cpu_seconds()
+        side.waits0 = side.server.waits()
     alternate(sides, sizes)
     return sides[0], sides[1]
 
@@ -185,7 +192,8 @@ def report(floor: Side, gallery: Side) -> None:
         line(
             what,
             f"median {ms(median(side.times))} p95 {ms(p95(side.times))}",
-            f"server CPU {ms(cpus[side.label])}/click",
+            f"server CPU {ms(cpus[side.label])}/click, threads blocked"
+            f" {side.waits_per_click():.1f}x/click",
         )
     ratio = compare("gallery / floor", gallery, floor, cpus["gallery"] / cpus["floor"])
     verdict = "MET" if ratio <= TARGET else "MISS"

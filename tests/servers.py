@@ -258,6 +258,17 @@ class ServerProcess:
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / CLK_TCK
 
+    def waits(self) -> int:
+        """Times the server's live threads have blocked so far (voluntary context switches):
+        each is a wait for a lock, an event, the GIL or the network, so their growth per click
+        counts a click's thread hand-offs. Threads that ended take their count with them."""
+        total = 0
+        for pid in self.pids():
+            for status in Path(f"/proc/{pid}/task").glob("*/status"):
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    total += int(status.read_text().split("voluntary_ctxt_switches:")[1].split()[0])
+        return total
+
 
 def _parents() -> dict[int, int]:
     """Every process's parent, by pid."""
