@@ -136,16 +136,16 @@ def draw_selection(
     for index in sorted(set(changed)):
         if 0 <= index < len(view.entries):
             thumb = thumb or _thumb_macro()
-            html = thumb(view, view.entries[index], view.sizes)
+            html = thumb(view, view.entries[index])
             parts.append(partial(f"#{view.dom_id}-item-{index}", "outerMorph", html))
     return Markup("").join(parts)
 
 
-def _thumb_macro() -> t.Callable[[GalleryView, Entry, str], Markup]:
+def _thumb_macro() -> t.Callable[[GalleryView, Entry], Markup]:
     """The grid item (``_thumb.html``'s macro), as the grid draws it: called directly, it costs
     no template context of its own, as a whole template's render would."""
     template = current_app.jinja_env.get_template("flask_gallery/_thumb.html")
-    thumb: t.Callable[[GalleryView, Entry, str], Markup] = vars(template.module)["thumb"]
+    thumb: t.Callable[[GalleryView, Entry], Markup] = vars(template.module)["thumb"]
     return thumb
 
 
