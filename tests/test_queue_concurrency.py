@@ -87,8 +87,9 @@ def test_quick_handlers_do_not_start_a_thread_each(monkeypatch: pytest.MonkeyPat
     job would cost memory and GIL contention and run nothing sooner.
 
     The stall check waits a second here instead of 10 ms: on a loaded machine the eager
-    workers can go 10 ms without the CPU, which is a stall by the rule's own measure and
-    rightly starts workers; what this test checks is that quick jobs alone start none."""
+    workers can go 10 ms without the CPU in the middle of a run, which is a stall by the rule's
+    own measure and rightly starts workers; what this test checks is that quick jobs alone
+    start none."""
     monkeypatch.setattr(threads, "STALL_DELAY", 1.0)
     others = set(threading.enumerate())  # other tests' engines may still be running
     with running_engine() as engine:

@@ -7,10 +7,11 @@ Workers start on demand up to ``max_threads`` and each takes the oldest runnable
 concurrency group that is below its limit, so one busy group never holds up another.
 
 The first :data:`EAGER_WORKERS` start the moment a job finds no idle worker. Past them, a worker
-starts only when the queue has stood still for :data:`STALL_DELAY`: busy workers that keep
-taking jobs are short of CPU, not of threads (under the GIL a new thread only adds memory and
-contention), while workers that take nothing are blocked in their handlers
-(I/O, sleeps, waits), which is what more threads are for.
+starts only when the queue has stood still for :data:`STALL_DELAY` with every worker inside a
+run. Workers that keep taking jobs, or that wait between runs for the GIL or this lock, are
+short of CPU, not of threads (under the GIL a new thread only adds memory and contention),
+while workers that sit in their runs and take nothing are blocked in their handlers (I/O,
+sleeps, waits), which is what more threads are for.
 
 A submission joins only within its fair share of the queue (:mod:`.quotas`). A run with a
 timeout has a timer; when it lapses before the run ends, the run's submissions fail at once, its
@@ -164,6 +165,9 @@ class ThreadsBackend(ChannelBackend[PageChannels]):
         self._runs: dict[str, _Run] = {}
         self._names = itertools.count()
         self._idle = 0
+        #: Pool workers inside ``Runner.run`` (their idents): set.add and discard are atomic, so
+        #: workers mark themselves without the lock.
+        self._in_runs: set[int] = set()
         #: Runs taken by workers so far, and the pending check that the queue is moving.
         self._taken = 0
         self._stall_check: TimerHandle | None = None
@@ -410,7 +414,10 @@ class ThreadsBackend(ChannelBackend[PageChannels]):
             waiting = self._runnable_locked()
             if self._stopping or waiting == 0:
                 return
-            if self._taken != taken:  # the queue moves: look again later
+            in_runs = sum(thread.ident in self._in_runs for thread in self._threads)
+            if self._taken != taken or in_runs < len(self._threads):
+                # The queue moves, or a worker is between runs (waking, waiting for this lock
+                # or the GIL): the pool is short of CPU, not of threads. Look again later.
                 self._arm_stall_check_locked()
                 return
             for _ in range(min(waiting, self._max_pool_locked() - len(self._threads))):
@@ -435,7 +442,12 @@ class ThreadsBackend(ChannelBackend[PageChannels]):
                         self._cond.wait()
                         run = self._take_locked()
                 self._deliver()
-                outcomes = self._runner.run(run.jobs, run.interrupt)
+                me = threading.get_ident()
+                self._in_runs.add(me)
+                try:
+                    outcomes = self._runner.run(run.jobs, run.interrupt)
+                finally:
+                    self._in_runs.discard(me)
                 if not self._complete(run, outcomes):
                     return  # it timed out: this thread left the pool
                 ended(self._config, run.jobs, [outcome.type for outcome in outcomes])
