@@ -312,9 +312,14 @@
     if (index !== undefined) click.index = decodeURIComponent(index);
     // A gallery without a preview: a select only moves the highlight, drawn here at once
     // (as Gradio's own frontend does); the server then sends the handlers' results alone.
-    // (A multi-select gallery's selection is the server's to draw.)
-    if (action === "select" && block.dataset.highlight === "local" && button.matches(".fg-thumb")
-      && !multiselect(block)) {
+    // (A multi-select gallery's selection is the server's to draw.) Drawn after the frame is
+    // sent, so the server starts on the click sooner; its answer cannot arrive before this
+    // listener returns.
+    const local = action === "select" && block.dataset.highlight === "local"
+      && button.matches(".fg-thumb") && !multiselect(block);
+    if (local) click.drawn = true;
+    open.socket.send(JSON.stringify(click));
+    if (local) {
       for (const old of block.querySelectorAll(".fg-grid .fg-thumb.fg-selected")) {
         old.classList.remove("fg-selected");
         old.removeAttribute("aria-pressed");
@@ -322,9 +327,7 @@
       button.classList.add("fg-selected");
       button.setAttribute("aria-pressed", "true");
       rememberSelected(block);
-      click.drawn = true;
     }
-    open.socket.send(JSON.stringify(click));
   }, true);
 
   /* ---- without JavaScript: thumbnails are links, uploads a form ---------------------- */
