@@ -28,6 +28,8 @@ reason, which the page shows: a refused handshake would reach the page's script 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import logging
 import math
 import socket
@@ -58,7 +60,7 @@ from .actions import ACTIONS, SOCKET_ACTIONS, Answer, Click
 from .app_state import AppState, app_state
 from .delivery import Renderer, coalesce
 from .rate import TokenBucket
-from .socket_pipe import Pipe
+from .socket_pipe import Pipe, ReaderWake
 from .sockets import Slot, SocketRefused
 from .tokens import PageElsewhere, PageGone, check_request, owned_page, same_origin
 
@@ -114,11 +116,13 @@ def relay(ws: t.Any, page: str) -> None:
     """Send the page every message of its channel until the client goes away, and act on the
     clicks it sends meanwhile.
 
-    One thread does both, woken by simple-websocket's event: its reader sets it when a frame
-    arrives or the socket closes, and the engine's callback sets it after queueing a message
-    it did not send itself (:class:`.socket_pipe.Pipe`: a result goes out from the thread that
-    delivers it while this one is idle). A second thread per page would cost memory for every
-    open page and a thread hand-off for every click."""
+    This thread does both, woken by simple-websocket's event: its reader sets it when a frame
+    arrives that it did not act on itself or the socket closes, and the engine's callback sets
+    it after queueing a message it did not send itself. While this thread is idle, a click is
+    acted on by the reader that received it and a result sent by the thread that delivers it
+    (:mod:`.socket_pipe`): a click then crosses one thread hand-off, to the worker that runs its
+    handler, as a bare flask-sock view's message crosses one to the view. A second thread per
+    page would cost memory for every open page."""
     elsewhere = request.environ.get(_ELSEWHERE)
     if elsewhere is not None:
         _close(ws, _GONE, elsewhere)
@@ -132,6 +136,7 @@ def relay(ws: t.Any, page: str) -> None:
         ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     ws.max_message_size = _MAX_CLICK  # larger messages close the socket before they are read
     wake: threading.Event = ws.event
+    reader = ws.event = ReaderWake(wake, getattr(ws, "thread", None))
 
     from simple_websocket import ConnectionClosed
 
@@ -150,6 +155,7 @@ def relay(ws: t.Any, page: str) -> None:
     clicks = _Clicks(page, handshake, state.config["GALLERY_MAX_CLICKS_PER_SECOND"])
     pipe = Pipe(
         ws,
+        wake,
         _renderer(state, page_state),
         clicks,
         page_state,
@@ -160,6 +166,8 @@ def relay(ws: t.Any, page: str) -> None:
     fire_load(state, page_state, handshake)
     fire_linked(state, page_state, handshake)  # a deep link's preview_open and select
     alive = _Keepalive(ws)
+    if pipe.direct:  # the reader acts with the handshake's request context, as the relay does
+        reader.serve = functools.partial(contextvars.copy_context().run, pipe.serve_here)
     try:
         with pipe.lock:
             if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
@@ -187,6 +195,7 @@ def relay(ws: t.Any, page: str) -> None:
     except OSError as exc:  # reset by the client, or cut as too far behind (socket_pipe)
         logger.info("The socket of page %s ended: %s", page, exc)
     finally:
+        reader.serve = None
         with pipe.lock:
             pipe.close()
         unsubscribe()
@@ -292,19 +301,17 @@ class _Clicks:
         Between two clicks the thread lets others run (under gevent: the other pages'
         greenlets), and clicks beyond the socket's rate are dropped: a burst of a thousand
         frames costs others the time of a few dozen clicks, not of a thousand. It does not
-        yield after the last one: it waits for the next wake-up right after, and the worker
-        that runs the click's handler would otherwise find the page held and leave its result
-        to this thread instead of sending it (:class:`.socket_pipe.Pipe`)."""
-        from simple_websocket import ConnectionClosed
-
+        yield after the last one: the thread lets the page go right after, and the worker that
+        runs the click's handler would otherwise find the page held and leave its result to
+        the relay instead of sending it (:class:`.socket_pipe.Pipe`)."""
         acted = False
         while True:
-            try:
-                message = ws.receive(timeout=0)
-            except ConnectionClosed:
-                return False
-            if message is None:
-                return True
+            # Read from simple-websocket's buffer, not with ``ws.receive``: that clears the
+            # relay's event, which the reader thread must not do (it may wake the relay for
+            # something else).
+            if not ws.input_buffer:
+                return bool(ws.connected)
+            message = ws.input_buffer.pop(0)
             if acted:
                 time.sleep(0)
             if self.rate is None or self.rate.take():

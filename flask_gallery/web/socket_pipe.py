@@ -5,13 +5,20 @@ socket go out in order, in as few frames as possible: a click's answer waits bri
 handler's result so both are swapped in together, and a status is held for ``STATUS_GRACE``
 so a quick job shows none (:mod:`.delivery`).
 
-The socket's relay thread (:func:`.socket.relay`) reads the clicks and sends. A result would
-reach the page one thread hand-off later if the thread that delivers it (the worker that ran
-the handler, or the Redis subscriber) only woke the relay: so that thread sends the frame
-itself when the relay is not busy with the page. It never blocks on the client: what the socket
-does not take at once waits for the relay, which sends it (blocking) before anything else. A
-status, which is held anyway, and anything that arrives while the relay holds the page still go
-through the relay.
+The socket's relay thread (:func:`.socket.relay`) reads the clicks and sends. Each thread
+hand-off on a click's way costs a wake-up and a wait for the GIL, so the threads that are
+already there do the work when the relay is idle:
+
+- simple-websocket's reader thread, which receives the click's frame, acts on it at once
+  (:class:`ReaderWake`, :meth:`Pipe.serve_here`) instead of waking the relay to do it;
+- the thread that delivers a result (the worker that ran the handler, or the Redis subscriber)
+  sends the frame itself (:meth:`Pipe.receive`).
+
+Neither ever blocks on the client: what the socket does not take at once waits for the relay,
+which sends it (blocking) before anything else. Only the relay sleeps on timers: a held status
+or answer, and anything that arrives while another thread holds the page, wake it. Where a
+non-blocking send is not possible (TLS, gevent, a socket timeout, simple-websocket's pings) the
+relay does all of it, as before.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ class Pipe:
     def __init__(
         self,
         ws: t.Any,
+        wake: threading.Event,
         renderer: Renderer,
         clicks: _Clicks,
         page: PageState,
@@ -59,7 +67,9 @@ class Pipe:
     ) -> None:
         self.ws = ws
         self.lock = threading.Lock()
-        self.wake: threading.Event = ws.event
+        self.wake = wake  # the relay's
+        #: Set while the reader thread acts on clicks: what arrives meanwhile is flushed after.
+        self.serving = False
         self.renderer = renderer
         self.clicks = clicks
         self.page = page  # its ``delivered``: the seq of the last message sent
@@ -100,6 +110,8 @@ class Pipe:
             self.wake.set()
             return
         self.outbox.append(message)
+        if self.serving:  # read after the append: the reader's last look at the outbox follows
+            return
         if message["type"] in STATUS:
             # Held for STATUS_GRACE anyway: it wakes the relay only when the relay's own timeout
             # would pass that (a quick job's statuses then cost no wake-up).
@@ -127,6 +139,34 @@ class Pipe:
             if not late and not self.outbox:
                 return
         self.wake.set()  # the relay holds the page, or must send or re-time something
+
+    def serve_here(self) -> None:
+        """Act on the clicks received so far, on the reader thread that received them, when the
+        relay is idle; then send what is due without blocking. The relay is woken only to send
+        what the socket did not take, or to re-time its wait (a status or an answer held
+        longer than it would sleep), or when it holds the page itself."""
+        relay = True
+        if self.lock.acquire(blocking=False):
+            try:
+                if not self.closed:
+                    self.serving = True
+                    try:
+                        still_open = self.clicks.serve(self.ws)
+                    finally:
+                        self.serving = False
+                    if still_open:
+                        self.flush(block=False)
+                        relay = bool(self.backlog) or (
+                            self.wakes_at > time.monotonic() + self.timeout()
+                        )
+            except (OSError, self.gone):  # the client is gone: the relay finds out and ends
+                pass
+            except Exception:  # a bug: the relay's thread would have ended the socket
+                logger.exception("Acting on a click of a page failed.")
+            finally:
+                self.lock.release()
+        if relay or self.outbox:
+            self.wake.set()
 
     def flush(self, *, block: bool) -> None:
         """Send what is due (lock held): answers first, then results, in one frame, unless the
@@ -187,3 +227,31 @@ class Pipe:
     def close(self) -> None:
         """The relay ends (lock held): no other thread sends from now on."""
         self.closed = True
+
+
+class ReaderWake:
+    """Stands in for simple-websocket's event (``ws.event``), which its reader thread sets when
+    a frame arrives or the socket closes: from that thread it calls :attr:`serve` (once the
+    relay set it) instead of waking the relay; otherwise, and for every other caller, it is the
+    relay's event."""
+
+    def __init__(self, event: threading.Event, reader: threading.Thread | None) -> None:
+        self.event = event
+        self.reader = reader
+        self.serve: t.Callable[[], None] | None = None
+
+    def set(self) -> None:
+        serve = self.serve
+        if serve is not None and threading.current_thread() is self.reader:
+            serve()
+        else:
+            self.event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.event.wait(timeout)
+
+    def clear(self) -> None:
+        self.event.clear()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
