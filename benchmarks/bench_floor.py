@@ -31,8 +31,16 @@ server idle through the other side's rounds adds almost nothing (its socket thre
 Likewise the times the server's threads blocked (voluntary context switches, ``/proc/<pid>/task``)
 per click: a click's thread hand-offs, each a wake-up on two cores shared with chromium.
 
-Printed: each round's medians, then median, p95, server CPU and blocks per click of both sides, the
-ratios gallery / floor, and ``target: within 3x of the floor: MET/MISS`` (medians)::
+Where each side's time goes: an init script (``SPLIT_JS``) wraps ``WebSocket.prototype.send``
+and the sockets' message listeners with ``performance.now()`` reads, and ``CLICKS_JS`` notes
+each timed click's start and answer; each click splits into its page script up to the frame's
+send, the send call, the server and the wire (frame sent to first frame back), and the page
+script from that frame to the answer in the DOM (hx-ws and htmx's swap for the gallery, one
+``textContent`` for the floor). The wrappers cost both sides alike, a microsecond or two.
+
+Printed: each round's medians, then median, p95, server CPU and blocks per click of both sides,
+the medians of the split, the ratios gallery / floor, and ``target: within 3x of the floor:
+MET/MISS`` (medians)::
 
     python3 benchmarks/bench_floor.py [--clicks 200] [--rounds 4]
 """
@@ -62,6 +70,55 @@ TARGET = 3.0
 WARM_UP = 9
 #: Untimed clicks on a page before each of its rounds.
 SETTLE = 2
+
+
+#: Installed in both pages before they load: when each frame is sent and when the first frame
+#: after it arrives (the message listeners hx-ws and the floor's page add, wrapped).
+SPLIT_JS = """(() => {
+  window.__fgMarks = [];
+  window.__fgSends = [];
+  window.__fgMessages = [];
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    const before = performance.now();
+    const sent = send.call(this, data);
+    window.__fgSends.push([before, performance.now()]);
+    return sent;
+  };
+  const stamp = (listener) => function (event) {
+    const now = performance.now();
+    const last = window.__fgMessages[window.__fgMessages.length - 1];
+    if (last !== now) window.__fgMessages.push(now);
+    return listener.call(this, event);
+  };
+  const add = WebSocket.prototype.addEventListener;
+  WebSocket.prototype.addEventListener = function (type, listener, options) {
+    return add.call(this, type, type === "message" ? stamp(listener) : listener, options);
+  };
+  const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, "onmessage");
+  Object.defineProperty(WebSocket.prototype, "onmessage", {
+    get() { return onmessage.get.call(this); },
+    set(listener) { onmessage.set.call(this, listener && stamp(listener)); },
+  });
+})();"""
+
+#: The parts of a click ``split`` reports, in order.
+SPLIT_PARTS = ("script to send", "send call", "server and wire", "script to answer")
+
+
+def split(marks: list[list[float]], sends: list[list[float]], messages: list[float]) -> list[float]:
+    """Medians (s) of the parts of the clicks in ``marks`` ([start, answer] in ms): each click's
+    send is the first after its start, its frame back the first message after that send."""
+    parts: list[list[float]] = [[] for _ in SPLIT_PARTS]
+    for start, answer in marks:
+        sent = next((s for s in sends if start <= s[0] <= answer), None)
+        back = next((m for m in messages if sent and sent[1] <= m <= answer), None)
+        if sent is None or back is None:
+            continue
+        values = (sent[0] - start, sent[1] - sent[0], back - sent[1], answer - back)
+        for part, value in zip(parts, values, strict=True):
+            part.append(value / 1000)
+    return [median(part) if part else float("nan") for part in parts]
 
 
 class Failure(Exception):
@@ -98,6 +155,13 @@ class Side:
         self.times += times
         self.served += SETTLE + n
         return times
+
+    def split(self) -> list[float]:
+        """Medians (s) of the parts of this side's timed clicks (:data:`SPLIT_PARTS`)."""
+        marks, sends, messages = self.page.evaluate(
+            "[window.__fgMarks, window.__fgSends, window.__fgMessages]"
+        )
+        return split(marks, sends, messages)
 
     def cpu_per_click(self) -> float:
         return (self.server.cpu_seconds() - self.cpu0) / self.served
@@ -148,10 +212,12 @@ def measure(
         ("gallery", gallery, open_gallery),
     ):
         page = browser.new_context(viewport=VIEWPORT).new_page()
+        page.add_init_script(SPLIT_JS)
         side = Side(label, server, page, opener(page, server.url))
         if not page.evaluate("crossOriginIsolated"):  # else times come in 0.1 ms steps
             raise Failure(f"{label}: the page is not cross-origin isolated (_isolated.py)")
         side.clicks(WARM_UP)
+        page.evaluate("window.__fgMarks.length = 0")  # the timed clicks only
         sides.append(side)
     for side in sides:
         side.cpu0 = side.server.cpu_seconds()
@@ -195,6 +261,10 @@ def report(floor: Side, gallery: Side) -> None:
             f"server CPU {ms(cpus[side.label])}/click, threads blocked"
             f" {side.waits_per_click():.1f}x/click",
         )
+    parts = {side.label: side.split() for side in (floor, gallery)}
+    print("  where a click's time goes, medians:")
+    for k, part in enumerate(SPLIT_PARTS):
+        line(f"    {part}", f"floor {ms(parts['floor'][k])}", f"gallery {ms(parts['gallery'][k])}")
     ratio = compare("gallery / floor", gallery, floor, cpus["gallery"] / cpus["floor"])
     verdict = "MET" if ratio <= TARGET else "MISS"
     print(f"target: within {TARGET:g}x of the floor: {verdict}", flush=True)
