@@ -166,14 +166,14 @@ def relay(ws: t.Any, page: str) -> None:
     fire_load(state, page_state, handshake)
     fire_linked(state, page_state, handshake)  # a deep link's preview_open and select
     alive = _Keepalive(ws)
-    if pipe.direct:  # the reader acts with the handshake's request context, as the relay does
-        reader.serve = functools.partial(contextvars.copy_context().run, pipe.serve_here)
     try:
         with pipe.lock:
             if page_state.delivered:  # a reconnect: redraw what may have changed meanwhile
                 pipe.write(draw.redraw_page(state, page_state), block=True)
             if first is not None:
                 clicks.act(first)  # its answer goes out with the loop's first frame
+            if pipe.direct:  # from now on (after ``first``), with the handshake's context
+                reader.serve = functools.partial(contextvars.copy_context().run, pipe.serve_here)
         while ws.connected and not slot.replaced:
             # Cleared before both sources are read: whatever arrives from now on wakes the wait.
             wake.clear()

@@ -242,9 +242,13 @@ class ReaderWake:
 
     def set(self) -> None:
         serve = self.serve
-        if serve is not None and threading.current_thread() is self.reader:
+        if serve is None or threading.current_thread() is not self.reader:
+            self.event.set()
+            return
+        try:
             serve()
-        else:
+        except Exception:  # raised into simple-websocket, it would end the reader thread
+            logger.exception("Acting on a click of a page failed.")
             self.event.set()
 
     def wait(self, timeout: float | None = None) -> bool:
