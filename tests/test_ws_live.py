@@ -430,20 +430,34 @@ def test_a_client_that_stops_reading_holds_no_worker(tmp_path: t.Any) -> None:
             receive_until(pages.ws, f"big {n % 2} ", limit=15)
 
 
+@pytest.mark.parametrize(
+    "caps",
+    [
+        # The bytes: 4 MiB of these 256 KiB results, with the defaults.
+        {},
+        # The count, shortened from its 10,000 messages (small ones would reach it first).
+        {"OUTBOX": 30, "OUTBOX_BYTES": 1 << 40},
+    ],
+    ids=["bytes", "messages"],
+)
 def test_a_client_too_far_behind_is_cut_off_without_holding_a_worker(
-    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch, caps: dict[str, int]
 ) -> None:
     """Once a socket's client has left its outbox full (it stopped reading), the socket is cut
     by the thread delivering the next message, which does not wait on the client for it: the
     page's relay thread and place come back, and another page is served by the one worker.
-    (The outbox is shortened from its 10,000 messages.)"""
-    from flask_gallery.web import socket_pipe
-
-    monkeypatch.setattr(socket_pipe, "OUTBOX", 30)
+    Full is whichever comes first of OUTBOX_BYTES of text and OUTBOX messages: what one
+    client can make the server hold."""
+    for name, value in caps.items():
+        monkeypatch.setattr(socket_pipe, name, value)
     with stalled_beside_another(tmp_path) as pages:
-        for n in range(60):  # buffers full after about 20 results, the outbox after 10 more
-            pages.stalled.select(n % 2, gallery="big")
         sockets = pages.server.app.extensions["flask_gallery"].sockets
+        # The socket's buffers take some results, the relay's blocked frame the outbox of the
+        # moment, then the outbox fills: some 60 results in all, far fewer than 200.
+        for n in range(200):
+            if len(sockets) == 1:
+                break
+            pages.stalled.select(n % 2, gallery="big")
         deadline = time.monotonic() + 15
         while len(sockets) > 1:
             assert time.monotonic() < deadline, "the stalled client kept its socket"

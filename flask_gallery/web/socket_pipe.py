@@ -42,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 #: Messages buffered for one socket before it is considered stuck and closed.
 OUTBOX = 10_000
+#: Bytes of text buffered for one socket (:func:`weight`) beyond which the next message finds
+#: it stuck and closes it: what one client that stopped reading can make the server hold, with
+#: one message more at most. A page cut off reconnects and resumes, or is drawn again.
+OUTBOX_BYTES = 4 * 1024 * 1024
 #: Seconds a relay with nothing to do sleeps between two checks that the client is still there.
 IDLE = 2.0
 #: Seconds between two copies of a socket's delivered mark in the page store (a round trip to
@@ -50,6 +54,20 @@ MARK_EVERY = 1.0
 #: ``send`` flag that makes one call non-blocking (Linux and macOS; elsewhere only the relay
 #: sends).
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+def weight(message: Message) -> int:
+    """About the memory a queued message holds: its text (a result's HTML, in ``value``), and
+    a little for the rest of it."""
+    return 256 + _text(message, 2)
+
+
+def _text(value: t.Any, depth: int) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if depth and isinstance(value, dict):
+        return sum(_text(item, depth - 1) for item in value.values())
+    return 0
 
 
 class Pipe:
@@ -74,9 +92,11 @@ class Pipe:
         self.clicks = clicks
         self.page = page  # its ``delivered``: the seq of the last message sent
         self.mark = mark  # copies ``delivered`` to the page store (here at most every second)
-        # Filled by the engine's callback, emptied under the lock: a deque's append and popleft
-        # are atomic, so a message costs no lock to queue.
-        self.outbox: collections.deque[Message] = collections.deque()
+        # Filled by the engine's callback, emptied under the lock, each message with its
+        # weight; ``weighing`` keeps ``queued`` (their sum) and the outbox in step.
+        self.outbox: collections.deque[tuple[Message, int]] = collections.deque()
+        self.queued = 0
+        self.weighing = threading.Lock()
         self.hold = StatusHold(time.monotonic)
         self.parts: list[str] = []  # rendered, kept while answers wait for their results
         self.last = 0  # seq of the last message among them
@@ -101,7 +121,15 @@ class Pipe:
 
     def receive(self, message: Message) -> None:
         """The engine's callback for the page's channel, on whatever thread delivers."""
-        if len(self.outbox) >= OUTBOX:
+        size = weight(message)
+        with self.weighing:
+            full = len(self.outbox) >= OUTBOX or (
+                bool(self.outbox) and self.queued + size > OUTBOX_BYTES
+            )
+            if not full:
+                self.outbox.append((message, size))
+                self.queued += size
+        if full:
             # The client stopped reading: cut the connection (a close frame would wait on the
             # client too, here and in the relay); the page reconnects and resumes from the
             # last message it had.
@@ -109,7 +137,6 @@ class Pipe:
                 self.ws.sock.shutdown(socket.SHUT_RDWR)
             self.wake.set()
             return
-        self.outbox.append(message)
         if self.serving:  # read after the append: the reader's last look at the outbox follows
             return
         if message["type"] in STATUS:
@@ -173,8 +200,11 @@ class Pipe:
         answers still wait for their results. The page keeps the frame's seq mark and names it
         when it reconnects (``_resume_point``)."""
         batch = []
-        while self.outbox:
-            batch.append(self.outbox.popleft())
+        with self.weighing:
+            while self.outbox:
+                message, size = self.outbox.popleft()
+                batch.append(message)
+                self.queued -= size
         self.clicks.settle(batch)
         html = "".join(self.renderer.render(m) for m in coalesce(self.hold.feed(batch)))
         if html:
