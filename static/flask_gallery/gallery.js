@@ -837,6 +837,7 @@
     if (!name || !block.dataset.page) return;
     const dialog = block.querySelector(".fg-preview[open][data-link]");
     const key = dialog ? dialog.dataset.link : null;
+    if (key) (block.fgLinked ||= new Map()).set(key, dialog.dataset.item);  // for Forward
     const shown = links.get(name);
     const first = !drawn.has(block);
     drawn.add(block);
@@ -878,6 +879,17 @@
       const block = blockNamed(name);
       const close = block && block.querySelector(".fg-preview[open] .fg-close");
       if (close) close.click();
+    });
+    // Forward (or Back) onto an entry naming a preview this page showed and closed: open it
+    // again on that item, as a click on its thumbnail (the server then draws it, and the entry
+    // stays the one the history is on).
+    if (!location.search.includes(LINK)) return;
+    document.querySelectorAll(".fg-block[data-gallery]").forEach((block) => {
+      const name = block.dataset.gallery;
+      const key = linkIn(name);
+      const index = key !== null && !links.has(name) && block.fgLinked && block.fgLinked.get(key);
+      const thumb = index && block.querySelector(`.fg-grid .fg-thumb[data-index="${index}"]`);
+      if (thumb) thumb.click();
     });
   });
 

@@ -54,6 +54,7 @@ def media_id(page: Page, gallery: str, index: int) -> str:
 def test_opening_the_preview_puts_the_item_in_the_address_and_back_closes_it(
     page: Page, server: LiveServer
 ) -> None:
+    """...and Forward, back onto the entry that names the item, opens it there again."""
     goto_connected(page, f"{server.url}/t?g=pics")
     start = page.url
     mark(page)
@@ -72,6 +73,13 @@ def test_opening_the_preview_puts_the_item_in_the_address_and_back_closes_it(
     assert still_marked(page)  # the same page: htmx did not restore it from the server
     # Focus went back to the grid, as after Close.
     page.wait_for_function("() => document.activeElement.matches('#fg-pics .fg-thumb')")
+    page.go_forward()
+    expect(current(page, "pics")).to_have_attribute("data-index", "3")
+    assert links(page) == [f"pics:{media_id(page, 'pics', 3)}"]
+    page.go_back()  # the entry stayed the one Forward went to: Back closes it again
+    expect(page.locator("#fg-pics dialog.fg-preview")).to_have_count(0)
+    assert page.url == start
+    assert still_marked(page)
 
 
 def test_close_takes_the_link_out_of_the_address(page: Page, server: LiveServer) -> None:
