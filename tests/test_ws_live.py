@@ -336,7 +336,6 @@ def test_a_client_that_stops_answering_pings_gives_its_place_back(
     by the next ping is let go, with the thread and the place it held. (The interval is
     shortened from its 25 s.)"""
     from flask_gallery.web import socket as page_socket
-    from flask_gallery.web import socket_pipe
 
     monkeypatch.setattr(page_socket, "_PING", 0.2)
     monkeypatch.setattr(socket_pipe, "IDLE", 0.2)  # how often an idle relay looks up

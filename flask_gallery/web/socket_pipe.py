@@ -148,52 +148,55 @@ class Pipe:
         # Only while the socket took everything so far: a client that stops reading then
         # costs one partial frame here, and its relay (blocked on it) holds the rest in the
         # outbox, up to OUTBOX.
-        if self.direct and not self.backlog and self.lock.acquire(blocking=False):
-            try:
-                if self.closed:
-                    return
-                late = bool(self.backlog)  # the relay's to send first
-                if not late:
-                    self.flush(block=False)
-                    late = self.wakes_at > time.monotonic() + self.timeout()
-            except (OSError, self.gone):  # the client is gone: the relay finds out and ends
-                late = True
-            except Exception:  # a bug: the relay's thread would have ended the socket
-                logger.exception("Sending to the socket of a page failed.")
-                late = True
-            finally:
-                self.lock.release()
-            if not late and not self.outbox:
-                return
-        self.wake.set()  # the relay holds the page, or must send or re-time something
+        sent = (
+            self.direct
+            and not self.backlog
+            and not self._send_here(self._caught_up, "Sending to the socket of a page failed.")
+        )
+        if not sent or self.outbox:
+            self.wake.set()  # the relay holds the page, or must send or re-time something
 
     def serve_here(self) -> None:
         """Act on the clicks received so far, on the reader thread that received them, when the
         relay is idle; then send what is due without blocking. The relay is woken only to send
         what the socket did not take, or to re-time its wait (a status or an answer held
         longer than it would sleep), or when it holds the page itself."""
-        relay = True
-        if self.lock.acquire(blocking=False):
-            try:
-                if not self.closed:
-                    self.serving = True
-                    try:
-                        still_open = self.clicks.serve(self.ws)
-                    finally:
-                        self.serving = False
-                    if still_open:
-                        self.flush(block=False)
-                        relay = bool(self.backlog) or (
-                            self.wakes_at > time.monotonic() + self.timeout()
-                        )
-            except (OSError, self.gone):  # the client is gone: the relay finds out and ends
-                pass
-            except Exception:  # a bug: the relay's thread would have ended the socket
-                logger.exception("Acting on a click of a page failed.")
-            finally:
-                self.lock.release()
+        relay = self._send_here(self._serve_clicks, "Acting on a click of a page failed.")
         if relay or self.outbox:
             self.wake.set()
+
+    def _send_here(self, first: t.Callable[[], bool], failure: str) -> bool:
+        """On this thread, while the relay is idle (its lock is free): ``first``, then send what
+        is due without blocking. True when the relay must still act: it holds the page, the
+        page's socket ended, ``first`` returned False, the socket left a backlog, or a held
+        status or answer is due before the relay's wait ends."""
+        if not self.lock.acquire(blocking=False):
+            return True
+        try:
+            if self.closed or not first():
+                return True
+            self.flush(block=False)
+            return bool(self.backlog) or self.wakes_at > time.monotonic() + self.timeout()
+        except (OSError, self.gone):  # the client is gone: the relay finds out and ends
+            return True
+        except Exception:  # a bug: the relay's thread would have ended the socket
+            logger.exception(failure)
+            return True
+        finally:
+            self.lock.release()
+
+    def _caught_up(self) -> bool:
+        """Nothing of an earlier frame waits (lock held): else the relay sends that first."""
+        return not self.backlog
+
+    def _serve_clicks(self) -> bool:
+        """Act on the clicks received so far (lock held); False once the socket is closed.
+        Messages the clicks bring meanwhile wait in the outbox for the flush after."""
+        self.serving = True
+        try:
+            return self.clicks.serve(self.ws)
+        finally:
+            self.serving = False
 
     def flush(self, *, block: bool) -> None:
         """Send what is due (lock held): answers first, then results, in one frame, unless the
