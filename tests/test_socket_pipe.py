@@ -1,5 +1,6 @@
 """``ReaderWake``: simple-websocket's reader thread acts on the clicks it receives, and nothing
-else does; whatever goes wrong there wakes the relay instead of ending the reader."""
+else does; whatever goes wrong there wakes the relay instead of ending the reader. ``weight``:
+what a message queued for a client that fell behind counts against ``OUTBOX_BYTES``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 
 import pytest
 
-from flask_gallery.web.socket_pipe import ReaderWake
+from flask_gallery.web.socket_pipe import ReaderWake, weight
 
 
 def test_only_the_reader_thread_serves_others_wake_the_relay() -> None:
@@ -44,3 +45,13 @@ def test_a_failure_while_serving_wakes_the_relay_and_spares_the_reader(
     wake.set()  # raised into simple-websocket's reader, it would end the socket's reading
     assert relay.is_set()
     assert "Acting on a click of a page failed." in caplog.text
+
+
+def test_a_queued_message_weighs_its_text_one_level_deep() -> None:
+    html = "<hx-partial>" + "x" * 10_000 + "</hx-partial>"
+    result = weight({"type": "done", "job": "j1", "value": {"html": html}})
+    assert result == 256 + len("done") + len("j1") + len(html)  # a result's HTML is counted
+    toast = weight({"type": "notify", "message": "m" * 500, "level": "info"})
+    assert toast == 256 + len("notify") + 500 + len("info")
+    deeper = weight({"type": "done", "value": {"html": {"nested": "y" * 10_000}}})
+    assert deeper == 256 + len("done")  # no message carries text deeper than that

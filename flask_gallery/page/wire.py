@@ -128,7 +128,10 @@ def with_paths(state: PageApp, data: t.Any) -> t.Any:
         return [with_paths(state, entry) for entry in data]
     if not isinstance(data, dict):
         return data
-    out = {key: with_paths(state, value) for key, value in data.items()}
+    out = {
+        key: with_paths(state, value) if isinstance(value, (dict, list)) else value
+        for key, value in data.items()
+    }
     for kind in ("image", "video"):
         media = out.get(kind)
         if isinstance(media, dict) and media.get("path") is None:

@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 OUTBOX = 10_000
 #: Bytes of text buffered for one socket (:func:`weight`) beyond which the next message finds
 #: it stuck and closes it: what one client that stopped reading can make the server hold, with
-#: one message more at most. A page cut off reconnects and resumes, or is drawn again.
+#: one message more at most (the first one of the outbox, which is not weighed). A page cut off
+#: reconnects and resumes, or is drawn again.
 OUTBOX_BYTES = 4 * 1024 * 1024
 #: Seconds a relay with nothing to do sleeps between two checks that the client is still there.
 IDLE = 2.0
@@ -57,17 +58,17 @@ _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 def weight(message: Message) -> int:
-    """About the memory a queued message holds: its text (a result's HTML, in ``value``), and
-    a little for the rest of it."""
-    return 256 + _text(message, 2)
-
-
-def _text(value: t.Any, depth: int) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if depth and isinstance(value, dict):
-        return sum(_text(item, depth - 1) for item in value.values())
-    return 0
+    """About the memory a queued message holds: its text (a result's HTML, in ``value`` or one
+    level inside it), and a little for the rest of it."""
+    size = 256
+    for value in message.values():
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, dict):
+            for inner in value.values():
+                if isinstance(inner, str):
+                    size += len(inner)
+    return size
 
 
 class Pipe:
@@ -121,10 +122,12 @@ class Pipe:
 
     def receive(self, message: Message) -> None:
         """The engine's callback for the page's channel, on whatever thread delivers."""
-        size = weight(message)
         with self.weighing:
-            full = len(self.outbox) >= OUTBOX or (
-                bool(self.outbox) and self.queued + size > OUTBOX_BYTES
+            # An empty outbox always takes the message unweighed: only a client that falls
+            # behind pays for weighing what waits for it.
+            size = weight(message) if self.outbox else 0
+            full = bool(self.outbox) and (
+                len(self.outbox) >= OUTBOX or self.queued + size > OUTBOX_BYTES
             )
             if not full:
                 self.outbox.append((message, size))
