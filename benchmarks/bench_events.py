@@ -403,13 +403,19 @@ def wire(
 
 
 def import_time(python: Path, code: str, runs: int = 7) -> tuple[float, float]:
-    """Median seconds of ``python -c <code>`` and of a bare ``python -c pass``."""
+    """Median seconds of ``python -c <code>`` and of a bare ``python -c pass``.
+
+    The interpreter may write and read ``.pyc`` files whatever this process's environment says:
+    an installed wheel has them (pip compiles them), and a checkout writes them on first import.
+    Without them (``PYTHONDONTWRITEBYTECODE=1``, set on some machines) every run compiles the
+    package from source, about 130 ms of the figure (2026-12-08)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
     def timed(code: str) -> float:
         samples = []
         for _ in range(runs):
             start = time.perf_counter()
-            subprocess.run([str(python), "-c", code], cwd=ROOT, check=True, timeout=120)
+            subprocess.run([str(python), "-c", code], cwd=ROOT, env=env, check=True, timeout=120)
             samples.append(time.perf_counter() - start)
         return statistics.median(samples)
 
