@@ -414,8 +414,8 @@ class ThreadsBackend(ChannelBackend[PageChannels]):
             waiting = self._runnable_locked()
             if self._stopping or waiting == 0:
                 return
-            in_runs = sum(thread.ident in self._in_runs for thread in self._threads)
-            if self._taken != taken or in_runs < len(self._threads):
+            in_runs = all(thread.ident in self._in_runs for thread in self._threads)
+            if self._taken != taken or not in_runs:
                 # The queue moves, or a worker is between runs (waking, waiting for this lock
                 # or the GIL): the pool is short of CPU, not of threads. Look again later.
                 self._arm_stall_check_locked()
