@@ -89,18 +89,23 @@ def has_gunicorn() -> bool:
 class Server(ServerProcess):
     """A server of this benchmark in its own process group, by ``role``: ``werkzeug`` and
     ``gunicorn`` serve ``_events_app.py``, ``floor`` serves ``_floor_app.py`` on Werkzeug,
-    ``gradio`` runs ``_gradio_app.py`` with Gradio's interpreter."""
+    ``gradio`` runs ``_gradio_app.py`` with Gradio's interpreter. ``app`` serves another
+    ``module:factory`` in the role's place (bench_path's counting wrappers)."""
 
     start_limit = 90.0
 
-    def __init__(self, role: str, limit: str, instance: Path) -> None:
-        app = "_floor_app" if role == "floor" else "_events_app"
+    def __init__(self, role: str, limit: str, instance: Path, app: str | None = None) -> None:
+        module = "_floor_app" if role == "floor" else "_events_app"
         env = {"BENCH_LIMIT": limit, "BENCH_INSTANCE": str(instance)}
         if role == "gradio":
             env["GRADIO_ANALYTICS_ENABLED"] = "False"
         kind = "gunicorn" if role == "gunicorn" else "werkzeug"
         super().__init__(
-            f"benchmarks.{app}:create_app", instance, kind=kind, threads=GUNICORN_THREADS, env=env
+            app or f"benchmarks.{module}:create_app",
+            instance,
+            kind=kind,
+            threads=GUNICORN_THREADS,
+            env=env,
         )
         self.role, self.limit = role, limit
 

@@ -37,8 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_events import Server, VirtualClient, line
 
-from tests.servers import ServerProcess
-
 #: Untimed clicks before counting (caches, the engine's threads, the first file encodes).
 WARM_UP = 50
 #: gallery.js's select frame in a gallery whose highlight the page draws itself.
@@ -47,14 +45,10 @@ DRAWN = {"action": "select", "gallery": "bench", "values": {}, "drawn": True}
 SHOWN = ("flask_gallery", "flask", "werkzeug", "jinja2", "markupsafe", "wsproto", "stdlib")
 
 
-class CountingServer(Server):
+def counting_server(side: str, instance: Path) -> Server:
     """``_counted_app.py``'s ``gallery`` or ``floor`` on Werkzeug's threaded server."""
-
-    def __init__(self, side: str, instance: Path) -> None:
-        env = {"BENCH_LIMIT": "default", "BENCH_INSTANCE": str(instance)}
-        ServerProcess.__init__(self, f"benchmarks._counted_app:{side}", instance, env=env)
-        self.role = "floor" if side == "floor" else "werkzeug"
-        self.limit = "default"
+    role = "floor" if side == "floor" else "werkzeug"
+    return Server(role, "default", instance, app=f"benchmarks._counted_app:{side}")
 
 
 async def count(server: Server, clicks: int, drawn: bool) -> dict[str, float]:
@@ -106,11 +100,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"bench_path: python {sys.version.split()[0]}; {args.clicks} clicks per side, counted")
     totals: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench_path_") as tmp:
-        with CountingServer("floor", Path(tmp) / "floor") as server:
+        with counting_server("floor", Path(tmp) / "floor") as server:
             per_click = asyncio.run(count(server, args.clicks, False))
             floor = report("floor: Flask + flask-sock", per_click)
         for name in args.frames:
-            with CountingServer("gallery", Path(tmp) / name) as server:
+            with counting_server("gallery", Path(tmp) / name) as server:
                 per_click = asyncio.run(count(server, args.clicks, name == "drawn"))
                 totals[name] = report(f"gallery, {name} frame", per_click)
     for name, total in totals.items():
